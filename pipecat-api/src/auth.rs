@@ -1,0 +1,89 @@
+//! API keys and which operation gets which.
+
+use reqwest::header::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+/// Which of the organization's two keys an operation is sent with.
+///
+/// The generated operation table maps every operation to one of these, from
+/// the spec's `security`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// The private key: agents, secrets, builds, properties, regions.
+    Private,
+    /// The public key: starting sessions and talking to them.
+    #[allow(dead_code)] // until the spec has public operations
+    Public,
+}
+
+impl KeyKind {
+    /// How a caller supplies this key, for error messages.
+    pub(crate) fn how_to_set(self) -> &'static str {
+        match self {
+            KeyKind::Private => "set PIPECAT_API_KEY or call ClientBuilder::private_key",
+            KeyKind::Public => "set PIPECAT_PUBLIC_API_KEY or call ClientBuilder::public_key",
+        }
+    }
+
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            KeyKind::Private => "private",
+            KeyKind::Public => "public",
+        }
+    }
+}
+
+/// One API key, ready to send: the `Authorization` value is built once, at
+/// construction, and marked sensitive so that no `Debug` of a request or
+/// header map shows it.
+#[derive(Clone)]
+pub(crate) struct ApiKey {
+    header: HeaderValue,
+}
+
+impl ApiKey {
+    /// Checks and prepares `key`. `setting` names where it came from.
+    pub(crate) fn new(key: &SecretString, setting: &str) -> Result<Self, String> {
+        let key = key.expose_secret().trim();
+        if key.is_empty() {
+            return Err(format!("{setting} is empty"));
+        }
+        let mut header = HeaderValue::try_from(format!("Bearer {key}")).map_err(|_| {
+            format!("{setting} contains characters that cannot be sent in an HTTP header")
+        })?;
+        header.set_sensitive(true);
+        Ok(Self { header })
+    }
+
+    pub(crate) fn header(&self) -> &HeaderValue {
+        &self.header
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiKey(<redacted>)")
+    }
+}
+
+/// What every request needs besides its own parameters: the keys and the
+/// headers sent with every call. Held by the generated client as its inner
+/// value; built only by [`crate::ClientBuilder`].
+#[derive(Clone, Debug)]
+pub struct Credentials {
+    pub(crate) private_key: Option<ApiKey>,
+    pub(crate) public_key: Option<ApiKey>,
+    pub(crate) user_agent: HeaderValue,
+    /// The path of the base URL (`/v1`), stripped before matching a request's
+    /// path against its operation's template.
+    pub(crate) base_path: String,
+}
+
+impl Credentials {
+    pub(crate) fn key(&self, kind: KeyKind) -> Option<&ApiKey> {
+        match kind {
+            KeyKind::Private => self.private_key.as_ref(),
+            KeyKind::Public => self.public_key.as_ref(),
+        }
+    }
+}

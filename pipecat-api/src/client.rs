@@ -1,0 +1,332 @@
+//! [`Client`] and [`ClientBuilder`]: configuration, keys and construction.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+use secrecy::SecretString;
+
+use crate::auth::{ApiKey, Credentials};
+use crate::{Error, generated};
+
+/// The host used when none is given.
+pub const DEFAULT_HOST: &str = "https://api.pipecat.daily.co";
+/// How long connecting may take, unless [`ClientBuilder::connect_timeout`] says otherwise.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a whole call may take, unless [`ClientBuilder::timeout`] says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Environment variable holding the private API key.
+pub const ENV_PRIVATE_KEY: &str = "PIPECAT_API_KEY";
+/// Environment variable holding the public API key.
+pub const ENV_PUBLIC_KEY: &str = "PIPECAT_PUBLIC_API_KEY";
+/// The official Python SDK's name for the public key, also accepted.
+pub const ENV_PUBLIC_KEY_ALT: &str = "PIPECAT_DEFAULT_PUBLIC_KEY";
+/// Environment variable overriding the host.
+pub const ENV_HOST: &str = "PIPECAT_API_HOST";
+
+/// A Pipecat Cloud client.
+///
+/// Every operation of the API is a method named after its operation id that
+/// returns a request builder; `send().await` performs it:
+///
+/// ```no_run
+/// # async fn run() -> Result<(), pipecat_api::Error> {
+/// let client = pipecat_api::Client::from_env()?;
+/// client.delete_secret_set().set_name("my-secrets").send().await?;
+/// # Ok(()) }
+/// ```
+///
+/// The right key goes with each operation: the private key to the private
+/// API, the public key to session starts and the session proxy. Cloning is
+/// cheap and clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    inner: generated::Client,
+}
+
+impl Client {
+    /// A client for the private API, with the organization's private key.
+    pub fn new(private_key: impl Into<String>) -> Result<Self, Error> {
+        Self::builder().private_key(private_key).build()
+    }
+
+    /// A client configured from the environment: `PIPECAT_API_KEY` (private
+    /// key), `PIPECAT_PUBLIC_API_KEY` or `PIPECAT_DEFAULT_PUBLIC_KEY` (public
+    /// key) and `PIPECAT_API_HOST` (default `https://api.pipecat.daily.co`).
+    /// At least one key must be set.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    /// A builder for every setting.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// The base URL requests go to, e.g. `https://api.pipecat.daily.co/v1`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.baseurl
+    }
+}
+
+/// The generated client carries every operation's builder method; deref
+/// makes them methods of [`Client`].
+impl std::ops::Deref for Client {
+    type Target = generated::Client;
+    fn deref(&self) -> &generated::Client {
+        &self.inner
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let credentials = &self.inner.inner;
+        f.debug_struct("Client")
+            .field("base_url", &self.inner.baseurl)
+            .field("private_key", &credentials.private_key.as_ref().map(|_| "<redacted>"))
+            .field("public_key", &credentials.public_key.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// Settings for a [`Client`]. Start from [`Client::builder`] or
+/// [`ClientBuilder::from_env`]; anything set afterwards wins.
+#[derive(Default, Debug)]
+pub struct ClientBuilder {
+    private_key: Option<(SecretString, &'static str)>,
+    public_key: Option<(SecretString, &'static str)>,
+    host: Option<(String, &'static str)>,
+    connect_timeout: Option<Duration>,
+    timeout: Option<Duration>,
+    user_agent: Option<String>,
+    http_client: Option<reqwest::Client>,
+}
+
+impl ClientBuilder {
+    /// A builder holding what the environment sets (see [`Client::from_env`]).
+    /// Unset or empty variables are skipped; a variable that is not valid
+    /// Unicode is an error naming it.
+    pub fn from_env() -> Result<Self, Error> {
+        let mut builder = Self::default();
+        if let Some(key) = env_var(ENV_PRIVATE_KEY)? {
+            builder.private_key = Some((SecretString::from(key), ENV_PRIVATE_KEY));
+        }
+        for name in [ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT] {
+            if builder.public_key.is_none() {
+                if let Some(key) = env_var(name)? {
+                    builder.public_key = Some((SecretString::from(key), name));
+                }
+            }
+        }
+        if let Some(host) = env_var(ENV_HOST)? {
+            builder.host = Some((host, ENV_HOST));
+        }
+        Ok(builder)
+    }
+
+    /// The private API key (agents, secrets, builds, properties, regions).
+    pub fn private_key(mut self, key: impl Into<String>) -> Self {
+        self.private_key = Some((SecretString::from(key.into()), "the private key"));
+        self
+    }
+
+    /// The public API key (starting sessions, the session proxy).
+    pub fn public_key(mut self, key: impl Into<String>) -> Self {
+        self.public_key = Some((SecretString::from(key.into()), "the public key"));
+        self
+    }
+
+    /// The API host, e.g. `https://api.pipecat.daily.co` (the default). The
+    /// private API is at `{host}/v1`, the public one at `{host}/v1/public`.
+    /// Plain `http://` is accepted only for loopback addresses.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some((host.into(), "ClientBuilder::host"));
+        self
+    }
+
+    /// How long connecting may take (default 10 s). Ignored with
+    /// [`ClientBuilder::http_client`], whose own setting applies.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// How long a whole call may take, answer included (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The `User-Agent` sent with every call (default `pipecat-api/<version>`).
+    pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Send through this `reqwest::Client` (for proxies, custom TLS roots or
+    /// a shared pool). Keys, user agent and the call timeout are still
+    /// applied per request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Checks every setting and builds the client. Never panics: each
+    /// problem is an [`Error::Config`] naming the setting to fix.
+    pub fn build(self) -> Result<Client, Error> {
+        let private_key = self
+            .private_key
+            .map(|(key, setting)| ApiKey::new(&key, setting))
+            .transpose()
+            .map_err(Error::config)?;
+        let public_key = self
+            .public_key
+            .map(|(key, setting)| ApiKey::new(&key, setting))
+            .transpose()
+            .map_err(Error::config)?;
+        if private_key.is_none() && public_key.is_none() {
+            return Err(Error::config(format!(
+                "no API key: set {ENV_PRIVATE_KEY} (private key) or {ENV_PUBLIC_KEY} (public key), \
+                 or pass one to Client::new / ClientBuilder"
+            )));
+        }
+
+        let (host, host_setting) = self.host.unwrap_or_else(|| (DEFAULT_HOST.into(), "the default host"));
+        let base = base_url(&host, host_setting)?;
+
+        let user_agent = self
+            .user_agent
+            .unwrap_or_else(|| concat!("pipecat-api/", env!("CARGO_PKG_VERSION")).to_string());
+        let user_agent = HeaderValue::try_from(user_agent)
+            .map_err(|_| Error::config("ClientBuilder::user_agent is not a valid header value"))?;
+
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = match self.http_client {
+            Some(client) => client,
+            None => reqwest::Client::builder()
+                .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .timeout(timeout)
+                .build()
+                .map_err(|e| Error::config(format!("cannot set up HTTP: {e}")))?,
+        };
+
+        let credentials = Credentials {
+            private_key,
+            public_key,
+            user_agent,
+            base_path: base.path().trim_end_matches('/').to_string(),
+        };
+        let base = base.as_str().trim_end_matches('/').to_string();
+        Ok(Client {
+            inner: generated::Client::new_with_client(&base, http, credentials),
+        })
+    }
+}
+
+/// `{host}/v1`, after checking that `host` is an http(s) URL without query,
+/// fragment or credentials, and that plain http only goes to loopback.
+fn base_url(host: &str, setting: &str) -> Result<reqwest::Url, Error> {
+    let bad = |why: &str| Error::config(format!("{setting} {why}"));
+    let mut url = reqwest::Url::parse(host.trim())
+        .map_err(|e| bad(&format!("is not a URL ({e}); expected e.g. {DEFAULT_HOST}")))?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("must not contain credentials; pass keys with ClientBuilder"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad(&format!("must not have a query or fragment; expected e.g. {DEFAULT_HOST}")));
+    }
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback(&url) => {}
+        "http" => {
+            return Err(bad(&format!(
+                "is plain http to {}; API keys are only sent over https (plain http is allowed for loopback only)",
+                url.host_str().unwrap_or("?")
+            )));
+        }
+        other => return Err(bad(&format!("has scheme `{other}`; use https"))),
+    }
+    let path = format!("{}/v1", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    Ok(url)
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn env_var(name: &str) -> Result<Option<String>, Error> {
+    match std::env::var(name) {
+        Ok(v) if v.trim().is_empty() => Ok(None),
+        Ok(v) => Ok(Some(v)),
+        Err(std::env::VarError::NotPresent) => Ok(None),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            Err(Error::config(format!("{name} is not valid Unicode")))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config_message(result: Result<Client, Error>) -> String {
+        match result {
+            Err(Error::Config { message }) => message,
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn default_base_url() {
+        let client = Client::new("pk_test").unwrap();
+        assert_eq!(client.base_url(), "https://api.pipecat.daily.co/v1");
+    }
+
+    #[test]
+    fn host_path_is_kept() {
+        let client = Client::builder().private_key("k").host("http://127.0.0.1:8080/proxy/").build().unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:8080/proxy/v1");
+    }
+
+    #[test]
+    fn no_key_names_the_variables() {
+        let message = config_message(Client::builder().build());
+        assert!(message.contains("PIPECAT_API_KEY") && message.contains("PIPECAT_PUBLIC_API_KEY"), "{message}");
+    }
+
+    #[test]
+    fn malformed_host_names_the_setting() {
+        let message = config_message(Client::builder().private_key("k").host("not a url").build());
+        assert!(message.starts_with("ClientBuilder::host is not a URL"), "{message}");
+    }
+
+    #[test]
+    fn plain_http_off_loopback_is_refused() {
+        let message = config_message(Client::builder().private_key("k").host("http://api.example.com").build());
+        assert!(message.contains("only sent over https"), "{message}");
+        for host in ["http://localhost:1", "http://127.0.0.9:1", "http://[::1]:1"] {
+            assert!(Client::builder().private_key("k").host(host).build().is_ok(), "{host}");
+        }
+    }
+
+    #[test]
+    fn a_key_that_cannot_be_a_header_is_refused_without_echoing_it() {
+        let message = config_message(Client::new("abc\ndef-secret"));
+        assert_eq!(message, "the private key contains characters that cannot be sent in an HTTP header");
+    }
+
+    #[test]
+    fn debug_shows_no_key() {
+        let client = Client::builder().private_key("sk-SENTINEL").public_key("pk-SENTINEL").build().unwrap();
+        let builder = Client::builder().private_key("sk-SENTINEL").public_key("pk-SENTINEL");
+        for shown in [format!("{client:?}"), format!("{builder:?}"), format!("{:?}", *client)] {
+            assert!(!shown.contains("SENTINEL"), "{shown}");
+        }
+    }
+}

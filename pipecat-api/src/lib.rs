@@ -1,0 +1,43 @@
+//! Rust client for the [Pipecat Cloud](https://pipecat.daily.co) REST API.
+//!
+//! Manage secret sets, agents and builds, and start agent sessions, from Rust.
+//!
+//! ```no_run
+//! use pipecat_api::{Client, types::RegularSecretsRequest};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let client = Client::from_env()?; // PIPECAT_API_KEY
+//!
+//! let body = RegularSecretsRequest::builder()
+//!     .secrets(vec![pipecat_api::types::RegularSecretsRequestSecretsItem::builder()
+//!         .secret_key("OPENAI_API_KEY")
+//!         .secret_value("sk-...")
+//!         .try_into()?]);
+//! client.upsert_secret_set().set_name("my-secrets").body(body).send().await?;
+//!
+//! for set in client.list_secret_sets().send().await?.into_inner().sets {
+//!     println!("{:?} {:?}", set.name, set.status);
+//! }
+//! client.delete_secret_set().set_name("my-secrets").send().await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Every operation is a method of [`Client`] named after its operation id,
+//! returning a builder from [`builder`]; parameters are checked against the
+//! API's rules before anything is sent, and every failure is an [`Error`].
+//! The request and response types are in [`types`].
+
+mod auth;
+mod client;
+mod error;
+pub mod generated;
+mod hooks;
+mod secret;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_TIMEOUT, ENV_HOST,
+    ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
+};
+pub use error::{ApiError, Error};
+pub use generated::{ResponseValue, builder, types};
+pub use secret::{InvalidSecretValue, SecretValue};

@@ -1,0 +1,326 @@
+//! Changes made to the spec before progenitor sees it, each for one reason.
+//!
+//! They work on the JSON form of the document. None of them changes what the
+//! committed spec says; they adapt it to what progenitor can express.
+
+use serde_json::{Map, Value};
+
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// The path component of a server URL such as `https://host/v1/public`.
+fn server_path(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    match rest.find('/') {
+        Some(i) => rest[i..].trim_end_matches('/'),
+        None => "",
+    }
+}
+
+fn first_server_url(servers: Option<&Value>) -> Option<&str> {
+    servers?.as_array()?.first()?.get("url")?.as_str()
+}
+
+/// progenitor ignores `servers`, so operations served from a path-level
+/// server (the public API at `/v1/public`) would be sent to the document's
+/// base (`/v1`). This moves each such path under the prefix its server adds
+/// to the document's server: `/{agentName}/start` served from `.../v1/public`
+/// becomes `/public/{agentName}/start` against the base `.../v1`.
+pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
+    let base = server_path(first_server_url(doc.get("servers")).ok_or("the spec has no servers")?)
+        .to_string();
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return Err("the spec has no paths".into());
+    };
+    let mut mounted = Map::new();
+    for (path, mut item) in std::mem::take(paths) {
+        let new_path = match item.as_object_mut().and_then(|o| o.remove("servers")) {
+            None => path,
+            Some(servers) => {
+                let url = first_server_url(Some(&servers))
+                    .ok_or_else(|| format!("{path}: path-level servers without a url"))?;
+                let prefix = server_path(url).strip_prefix(base.as_str()).ok_or_else(|| {
+                    format!("{path}: server {url} is not below the document's server path {base}")
+                })?;
+                format!("{prefix}{path}")
+            }
+        };
+        if mounted.contains_key(&new_path) {
+            return Err(format!("two paths mount at {new_path}"));
+        }
+        mounted.insert(new_path, item);
+    }
+    *paths = mounted;
+    Ok(())
+}
+
+/// Error bodies are not reliably JSON (HTML from gateways, empty 401s, a 429
+/// with `message` instead of `error`), and progenitor's strict decode of a
+/// declared error body loses the status when it fails. Without declared error
+/// responses, every non-2xx answer reaches the hand-written layer whole, which
+/// decodes it leniently (see pipecat-api's `error` module).
+pub fn drop_error_responses(doc: &mut Value) {
+    for_each_operation_mut(doc, |_, _, op| {
+        if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            responses.retain(|status, _| status.starts_with('1') || status.starts_with('2') || status.starts_with('3'));
+        }
+    });
+}
+
+/// Name of the component that stands for every secret string.
+pub const SECRET_VALUE: &str = "SecretValue";
+
+/// Generated types derive `Debug`, which would print secret values. Every
+/// string schema marked `format: password` (OpenAPI's mark for sensitive
+/// values) becomes a reference to one `SecretValue` component, which the
+/// generator replaces with pipecat-api's hand-written `SecretValue`, whose
+/// `Debug` is redacted.
+pub fn secret_strings_as_secret_value(doc: &mut Value) {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                let is_secret = map.get("type").and_then(Value::as_str) == Some("string")
+                    && map.get("format").and_then(Value::as_str) == Some("password");
+                if is_secret {
+                    *value = serde_json::json!({"$ref": format!("#/components/schemas/{SECRET_VALUE}")});
+                } else {
+                    map.values_mut().for_each(walk);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+        schemas.insert(
+            SECRET_VALUE.to_string(),
+            serde_json::json!({"type": "string", "format": "password", "minLength": 1}),
+        );
+    }
+}
+
+/// Every path parameter must address exactly one path segment. An empty
+/// value, `.` or `..` vanishes in URL normalisation (the request then
+/// addresses the parent resource: DELETE one key becomes DELETE the set), so
+/// each path parameter's schema must refuse all three. Fails generation when
+/// a parameter could accept one of them.
+pub fn check_path_parameters_are_single_segments(doc: &Value) -> Result<(), String> {
+    let mut problems = Vec::new();
+    for_each_operation(doc, |path, method, op, path_item| {
+        let params = path_item
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+        for param in params {
+            let param = resolve(doc, param);
+            if param.get("in").and_then(Value::as_str) != Some("path") {
+                continue;
+            }
+            let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
+            let schema = param.get("schema").map(|s| resolve(doc, s)).unwrap_or(&Value::Null);
+            for bad in ["", ".", ".."] {
+                if accepts(schema, bad) {
+                    problems.push(format!(
+                        "{} {path}: path parameter `{name}` accepts {bad:?}",
+                        method.to_uppercase()
+                    ));
+                }
+            }
+        }
+    });
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "path parameters must refuse \"\", \".\" and \"..\" (give them a pattern or format):\n  {}",
+            problems.join("\n  ")
+        ))
+    }
+}
+
+/// Whether a string schema would accept `value`: a conservative reading of
+/// `format`, `enum`, `minLength` and `pattern`.
+fn accepts(schema: &Value, value: &str) -> bool {
+    if schema.get("type").and_then(Value::as_str) != Some("string") {
+        // Integers and the like cannot be empty or dots once formatted.
+        return !schema.is_object() || schema.get("type").is_none();
+    }
+    if schema.get("format").and_then(Value::as_str) == Some("uuid") {
+        return false;
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values.iter().any(|v| v.as_str() == Some(value));
+    }
+    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0);
+    if (value.chars().count() as u64) < min {
+        return false;
+    }
+    match schema.get("pattern").and_then(Value::as_str) {
+        Some(pattern) => match regress::Regex::new(pattern) {
+            Ok(re) => re.find(value).is_some(),
+            Err(_) => true,
+        },
+        None => true,
+    }
+}
+
+fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) => reference
+            .strip_prefix('#')
+            .and_then(|pointer| doc.pointer(pointer))
+            .unwrap_or(value),
+        None => value,
+    }
+}
+
+/// Calls `f(path, method, operation, path_item)` for every operation.
+pub fn for_each_operation<'a>(doc: &'a Value, mut f: impl FnMut(&'a str, &'a str, &'a Value, &'a Value)) {
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return;
+    };
+    for (path, item) in paths {
+        for method in METHODS {
+            if let Some(op) = item.get(method) {
+                f(path, method, op, item);
+            }
+        }
+    }
+}
+
+fn for_each_operation_mut(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (path, item) in paths.iter_mut() {
+        for method in METHODS {
+            if let Some(op) = item.get_mut(method) {
+                f(path, method, op);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn public_paths_move_under_their_server_prefix() {
+        let mut doc = json!({
+            "servers": [{"url": "https://api.example/v1"}],
+            "paths": {
+                "/agents/{agentName}": {"post": {}},
+                "/{agentName}/start": {
+                    "servers": [{"url": "https://api.example/v1/public"}],
+                    "post": {}
+                }
+            }
+        });
+        assert_eq!(mount_path_level_servers(&mut doc), Ok(()));
+        let paths: Vec<&String> = doc["paths"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+        assert_eq!(paths, ["/agents/{agentName}", "/public/{agentName}/start"]);
+        assert!(doc["paths"]["/public/{agentName}/start"].get("servers").is_none());
+    }
+
+    #[test]
+    fn a_server_outside_the_base_is_an_error() {
+        let mut doc = json!({
+            "servers": [{"url": "https://api.example/v1"}],
+            "paths": {"/x": {"servers": [{"url": "https://api.example/v2"}], "get": {}}}
+        });
+        assert!(mount_path_level_servers(&mut doc).is_err());
+    }
+
+    #[test]
+    fn colliding_mounts_are_an_error() {
+        let mut doc = json!({
+            "servers": [{"url": "https://api.example/v1"}],
+            "paths": {
+                "/public/x": {"get": {}},
+                "/x": {"servers": [{"url": "https://api.example/v1/public"}], "get": {}}
+            }
+        });
+        assert!(mount_path_level_servers(&mut doc).is_err());
+    }
+
+    #[test]
+    fn error_responses_are_dropped_and_successes_kept() {
+        let mut doc = json!({"paths": {"/x": {"post": {"responses": {
+            "200": {}, "201": {}, "400": {}, "4XX": {}, "500": {}, "default": {}
+        }}}}});
+        drop_error_responses(&mut doc);
+        let kept: Vec<&String> = doc["paths"]["/x"]["post"]["responses"]
+            .as_object()
+            .map(|r| r.keys().collect())
+            .unwrap_or_default();
+        assert_eq!(kept, ["200", "201"]);
+    }
+
+    #[test]
+    fn password_strings_become_one_secret_value_type() {
+        let mut doc = json!({
+            "components": {"schemas": {
+                "A": {"type": "object", "properties": {
+                    "secretValue": {"type": "string", "format": "password", "description": "x"},
+                    "name": {"type": "string"}
+                }},
+                "B": {"type": "array", "items": {"type": "string", "format": "password"}}
+            }}
+        });
+        secret_strings_as_secret_value(&mut doc);
+        let reference = json!({"$ref": "#/components/schemas/SecretValue"});
+        assert_eq!(doc["components"]["schemas"]["A"]["properties"]["secretValue"], reference);
+        assert_eq!(doc["components"]["schemas"]["B"]["items"], reference);
+        assert_eq!(doc["components"]["schemas"]["A"]["properties"]["name"], json!({"type": "string"}));
+        assert_eq!(doc["components"]["schemas"]["SecretValue"]["format"], "password");
+    }
+
+    fn doc_with_path_param(schema: Value) -> Value {
+        json!({
+            "paths": {"/secrets/{setName}/{secretKey}": {"delete": {"parameters": [
+                {"$ref": "#/components/parameters/SetName"},
+                {"name": "secretKey", "in": "path", "required": true, "schema": schema}
+            ]}}},
+            "components": {"parameters": {"SetName": {
+                "name": "setName", "in": "path", "required": true,
+                "schema": {"type": "string", "minLength": 3, "pattern": "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"}
+            }}}
+        })
+    }
+
+    #[test]
+    fn an_unconstrained_path_parameter_fails_generation() {
+        let doc = doc_with_path_param(json!({"type": "string"}));
+        let err = check_path_parameters_are_single_segments(&doc).err().unwrap_or_default();
+        assert!(err.contains("`secretKey` accepts \"\""), "{err}");
+        assert!(err.contains("`secretKey` accepts \"..\""), "{err}");
+        assert!(!err.contains("setName"), "{err}");
+    }
+
+    #[test]
+    fn a_pattern_that_admits_dots_fails_generation() {
+        let doc = doc_with_path_param(json!({"type": "string", "pattern": "^[a-z.]+$"}));
+        let err = check_path_parameters_are_single_segments(&doc).err().unwrap_or_default();
+        assert!(err.contains("accepts \".\""), "{err}");
+        assert!(!err.contains("accepts \"\""), "{err}");
+    }
+
+    #[test]
+    fn constrained_path_parameters_pass() {
+        for schema in [
+            json!({"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"}),
+            json!({"type": "string", "format": "uuid"}),
+            json!({"type": "string", "enum": ["a", "b"]}),
+            json!({"type": "integer"}),
+        ] {
+            let doc = doc_with_path_param(schema.clone());
+            assert_eq!(check_path_parameters_are_single_segments(&doc), Ok(()), "{schema}");
+        }
+    }
+}

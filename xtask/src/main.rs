@@ -1,0 +1,72 @@
+//! Maintainers' tasks for the pipecat-api workspace.
+//!
+//! `cargo xtask gen` regenerates `pipecat-api/src/generated.rs` from
+//! `openapi/pipecat-cloud.yaml`; `cargo xtask gen --check` fails, with a diff,
+//! when the committed file is stale.
+
+mod fixups;
+mod generate;
+mod operations;
+mod rewrite;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask gen [--check]";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["gen"] => cmd_gen(false),
+        ["gen", "--check"] => cmd_gen(true),
+        _ => Err(USAGE.to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root: xtask lives one level below it.
+fn workspace_root() -> PathBuf {
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest_dir
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| manifest_dir.to_path_buf())
+}
+
+fn cmd_gen(check: bool) -> Result<(), String> {
+    let root = workspace_root();
+    let spec_rel = generate::SPEC_PATH;
+    let out_rel = generate::OUTPUT_PATH;
+    let spec_bytes = std::fs::read(root.join(spec_rel))
+        .map_err(|e| format!("cannot read {spec_rel}: {e}"))?;
+    let generated = generate::generate(&spec_bytes)?;
+    let out_path = root.join(out_rel);
+
+    if check {
+        let committed = std::fs::read_to_string(&out_path).unwrap_or_default();
+        if committed == generated {
+            println!("{out_rel} is up to date with {spec_rel}");
+            return Ok(());
+        }
+        let diff = similar::TextDiff::from_lines(&committed, &generated)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("{out_rel} (committed)"), &format!("{out_rel} (from {spec_rel})"))
+            .to_string();
+        eprintln!("{diff}");
+        return Err(format!(
+            "{out_rel} is stale: run `cargo xtask gen` and commit the result"
+        ));
+    }
+
+    std::fs::write(&out_path, generated)
+        .map_err(|e| format!("cannot write {out_rel}: {e}"))?;
+    println!("wrote {out_rel}");
+    Ok(())
+}

@@ -1,0 +1,211 @@
+//! The operation table: what the hand-written layer needs to know about each
+//! operation (its path template and which key it takes), read from the spec
+//! so that no operation is special-cased by hand.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use crate::fixups::for_each_operation;
+
+/// Which of the organization's two keys an operation is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    Private,
+    Public,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    pub id: String,
+    /// progenitor's name for it (snake case), which is what hooks are told.
+    pub name: String,
+    pub method: String,
+    pub path: String,
+    pub key: Key,
+}
+
+/// Maps a security scheme to the key it stands for.
+///
+/// The published spec names three bearer schemes for two real keys: builds
+/// use `BearerAuth`, which is the private key. Any other name is an error, so
+/// that a new scheme cannot silently send the wrong key.
+fn key_for_scheme(scheme: &str) -> Result<Key, String> {
+    match scheme {
+        "PrivateKeyAuth" | "BearerAuth" => Ok(Key::Private),
+        "PublicKeyAuth" => Ok(Key::Public),
+        other => Err(format!("unknown security scheme `{other}`: map it to a key in xtask/src/operations.rs")),
+    }
+}
+
+/// Reads every operation of the (mounted) spec, sorted by operation id.
+pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
+    let default_security = doc.get("security");
+    let mut ops = Vec::new();
+    let mut errors = Vec::new();
+    for_each_operation(doc, |path, method, op, _| {
+        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
+        let security = op.get("security").or(default_security);
+        let schemes: Vec<&str> = security
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_object)
+            .flat_map(|requirement| requirement.keys().map(String::as_str))
+            .collect();
+        let keys: Result<Vec<Key>, String> = schemes.iter().map(|s| key_for_scheme(s)).collect();
+        match keys.as_deref() {
+            _ if id.is_empty() => errors.push(format!("{method} {path} has no operationId")),
+            Err(e) => errors.push(format!("{id}: {e}")),
+            Ok([key]) => ops.push(Operation {
+                name: snake_case(&id),
+                id,
+                method: method.to_uppercase(),
+                path: path.to_string(),
+                key: *key,
+            }),
+            Ok(other) => errors.push(format!("{id}: needs exactly one security scheme, has {}", other.len())),
+        }
+    });
+    if !errors.is_empty() {
+        return Err(errors.join("\n"));
+    }
+    ops.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(ops)
+}
+
+/// `deleteSecretSet` -> `delete_secret_set`, as progenitor names methods.
+/// `check_names` verifies the result against what progenitor emitted.
+fn snake_case(id: &str) -> String {
+    let mut out = String::with_capacity(id.len() + 4);
+    for (i, c) in id.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Fails unless the table names exactly the operations progenitor emitted
+/// (the `operation_id` each generated method hands to the hooks).
+pub fn check_names(ops: &[Operation], generated: &syn::File) -> Result<(), String> {
+    use syn::visit::Visit;
+    struct Names(Vec<String>);
+    impl<'a> Visit<'a> for Names {
+        fn visit_expr_struct(&mut self, e: &'a syn::ExprStruct) {
+            if e.path.segments.last().is_some_and(|s| s.ident == "OperationInfo") {
+                for field in &e.fields {
+                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &field.expr {
+                        self.0.push(s.value());
+                    }
+                }
+            }
+            syn::visit::visit_expr_struct(self, e);
+        }
+    }
+    let mut emitted = Names(Vec::new());
+    emitted.visit_file(generated);
+    emitted.0.sort();
+    let mut ours: Vec<String> = ops.iter().map(|o| o.name.clone()).collect();
+    ours.sort();
+    if emitted.0 == ours {
+        Ok(())
+    } else {
+        Err(format!(
+            "operation names differ from progenitor's:\n  progenitor: {:?}\n  table:      {:?}",
+            emitted.0, ours
+        ))
+    }
+}
+
+pub fn to_tokens(ops: &[Operation]) -> TokenStream {
+    let entries = ops.iter().map(|op| {
+        let Operation { id, method, path, key, .. } = op;
+        let key = format_ident!("{}", format!("{key:?}"));
+        quote! {
+            Operation { id: #id, method: #method, path: #path, key: KeyKind::#key },
+        }
+    });
+    let arms = ops.iter().enumerate().map(|(i, op)| {
+        let name = &op.name;
+        quote! { #name => Some(&ALL[#i]), }
+    });
+    quote! {
+        /// Every operation of the spec: its path template below the base URL
+        /// and the key it is sent with. Read by the client hooks.
+        pub(crate) mod operations {
+            use crate::auth::KeyKind;
+
+            /// One operation of the spec.
+            #[derive(Debug)]
+            pub(crate) struct Operation {
+                /// The spec's operationId.
+                pub(crate) id: &'static str,
+                pub(crate) method: &'static str,
+                pub(crate) path: &'static str,
+                pub(crate) key: KeyKind,
+            }
+
+            /// All operations, sorted by id.
+            pub(crate) const ALL: &[Operation] = &[ #(#entries)* ];
+
+            /// The operation of the generated method `name`.
+            pub(crate) fn find(name: &str) -> Option<&'static Operation> {
+                match name {
+                    #(#arms)*
+                    _ => None,
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keys_come_from_security_and_builds_use_the_private_key() {
+        let doc = json!({
+            "security": [{"PrivateKeyAuth": []}],
+            "paths": {
+                "/secrets": {"get": {"operationId": "listSecretSets"}},
+                "/builds": {"post": {"operationId": "createBuild", "security": [{"BearerAuth": []}]}},
+                "/public/{agentName}/start": {"post": {"operationId": "startService", "security": [{"PublicKeyAuth": []}]}}
+            }
+        });
+        let ops = table(&doc).unwrap_or_default();
+        let keys: Vec<(&str, Key)> = ops.iter().map(|o| (o.id.as_str(), o.key)).collect();
+        assert_eq!(
+            keys,
+            [("createBuild", Key::Private), ("listSecretSets", Key::Private), ("startService", Key::Public)]
+        );
+        assert_eq!(ops[2].path, "/public/{agentName}/start");
+        assert_eq!(ops[2].method, "POST");
+    }
+
+    #[test]
+    fn snake_case_matches_progenitor_names() {
+        assert_eq!(snake_case("deleteSecretFromSet"), "delete_secret_from_set");
+        assert_eq!(snake_case("listServices"), "list_services");
+    }
+
+    #[test]
+    fn an_unknown_scheme_fails() {
+        let doc = json!({"paths": {"/x": {"get": {"operationId": "x", "security": [{"ApiKeyAuth": []}]}}}});
+        let err = table(&doc).err().unwrap_or_default();
+        assert!(err.contains("unknown security scheme `ApiKeyAuth`"), "{err}");
+    }
+
+    #[test]
+    fn an_operation_without_security_fails() {
+        let doc = json!({"paths": {"/x": {"get": {"operationId": "x", "security": []}}}});
+        assert!(table(&doc).is_err());
+    }
+}

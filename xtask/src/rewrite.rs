@@ -1,0 +1,161 @@
+//! Changes made to progenitor's output, for what no setting of it controls.
+
+use syn::visit_mut::VisitMut;
+
+/// progenitor's builder setters validate each parameter but throw the reason
+/// away: `.map_err(|_| "conversion to `T` for set_name failed".to_string())`.
+/// The caller then cannot tell which rule the value broke. This keeps the
+/// reason, `set_name: doesn't match pattern "..."`, by rewriting each such
+/// closure to format the conversion error and bounding that error by
+/// `Display` (every conversion error in the generated code implements it).
+pub fn keep_conversion_errors(file: &mut syn::File) {
+    KeepConversionErrors.visit_file_mut(file);
+}
+
+struct KeepConversionErrors;
+
+impl VisitMut for KeepConversionErrors {
+    fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
+        let mut finder = FindDiscardingClosure { rewritten: false };
+        finder.visit_block_mut(&mut f.block);
+        if finder.rewritten {
+            bound_errors_by_display(&mut f.sig.generics);
+        }
+        syn::visit_mut::visit_impl_item_fn_mut(self, f);
+    }
+}
+
+/// Adds `<V as TryInto<T>>::Error: Display` for every `V: TryInto<T>` bound.
+fn bound_errors_by_display(generics: &mut syn::Generics) {
+    let mut extra: Vec<syn::WherePredicate> = Vec::new();
+    let where_clause = generics.make_where_clause();
+    for predicate in &where_clause.predicates {
+        let syn::WherePredicate::Type(pt) = predicate else { continue };
+        for bound in &pt.bounds {
+            let syn::TypeParamBound::Trait(tb) = bound else { continue };
+            let is_try_into = tb.path.segments.last().is_some_and(|s| s.ident == "TryInto");
+            if is_try_into {
+                let bounded = &pt.bounded_ty;
+                let path = &tb.path;
+                extra.push(syn::parse_quote! {
+                    <#bounded as #path>::Error: std::fmt::Display
+                });
+            }
+        }
+    }
+    where_clause.predicates.extend(extra);
+}
+
+struct FindDiscardingClosure {
+    rewritten: bool,
+}
+
+impl VisitMut for FindDiscardingClosure {
+    fn visit_expr_method_call_mut(&mut self, call: &mut syn::ExprMethodCall) {
+        syn::visit_mut::visit_expr_method_call_mut(self, call);
+        if call.method != "map_err" || call.args.len() != 1 {
+            return;
+        }
+        let Some(syn::Expr::Closure(closure)) = call.args.first() else { return };
+        let Some(message) = discarded_conversion_message(closure) else { return };
+        let Some(param) = message
+            .strip_prefix("conversion to `")
+            .and_then(|rest| rest.split_once("` for "))
+            .and_then(|(_, rest)| rest.strip_suffix(" failed"))
+        else {
+            return;
+        };
+        let template = format!("{param}: {{}}");
+        let replacement: syn::Expr = syn::parse_quote! { |e| format!(#template, e) };
+        if let Some(arg) = call.args.first_mut() {
+            *arg = replacement;
+            self.rewritten = true;
+        }
+    }
+}
+
+/// For `|_| "literal".to_string()`, the literal.
+fn discarded_conversion_message(closure: &syn::ExprClosure) -> Option<String> {
+    let [syn::Pat::Wild(_)] = closure.inputs.iter().collect::<Vec<_>>().as_slice() else {
+        return None;
+    };
+    let syn::Expr::MethodCall(to_string) = closure.body.as_ref() else { return None };
+    if to_string.method != "to_string" {
+        return None;
+    }
+    let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = to_string.receiver.as_ref()
+    else {
+        return None;
+    };
+    let value = s.value();
+    value.starts_with("conversion to `").then_some(value)
+}
+
+/// The tokens of a rewritten file, for tests.
+#[cfg(test)]
+fn rewritten(tokens: proc_macro2::TokenStream) -> String {
+    let mut file: syn::File = syn::parse2(tokens).unwrap_or_else(|_| syn::parse_quote! {});
+    keep_conversion_errors(&mut file);
+    quote::quote!(#file).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use quote::quote;
+
+    #[test]
+    fn required_setter_keeps_the_reason_and_bounds_the_error() {
+        let out = rewritten(quote! {
+            impl<'a> DeleteSecretSet<'a> {
+                pub fn set_name<V>(mut self, value: V) -> Self
+                where V: std::convert::TryInto<types::DeleteSecretSetSetName>,
+                {
+                    self.set_name = value.try_into()
+                        .map_err(|_| "conversion to `DeleteSecretSetSetName` for set_name failed".to_string());
+                    self
+                }
+            }
+        });
+        assert!(out.contains(r#"map_err (| e | format ! ("set_name: {}" , e))"#), "{out}");
+        assert!(
+            out.contains("< V as std :: convert :: TryInto < types :: DeleteSecretSetSetName > > :: Error : std :: fmt :: Display"),
+            "{out}"
+        );
+        assert!(!out.contains("conversion to"), "{out}");
+    }
+
+    #[test]
+    fn optional_setter_is_rewritten_too() {
+        let out = rewritten(quote! {
+            impl X {
+                pub fn limit<V>(mut self, value: V) -> Self
+                where V: std::convert::TryInto<u64>,
+                {
+                    self.limit = value.try_into().map(Some)
+                        .map_err(|_| "conversion to `u64` for limit failed".to_string());
+                    self
+                }
+            }
+        });
+        assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    #[test]
+    fn other_code_is_left_alone() {
+        let input = quote! {
+            impl X {
+                pub fn body<V>(mut self, value: V) -> Self where V: TryInto<T> {
+                    self.body = value.try_into().map_err(|s| format!("conversion to `T` for body failed: {}", s));
+                    self
+                }
+                fn other(self) { let _ = x.map_err(|_| "something else".to_string()); }
+            }
+        };
+        let before = {
+            let file: syn::File = syn::parse2(input.clone()).unwrap_or_else(|_| syn::parse_quote! {});
+            quote!(#file).to_string()
+        };
+        assert_eq!(rewritten(input), before);
+    }
+}
