@@ -300,7 +300,7 @@ mod tests {
         let err = check_path_parameters_are_single_segments(&doc).err().unwrap_or_default();
         assert!(err.contains("`secretKey` accepts \"\""), "{err}");
         assert!(err.contains("`secretKey` accepts \"..\""), "{err}");
-        assert!(!err.contains("setName"), "{err}");
+        assert!(!err.contains("`setName`"), "{err}");
     }
 
     #[test]

@@ -1,0 +1,35 @@
+//! Bearer keys: the private key for the private API, the public key for the public one.
+
+use std::sync::Arc;
+
+use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::{Key, State, operation_of};
+
+pub(crate) async fn authorize(
+    AxumState(state): AxumState<Arc<State>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let key = route
+        .and_then(|r| operation_of(request.method().as_str(), &r))
+        .map(|(_, key)| key);
+    let expected = match key {
+        Some(Key::Private) => &state.private_key,
+        Some(Key::Public) => &state.public_key,
+        None => return next.run(request).await,
+    };
+    let sent = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if sent != Some(expected.as_str()) {
+        return crate::error(StatusCode::UNAUTHORIZED, "Unauthorized", "UNAUTHORIZED");
+    }
+    next.run(request).await
+}
