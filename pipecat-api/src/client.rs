@@ -83,8 +83,14 @@ impl std::fmt::Debug for Client {
         let credentials = &self.inner.inner;
         f.debug_struct("Client")
             .field("base_url", &self.inner.baseurl)
-            .field("private_key", &credentials.private_key.as_ref().map(|_| "<redacted>"))
-            .field("public_key", &credentials.public_key.as_ref().map(|_| "<redacted>"))
+            .field(
+                "private_key",
+                &credentials.private_key.as_ref().map(|_| "<redacted>"),
+            )
+            .field(
+                "public_key",
+                &credentials.public_key.as_ref().map(|_| "<redacted>"),
+            )
             .finish()
     }
 }
@@ -112,10 +118,11 @@ impl ClientBuilder {
             builder.private_key = Some((SecretString::from(key), ENV_PRIVATE_KEY));
         }
         for name in [ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT] {
-            if builder.public_key.is_none() {
-                if let Some(key) = env_var(name)? {
+            match env_var(name)? {
+                Some(key) if builder.public_key.is_none() => {
                     builder.public_key = Some((SecretString::from(key), name));
                 }
+                _ => {}
             }
         }
         if let Some(host) = env_var(ENV_HOST)? {
@@ -191,7 +198,9 @@ impl ClientBuilder {
             )));
         }
 
-        let (host, host_setting) = self.host.unwrap_or_else(|| (DEFAULT_HOST.into(), "the default host"));
+        let (host, host_setting) = self
+            .host
+            .unwrap_or_else(|| (DEFAULT_HOST.into(), "the default host"));
         let base = base_url(&host, host_setting)?;
 
         let user_agent = self
@@ -230,10 +239,14 @@ fn base_url(host: &str, setting: &str) -> Result<reqwest::Url, Error> {
     let mut url = reqwest::Url::parse(host.trim())
         .map_err(|e| bad(&format!("is not a URL ({e}); expected e.g. {DEFAULT_HOST}")))?;
     if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("must not contain credentials; pass keys with ClientBuilder"));
+        return Err(bad(
+            "must not contain credentials; pass keys with ClientBuilder",
+        ));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(bad(&format!("must not have a query or fragment; expected e.g. {DEFAULT_HOST}")));
+        return Err(bad(&format!(
+            "must not have a query or fragment; expected e.g. {DEFAULT_HOST}"
+        )));
     }
     match url.scheme() {
         "https" => {}
@@ -290,42 +303,77 @@ mod tests {
 
     #[test]
     fn host_path_is_kept() {
-        let client = Client::builder().private_key("k").host("http://127.0.0.1:8080/proxy/").build().unwrap();
+        let client = Client::builder()
+            .private_key("k")
+            .host("http://127.0.0.1:8080/proxy/")
+            .build()
+            .unwrap();
         assert_eq!(client.base_url(), "http://127.0.0.1:8080/proxy/v1");
     }
 
     #[test]
     fn no_key_names_the_variables() {
         let message = config_message(Client::builder().build());
-        assert!(message.contains("PIPECAT_API_KEY") && message.contains("PIPECAT_PUBLIC_API_KEY"), "{message}");
+        assert!(
+            message.contains("PIPECAT_API_KEY") && message.contains("PIPECAT_PUBLIC_API_KEY"),
+            "{message}"
+        );
     }
 
     #[test]
     fn malformed_host_names_the_setting() {
         let message = config_message(Client::builder().private_key("k").host("not a url").build());
-        assert!(message.starts_with("ClientBuilder::host is not a URL"), "{message}");
+        assert!(
+            message.starts_with("ClientBuilder::host is not a URL"),
+            "{message}"
+        );
     }
 
     #[test]
     fn plain_http_off_loopback_is_refused() {
-        let message = config_message(Client::builder().private_key("k").host("http://api.example.com").build());
+        let message = config_message(
+            Client::builder()
+                .private_key("k")
+                .host("http://api.example.com")
+                .build(),
+        );
         assert!(message.contains("only sent over https"), "{message}");
         for host in ["http://localhost:1", "http://127.0.0.9:1", "http://[::1]:1"] {
-            assert!(Client::builder().private_key("k").host(host).build().is_ok(), "{host}");
+            assert!(
+                Client::builder()
+                    .private_key("k")
+                    .host(host)
+                    .build()
+                    .is_ok(),
+                "{host}"
+            );
         }
     }
 
     #[test]
     fn a_key_that_cannot_be_a_header_is_refused_without_echoing_it() {
         let message = config_message(Client::new("abc\ndef-secret"));
-        assert_eq!(message, "the private key contains characters that cannot be sent in an HTTP header");
+        assert_eq!(
+            message,
+            "the private key contains characters that cannot be sent in an HTTP header"
+        );
     }
 
     #[test]
     fn debug_shows_no_key() {
-        let client = Client::builder().private_key("sk-SENTINEL").public_key("pk-SENTINEL").build().unwrap();
-        let builder = Client::builder().private_key("sk-SENTINEL").public_key("pk-SENTINEL");
-        for shown in [format!("{client:?}"), format!("{builder:?}"), format!("{:?}", *client)] {
+        let client = Client::builder()
+            .private_key("sk-SENTINEL")
+            .public_key("pk-SENTINEL")
+            .build()
+            .unwrap();
+        let builder = Client::builder()
+            .private_key("sk-SENTINEL")
+            .public_key("pk-SENTINEL");
+        for shown in [
+            format!("{client:?}"),
+            format!("{builder:?}"),
+            format!("{:?}", *client),
+        ] {
             assert!(!shown.contains("SENTINEL"), "{shown}");
         }
     }

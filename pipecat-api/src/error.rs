@@ -107,14 +107,18 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport { source } => {
-                source.is_connect() || source.is_timeout() || source.status().is_some_and(retryable_status)
+                source.is_connect()
+                    || source.is_timeout()
+                    || source.status().is_some_and(retryable_status)
             }
             _ => self.status().is_some_and(retryable_status),
         }
     }
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
-        Error::Config { message: message.into() }
+        Error::Config {
+            message: message.into(),
+        }
     }
 }
 
@@ -132,7 +136,7 @@ impl std::fmt::Display for ApiError {
             write!(f, " [{code}]")?;
         }
         match &self.message {
-            Some(message) => write!(f, ": {message}")?,
+            Some(message) => write!(f, ": {}", message.trim_end_matches('.'))?,
             None => f.write_str(" with no message")?,
         }
         write!(f, "; {}", next_step(self.status))
@@ -148,9 +152,11 @@ fn next_step(status: StatusCode) -> &'static str {
         403 => "this key may not do that; check the organization and key",
         404 => "it does not exist: check the name and the organization",
         408 => "the service timed out; try again",
-        409 => "a conflicting change is in progress (or a secret set is not ready yet); try again later",
+        409 => {
+            "a conflicting change is in progress (or a secret set is not ready yet); try again later"
+        }
         413 => "the request body is too large; send less",
-        429 => "capacity reached (the agent's maxAgents sessions are running); try again later or raise maxAgents",
+        429 => "too many requests, or the agent is at capacity (maxAgents); try again later",
         500..=599 => "the service failed; try again later",
         _ => "see the Pipecat Cloud documentation for this status",
     }
@@ -212,7 +218,11 @@ impl ApiError {
     /// Reads whatever the service sent, never failing: the documented
     /// `{"error", "code"}`, the 429's `{"message", "code"}`, plain text, an
     /// HTML page, or nothing.
-    pub(crate) fn from_body(status: StatusCode, operation: Option<&'static str>, body: &[u8]) -> Self {
+    pub(crate) fn from_body(
+        status: StatusCode,
+        operation: Option<&'static str>,
+        body: &[u8],
+    ) -> Self {
         let (code, message) = match serde_json::from_slice::<serde_json::Value>(body) {
             Ok(serde_json::Value::Object(map)) => {
                 let code = map.get("code").and_then(scalar_text);
@@ -224,7 +234,12 @@ impl ApiError {
             Ok(serde_json::Value::String(s)) => (None, Some(fold(&s))),
             _ => (None, quoted_text(body)),
         };
-        ApiError { status, operation, code, message }
+        ApiError {
+            status,
+            operation,
+            code,
+            message,
+        }
     }
 }
 
@@ -284,7 +299,9 @@ impl<E> From<generated::Error<E>> for Error {
         use generated::Error as G;
         match e {
             G::InvalidRequest(message) | G::Custom(message) => Error::InvalidRequest { message },
-            G::CommunicationError(source) | G::ResponseBodyError(source) => Error::Transport { source },
+            G::CommunicationError(source) | G::ResponseBodyError(source) => {
+                Error::Transport { source }
+            }
             G::InvalidUpgrade(source) => Error::Transport { source },
             G::ErrorResponse(value) => {
                 Error::Api(Box::new(ApiError::from_body(value.status(), None, &[])))
@@ -321,7 +338,11 @@ mod tests {
     use super::*;
 
     fn api(status: u16, body: &str) -> ApiError {
-        ApiError::from_body(StatusCode::from_u16(status).unwrap_or_default(), Some("op"), body.as_bytes())
+        ApiError::from_body(
+            StatusCode::from_u16(status).unwrap_or_default(),
+            Some("op"),
+            body.as_bytes(),
+        )
     }
 
     #[test]
@@ -333,14 +354,23 @@ mod tests {
 
     #[test]
     fn message_instead_of_error() {
-        let e = api(429, r#"{"status":429,"code":"429","message":"Rate limit exceeded. Please try again later"}"#);
+        let e = api(
+            429,
+            r#"{"status":429,"code":"429","message":"Rate limit exceeded. Please try again later"}"#,
+        );
         assert_eq!(e.code.as_deref(), Some("429"));
-        assert_eq!(e.message.as_deref(), Some("Rate limit exceeded. Please try again later"));
+        assert_eq!(
+            e.message.as_deref(),
+            Some("Rate limit exceeded. Please try again later")
+        );
     }
 
     #[test]
     fn html_is_quoted_without_tags() {
-        let e = api(502, "<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad   Gateway</h1></body></html>");
+        let e = api(
+            502,
+            "<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad   Gateway</h1></body></html>",
+        );
         assert_eq!(e.code, None);
         assert_eq!(e.message.as_deref(), Some("502 Bad Gateway Bad Gateway"));
     }
@@ -350,7 +380,12 @@ mod tests {
         let e = api(401, "");
         assert_eq!((e.code, e.message), (None, None));
         let shown = api(401, "").to_string();
-        assert!(shown.starts_with("Pipecat Cloud answered 401 Unauthorized to op with no message; check the API key"), "{shown}");
+        assert!(
+            shown.starts_with(
+                "Pipecat Cloud answered 401 Unauthorized to op with no message; check the API key"
+            ),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -81,7 +81,9 @@ async fn keep_error_body(
     *rebuilt.status_mut() = response.status();
     *rebuilt.version_mut() = response.version();
     *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
-    rebuilt.extensions_mut().insert(ErrorBody { operation, body });
+    rebuilt
+        .extensions_mut()
+        .insert(ErrorBody { operation, body });
     reqwest::Response::from(rebuilt)
 }
 
@@ -106,7 +108,10 @@ fn check_target(path: &str, base_path: &str, op: &operations::Operation) -> Resu
             }
             Some(_) => {}
             None if t != a => {
-                return Err(format!("{} would be sent to {rest}, not {}", op.id, op.path));
+                return Err(format!(
+                    "{} would be sent to {rest}, not {}",
+                    op.id, op.path
+                ));
             }
             None => {}
         }
@@ -134,9 +139,13 @@ mod tests {
     #[test]
     fn a_vanished_segment_is_refused() {
         // What `..` or `.` in the key leaves after URL normalisation.
-        let err = check_target("/v1/secrets/my-set", "/v1", &OP).err().unwrap_or_default();
+        let err = check_target("/v1/secrets/my-set", "/v1", &OP)
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("deleteSecretFromSet"), "{err}");
-        let err = check_target("/v1/secrets/my-set/", "/v1", &OP).err().unwrap_or_default();
+        let err = check_target("/v1/secrets/my-set/", "/v1", &OP)
+            .err()
+            .unwrap_or_default();
         assert_eq!(err, "secretKey: must not be empty, `.` or `..`");
     }
 

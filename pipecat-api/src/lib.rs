@@ -3,16 +3,12 @@
 //! Manage secret sets, agents and builds, and start agent sessions, from Rust.
 //!
 //! ```no_run
-//! use pipecat_api::{Client, types::RegularSecretsRequest};
+//! use pipecat_api::{Client, types::UpsertSecretSetBody};
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! # async fn run() -> Result<(), pipecat_api::Error> {
 //! let client = Client::from_env()?; // PIPECAT_API_KEY
 //!
-//! let body = RegularSecretsRequest::builder()
-//!     .secrets(vec![pipecat_api::types::RegularSecretsRequestSecretsItem::builder()
-//!         .secret_key("OPENAI_API_KEY")
-//!         .secret_value("sk-...")
-//!         .try_into()?]);
+//! let body = UpsertSecretSetBody::secrets([("OPENAI_API_KEY", "sk-...")])?;
 //! client.upsert_secret_set().set_name("my-secrets").body(body).send().await?;
 //!
 //! for set in client.list_secret_sets().send().await?.into_inner().sets {
@@ -30,9 +26,12 @@
 mod auth;
 mod client;
 mod error;
+// Formatted by the generator (prettyplease), so `gen --check` compares like with like.
+#[rustfmt::skip]
 pub mod generated;
 mod hooks;
 mod secret;
+mod secrets;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_TIMEOUT, ENV_HOST,

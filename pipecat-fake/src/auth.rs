@@ -14,7 +14,10 @@ pub(crate) async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
     let key = route
         .and_then(|r| operation_of(request.method().as_str(), &r))
         .map(|(_, key)| key);

@@ -46,13 +46,22 @@ impl Fault {
 
     /// An answer with no body at all.
     pub fn empty(status: u16) -> Fault {
-        Fault::Respond { status, content_type: None, body: Vec::new() }
+        Fault::Respond {
+            status,
+            content_type: None,
+            body: Vec::new(),
+        }
     }
 
     fn into_response(self) -> Response {
         match self {
-            Fault::Respond { status, content_type, body } => {
-                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            Fault::Respond {
+                status,
+                content_type,
+                body,
+            } => {
+                let status =
+                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 let mut response = (status, body).into_response();
                 let headers = response.headers_mut();
                 headers.remove(header::CONTENT_TYPE);
@@ -77,16 +86,26 @@ pub(crate) async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_string());
-    let operation = route.and_then(|r| operation_of(request.method().as_str(), &r)).map(|(id, _)| id);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string());
+    let operation = route
+        .and_then(|r| operation_of(request.method().as_str(), &r))
+        .map(|(id, _)| id);
     let fault = {
         let mut inner = state.lock();
-        if let (Some(id), Some(LogIndex(i))) = (operation, request.extensions().get::<LogIndex>().copied()) {
-            if let Some(entry) = inner.requests.get_mut(i) {
-                entry.operation = Some(id.to_string());
-            }
+        let index = request.extensions().get::<LogIndex>().map(|LogIndex(i)| *i);
+        if let (Some(id), Some(entry)) = (operation, index.and_then(|i| inner.requests.get_mut(i)))
+        {
+            entry.operation = Some(id.to_string());
         }
-        let armed = operation.and_then(|id| inner.faults.iter_mut().find(|f| f.operation == id && f.remaining > 0));
+        let armed = operation.and_then(|id| {
+            inner
+                .faults
+                .iter_mut()
+                .find(|f| f.operation == id && f.remaining > 0)
+        });
         let fault = armed.map(|f| {
             f.remaining -= 1;
             f.fault.clone()

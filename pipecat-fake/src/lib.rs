@@ -56,7 +56,9 @@ impl State {
     /// The data, locked. A poisoned lock (a handler panicked) still yields
     /// the data: the fake keeps serving.
     pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -91,7 +93,11 @@ impl FakeCloud {
                 })
                 .await;
         });
-        Ok(FakeCloud { addr, state, shutdown: Some(tx) })
+        Ok(FakeCloud {
+            addr,
+            state,
+            shutdown: Some(tx),
+        })
     }
 
     /// The host to point a client at, e.g. `http://127.0.0.1:41234`
@@ -176,10 +182,30 @@ pub(crate) enum Key {
 /// (method, route, operation id, key) of every operation served.
 pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
     ("GET", "/v1/secrets", "listSecretSets", Key::Private),
-    ("GET", "/v1/secrets/{set_name}", "getSecretSet", Key::Private),
-    ("PUT", "/v1/secrets/{set_name}", "upsertSecretSet", Key::Private),
-    ("DELETE", "/v1/secrets/{set_name}", "deleteSecretSet", Key::Private),
-    ("DELETE", "/v1/secrets/{set_name}/{secret_key}", "deleteSecretFromSet", Key::Private),
+    (
+        "GET",
+        "/v1/secrets/{set_name}",
+        "getSecretSet",
+        Key::Private,
+    ),
+    (
+        "PUT",
+        "/v1/secrets/{set_name}",
+        "upsertSecretSet",
+        Key::Private,
+    ),
+    (
+        "DELETE",
+        "/v1/secrets/{set_name}",
+        "deleteSecretSet",
+        Key::Private,
+    ),
+    (
+        "DELETE",
+        "/v1/secrets/{set_name}/{secret_key}",
+        "deleteSecretFromSet",
+        Key::Private,
+    ),
 ];
 
 fn router(state: Arc<State>) -> Router {
@@ -187,18 +213,29 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/secrets", get(secrets::list))
         .route(
             "/v1/secrets/{set_name}",
-            get(secrets::get).put(secrets::upsert).delete(secrets::delete_set),
+            get(secrets::get)
+                .put(secrets::upsert)
+                .delete(secrets::delete_set),
         )
         .route(
             "/v1/secrets/{set_name}/{secret_key}",
             axum::routing::delete(secrets::delete_key),
         )
         // Runs after routing, so it knows the operation: faults, then auth.
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), faults::inject))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::authorize,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            faults::inject,
+        ))
         .fallback(not_found)
         // Runs first, for every request: the log.
-        .layer(axum::middleware::from_fn_with_state(state.clone(), record::record))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            record::record,
+        ))
         .with_state(state)
 }
 
@@ -207,9 +244,17 @@ async fn not_found() -> axum::response::Response {
 }
 
 /// An answer in the documented error shape `{"error", "code"}`.
-pub(crate) fn error(status: axum::http::StatusCode, message: &str, code: &str) -> axum::response::Response {
+pub(crate) fn error(
+    status: axum::http::StatusCode,
+    message: &str,
+    code: &str,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
-    (status, axum::Json(serde_json::json!({"error": message, "code": code}))).into_response()
+    (
+        status,
+        axum::Json(serde_json::json!({"error": message, "code": code})),
+    )
+        .into_response()
 }
 
 /// The operation id of a routed request, from its method and route.

@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let arg = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:8787".into());
+    let arg = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "127.0.0.1:8787".into());
     let Ok(addr) = arg.parse::<SocketAddr>() else {
         eprintln!("pipecat-fake: `{arg}` is not an address like 127.0.0.1:8787");
         return std::process::ExitCode::FAILURE;

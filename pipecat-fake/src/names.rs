@@ -8,7 +8,9 @@ pub(crate) fn valid_set_name(name: &str) -> bool {
         && name.split('.').all(|label| {
             let bytes = label.as_bytes();
             !bytes.is_empty()
-                && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
                 && bytes.first() != Some(&b'-')
                 && bytes.last() != Some(&b'-')
         })
@@ -17,7 +19,9 @@ pub(crate) fn valid_set_name(name: &str) -> bool {
 /// A secret key: 1-64 letters, digits, `_` or `-`.
 pub(crate) fn valid_secret_key(key: &str) -> bool {
     (1..=64).contains(&key.len())
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -29,7 +33,17 @@ mod tests {
         for ok in ["abc", "my-secrets", "a.b-c.d9", &"a".repeat(63)] {
             assert!(valid_set_name(ok), "{ok}");
         }
-        for bad in ["ab", "-abc", "abc-", "ABC", "a..b", ".abc", "my_set", "..", &"a".repeat(64)] {
+        for bad in [
+            "ab",
+            "-abc",
+            "abc-",
+            "ABC",
+            "a..b",
+            ".abc",
+            "my_set",
+            "..",
+            &"a".repeat(64),
+        ] {
             assert!(!valid_set_name(bad), "{bad}");
         }
     }

@@ -32,7 +32,10 @@ pub struct RecordedRequest {
 impl RecordedRequest {
     /// The first value of header `name` (lowercase).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
     }
 }
 
@@ -49,7 +52,11 @@ pub(crate) async fn record(
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return crate::error(axum::http::StatusCode::PAYLOAD_TOO_LARGE, "Body too large", "413");
+            return crate::error(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "Body too large",
+                "413",
+            );
         }
     };
     let entry = RecordedRequest {
@@ -59,7 +66,12 @@ pub(crate) async fn record(
         headers: parts
             .headers
             .iter()
-            .map(|(n, v)| (n.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect(),
         body: body.to_vec(),
         operation: None,

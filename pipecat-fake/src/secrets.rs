@@ -25,7 +25,11 @@ pub(crate) struct Store {
 
 impl Default for Store {
     fn default() -> Self {
-        Store { sets: BTreeMap::new(), provisioning_reads: 1, failures: HashMap::new() }
+        Store {
+            sets: BTreeMap::new(),
+            provisioning_reads: 1,
+            failures: HashMap::new(),
+        }
     }
 }
 
@@ -63,7 +67,11 @@ impl SecretSet {
             self.reads_left -= 1;
             return;
         }
-        self.status = if self.outcome.is_some() { Status::Failed } else { Status::Ready };
+        self.status = if self.outcome.is_some() {
+            Status::Failed
+        } else {
+            Status::Ready
+        };
     }
 
     fn status_text(&self) -> &'static str {
@@ -80,7 +88,9 @@ fn bad_request(message: &str) -> Response {
 }
 
 fn bad_name() -> Response {
-    bad_request("Invalid secret set name: use 3-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit")
+    bad_request(
+        "Invalid secret set name: use 3-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+    )
 }
 
 fn set_not_found() -> Response {
@@ -110,7 +120,10 @@ pub(crate) async fn list(AxumState(state): AxumState<Arc<State>>) -> Response {
     Json(json!({ "sets": sets })).into_response()
 }
 
-pub(crate) async fn get(AxumState(state): AxumState<Arc<State>>, Path(name): Path<String>) -> Response {
+pub(crate) async fn get(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(name): Path<String>,
+) -> Response {
     if !valid_set_name(&name) {
         return bad_name();
     }
@@ -150,27 +163,50 @@ fn parse_upsert(body: &Value) -> Result<(Upsert, Option<String>), &'static str> 
         if obj.contains_key("secrets") {
             return Err("Invalid request format");
         }
-        let host = obj.get("host").and_then(Value::as_str).filter(|h| !h.is_empty());
-        let value = obj.get("secretValue").and_then(Value::as_str).filter(|v| !v.is_empty());
+        let host = obj
+            .get("host")
+            .and_then(Value::as_str)
+            .filter(|h| !h.is_empty());
+        let value = obj
+            .get("secretValue")
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty());
         return match (obj.get("isImagePullSecret"), host, value) {
             (Some(Value::Bool(true)), Some(host), Some(value)) => {
                 let mut host = host.to_string();
                 if !host.ends_with('/') {
                     host.push('/');
                 }
-                Ok((Upsert::ImagePull { host, value: value.to_string() }, region))
+                Ok((
+                    Upsert::ImagePull {
+                        host,
+                        value: value.to_string(),
+                    },
+                    region,
+                ))
             }
-            _ => Err("Must provide isImagePullSecret, host, and secretValue to update an image pull secret"),
+            _ => Err(
+                "Must provide isImagePullSecret, host, and secretValue to update an image pull secret",
+            ),
         };
     }
-    let items = obj.get("secrets").and_then(Value::as_array).ok_or("Invalid request format")?;
+    let items = obj
+        .get("secrets")
+        .and_then(Value::as_array)
+        .ok_or("Invalid request format")?;
     if items.is_empty() {
         return Err("Invalid request format");
     }
     let mut pairs = Vec::with_capacity(items.len());
     for item in items {
-        let key = item.get("secretKey").and_then(Value::as_str).ok_or("Invalid request format")?;
-        let value = item.get("secretValue").and_then(Value::as_str).ok_or("Invalid request format")?;
+        let key = item
+            .get("secretKey")
+            .and_then(Value::as_str)
+            .ok_or("Invalid request format")?;
+        let value = item
+            .get("secretValue")
+            .and_then(Value::as_str)
+            .ok_or("Invalid request format")?;
         if !valid_secret_key(key) {
             return Err("Invalid secret key: use 1-64 letters, digits, '_' or '-'");
         }
@@ -214,13 +250,11 @@ pub(crate) async fn upsert(
                     "Cannot update an image pull secret with regular secrets"
                 });
             }
-            if let Some(region) = &region {
-                if *region != existing.region {
-                    return bad_request(&format!(
-                        "Secret already exists in region '{}'. Cannot change region to '{region}'.",
-                        existing.region
-                    ));
-                }
+            if let Some(region) = region.as_ref().filter(|r| **r != existing.region) {
+                return bad_request(&format!(
+                    "Secret already exists in region '{}'. Cannot change region to '{region}'.",
+                    existing.region
+                ));
             }
             existing
         }
@@ -243,10 +277,17 @@ pub(crate) async fn upsert(
     set.status = Status::Pending;
     set.reads_left = reads;
     set.outcome = outcome;
-    (StatusCode::ACCEPTED, Json(json!({"status": "OK", "region": set.region}))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({"status": "OK", "region": set.region})),
+    )
+        .into_response()
 }
 
-pub(crate) async fn delete_set(AxumState(state): AxumState<Arc<State>>, Path(name): Path<String>) -> Response {
+pub(crate) async fn delete_set(
+    AxumState(state): AxumState<Arc<State>>,
+    Path(name): Path<String>,
+) -> Response {
     if !valid_set_name(&name) {
         return bad_name();
     }

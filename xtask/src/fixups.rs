@@ -35,17 +35,18 @@ pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
     };
     let mut mounted = Map::new();
     for (path, mut item) in std::mem::take(paths) {
-        let new_path = match item.as_object_mut().and_then(|o| o.remove("servers")) {
-            None => path,
-            Some(servers) => {
-                let url = first_server_url(Some(&servers))
-                    .ok_or_else(|| format!("{path}: path-level servers without a url"))?;
-                let prefix = server_path(url).strip_prefix(base.as_str()).ok_or_else(|| {
+        let new_path =
+            match item.as_object_mut().and_then(|o| o.remove("servers")) {
+                None => path,
+                Some(servers) => {
+                    let url = first_server_url(Some(&servers))
+                        .ok_or_else(|| format!("{path}: path-level servers without a url"))?;
+                    let prefix = server_path(url).strip_prefix(base.as_str()).ok_or_else(|| {
                     format!("{path}: server {url} is not below the document's server path {base}")
                 })?;
-                format!("{prefix}{path}")
-            }
-        };
+                    format!("{prefix}{path}")
+                }
+            };
         if mounted.contains_key(&new_path) {
             return Err(format!("two paths mount at {new_path}"));
         }
@@ -63,7 +64,9 @@ pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
 pub fn drop_error_responses(doc: &mut Value) {
     for_each_operation_mut(doc, |_, _, op| {
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
-            responses.retain(|status, _| status.starts_with('1') || status.starts_with('2') || status.starts_with('3'));
+            responses.retain(|status, _| {
+                status.starts_with('1') || status.starts_with('2') || status.starts_with('3')
+            });
         }
     });
 }
@@ -83,7 +86,8 @@ pub fn secret_strings_as_secret_value(doc: &mut Value) {
                 let is_secret = map.get("type").and_then(Value::as_str) == Some("string")
                     && map.get("format").and_then(Value::as_str) == Some("password");
                 if is_secret {
-                    *value = serde_json::json!({"$ref": format!("#/components/schemas/{SECRET_VALUE}")});
+                    *value =
+                        serde_json::json!({"$ref": format!("#/components/schemas/{SECRET_VALUE}")});
                 } else {
                     map.values_mut().for_each(walk);
                 }
@@ -93,7 +97,10 @@ pub fn secret_strings_as_secret_value(doc: &mut Value) {
         }
     }
     walk(doc);
-    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
         schemas.insert(
             SECRET_VALUE.to_string(),
             serde_json::json!({"type": "string", "format": "password", "minLength": 1}),
@@ -114,14 +121,22 @@ pub fn check_path_parameters_are_single_segments(doc: &Value) -> Result<(), Stri
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten());
+            .chain(
+                op.get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            );
         for param in params {
             let param = resolve(doc, param);
             if param.get("in").and_then(Value::as_str) != Some("path") {
                 continue;
             }
             let name = param.get("name").and_then(Value::as_str).unwrap_or("?");
-            let schema = param.get("schema").map(|s| resolve(doc, s)).unwrap_or(&Value::Null);
+            let schema = param
+                .get("schema")
+                .map(|s| resolve(doc, s))
+                .unwrap_or(&Value::Null);
             for bad in ["", ".", ".."] {
                 if accepts(schema, bad) {
                     problems.push(format!(
@@ -179,7 +194,10 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 }
 
 /// Calls `f(path, method, operation, path_item)` for every operation.
-pub fn for_each_operation<'a>(doc: &'a Value, mut f: impl FnMut(&'a str, &'a str, &'a Value, &'a Value)) {
+pub fn for_each_operation<'a>(
+    doc: &'a Value,
+    mut f: impl FnMut(&'a str, &'a str, &'a Value, &'a Value),
+) {
     let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
         return;
     };
@@ -223,9 +241,16 @@ mod tests {
             }
         });
         assert_eq!(mount_path_level_servers(&mut doc), Ok(()));
-        let paths: Vec<&String> = doc["paths"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+        let paths: Vec<&String> = doc["paths"]
+            .as_object()
+            .map(|p| p.keys().collect())
+            .unwrap_or_default();
         assert_eq!(paths, ["/agents/{agentName}", "/public/{agentName}/start"]);
-        assert!(doc["paths"]["/public/{agentName}/start"].get("servers").is_none());
+        assert!(
+            doc["paths"]["/public/{agentName}/start"]
+                .get("servers")
+                .is_none()
+        );
     }
 
     #[test]
@@ -275,10 +300,19 @@ mod tests {
         });
         secret_strings_as_secret_value(&mut doc);
         let reference = json!({"$ref": "#/components/schemas/SecretValue"});
-        assert_eq!(doc["components"]["schemas"]["A"]["properties"]["secretValue"], reference);
+        assert_eq!(
+            doc["components"]["schemas"]["A"]["properties"]["secretValue"],
+            reference
+        );
         assert_eq!(doc["components"]["schemas"]["B"]["items"], reference);
-        assert_eq!(doc["components"]["schemas"]["A"]["properties"]["name"], json!({"type": "string"}));
-        assert_eq!(doc["components"]["schemas"]["SecretValue"]["format"], "password");
+        assert_eq!(
+            doc["components"]["schemas"]["A"]["properties"]["name"],
+            json!({"type": "string"})
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["SecretValue"]["format"],
+            "password"
+        );
     }
 
     fn doc_with_path_param(schema: Value) -> Value {
@@ -297,7 +331,9 @@ mod tests {
     #[test]
     fn an_unconstrained_path_parameter_fails_generation() {
         let doc = doc_with_path_param(json!({"type": "string"}));
-        let err = check_path_parameters_are_single_segments(&doc).err().unwrap_or_default();
+        let err = check_path_parameters_are_single_segments(&doc)
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("`secretKey` accepts \"\""), "{err}");
         assert!(err.contains("`secretKey` accepts \"..\""), "{err}");
         assert!(!err.contains("`setName`"), "{err}");
@@ -306,7 +342,9 @@ mod tests {
     #[test]
     fn a_pattern_that_admits_dots_fails_generation() {
         let doc = doc_with_path_param(json!({"type": "string", "pattern": "^[a-z.]+$"}));
-        let err = check_path_parameters_are_single_segments(&doc).err().unwrap_or_default();
+        let err = check_path_parameters_are_single_segments(&doc)
+            .err()
+            .unwrap_or_default();
         assert!(err.contains("accepts \".\""), "{err}");
         assert!(!err.contains("accepts \"\""), "{err}");
     }
@@ -320,7 +358,11 @@ mod tests {
             json!({"type": "integer"}),
         ] {
             let doc = doc_with_path_param(schema.clone());
-            assert_eq!(check_path_parameters_are_single_segments(&doc), Ok(()), "{schema}");
+            assert_eq!(
+                check_path_parameters_are_single_segments(&doc),
+                Ok(()),
+                "{schema}"
+            );
         }
     }
 }

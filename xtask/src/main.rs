@@ -16,7 +16,12 @@ const USAGE: &str = "usage: cargo xtask gen [--check]";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    let result = match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["gen"] => cmd_gen(false),
         ["gen", "--check"] => cmd_gen(true),
         _ => Err(USAGE.to_string()),
@@ -43,8 +48,8 @@ fn cmd_gen(check: bool) -> Result<(), String> {
     let root = workspace_root();
     let spec_rel = generate::SPEC_PATH;
     let out_rel = generate::OUTPUT_PATH;
-    let spec_bytes = std::fs::read(root.join(spec_rel))
-        .map_err(|e| format!("cannot read {spec_rel}: {e}"))?;
+    let spec_bytes =
+        std::fs::read(root.join(spec_rel)).map_err(|e| format!("cannot read {spec_rel}: {e}"))?;
     let generated = generate::generate(&spec_bytes)?;
     let out_path = root.join(out_rel);
 
@@ -57,7 +62,10 @@ fn cmd_gen(check: bool) -> Result<(), String> {
         let diff = similar::TextDiff::from_lines(&committed, &generated)
             .unified_diff()
             .context_radius(3)
-            .header(&format!("{out_rel} (committed)"), &format!("{out_rel} (from {spec_rel})"))
+            .header(
+                &format!("{out_rel} (committed)"),
+                &format!("{out_rel} (from {spec_rel})"),
+            )
             .to_string();
         eprintln!("{diff}");
         return Err(format!(
@@ -65,8 +73,7 @@ fn cmd_gen(check: bool) -> Result<(), String> {
         ));
     }
 
-    std::fs::write(&out_path, generated)
-        .map_err(|e| format!("cannot write {out_rel}: {e}"))?;
+    std::fs::write(&out_path, generated).map_err(|e| format!("cannot write {out_rel}: {e}"))?;
     println!("wrote {out_rel}");
     Ok(())
 }

@@ -34,7 +34,9 @@ fn key_for_scheme(scheme: &str) -> Result<Key, String> {
     match scheme {
         "PrivateKeyAuth" | "BearerAuth" => Ok(Key::Private),
         "PublicKeyAuth" => Ok(Key::Public),
-        other => Err(format!("unknown security scheme `{other}`: map it to a key in xtask/src/operations.rs")),
+        other => Err(format!(
+            "unknown security scheme `{other}`: map it to a key in xtask/src/operations.rs"
+        )),
     }
 }
 
@@ -44,7 +46,11 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
     let mut ops = Vec::new();
     let mut errors = Vec::new();
     for_each_operation(doc, |path, method, op, _| {
-        let id = op.get("operationId").and_then(Value::as_str).unwrap_or_default().to_string();
+        let id = op
+            .get("operationId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let security = op.get("security").or(default_security);
         let schemes: Vec<&str> = security
             .and_then(Value::as_array)
@@ -64,7 +70,10 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
                 path: path.to_string(),
                 key: *key,
             }),
-            Ok(other) => errors.push(format!("{id}: needs exactly one security scheme, has {}", other.len())),
+            Ok(other) => errors.push(format!(
+                "{id}: needs exactly one security scheme, has {}",
+                other.len()
+            )),
         }
     });
     if !errors.is_empty() {
@@ -98,9 +107,17 @@ pub fn check_names(ops: &[Operation], generated: &syn::File) -> Result<(), Strin
     struct Names(Vec<String>);
     impl<'a> Visit<'a> for Names {
         fn visit_expr_struct(&mut self, e: &'a syn::ExprStruct) {
-            if e.path.segments.last().is_some_and(|s| s.ident == "OperationInfo") {
+            if e.path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "OperationInfo")
+            {
                 for field in &e.fields {
-                    if let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = &field.expr {
+                    if let syn::Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(s),
+                        ..
+                    }) = &field.expr
+                    {
                         self.0.push(s.value());
                     }
                 }
@@ -125,7 +142,13 @@ pub fn check_names(ops: &[Operation], generated: &syn::File) -> Result<(), Strin
 
 pub fn to_tokens(ops: &[Operation]) -> TokenStream {
     let entries = ops.iter().map(|op| {
-        let Operation { id, method, path, key, .. } = op;
+        let Operation {
+            id,
+            method,
+            path,
+            key,
+            ..
+        } = op;
         let key = format_ident!("{}", format!("{key:?}"));
         quote! {
             Operation { id: #id, method: #method, path: #path, key: KeyKind::#key },
@@ -184,7 +207,11 @@ mod tests {
         let keys: Vec<(&str, Key)> = ops.iter().map(|o| (o.id.as_str(), o.key)).collect();
         assert_eq!(
             keys,
-            [("createBuild", Key::Private), ("listSecretSets", Key::Private), ("startService", Key::Public)]
+            [
+                ("createBuild", Key::Private),
+                ("listSecretSets", Key::Private),
+                ("startService", Key::Public)
+            ]
         );
         assert_eq!(ops[2].path, "/public/{agentName}/start");
         assert_eq!(ops[2].method, "POST");
@@ -200,7 +227,10 @@ mod tests {
     fn an_unknown_scheme_fails() {
         let doc = json!({"paths": {"/x": {"get": {"operationId": "x", "security": [{"ApiKeyAuth": []}]}}}});
         let err = table(&doc).err().unwrap_or_default();
-        assert!(err.contains("unknown security scheme `ApiKeyAuth`"), "{err}");
+        assert!(
+            err.contains("unknown security scheme `ApiKeyAuth`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -30,10 +30,18 @@ fn bound_errors_by_display(generics: &mut syn::Generics) {
     let mut extra: Vec<syn::WherePredicate> = Vec::new();
     let where_clause = generics.make_where_clause();
     for predicate in &where_clause.predicates {
-        let syn::WherePredicate::Type(pt) = predicate else { continue };
+        let syn::WherePredicate::Type(pt) = predicate else {
+            continue;
+        };
         for bound in &pt.bounds {
-            let syn::TypeParamBound::Trait(tb) = bound else { continue };
-            let is_try_into = tb.path.segments.last().is_some_and(|s| s.ident == "TryInto");
+            let syn::TypeParamBound::Trait(tb) = bound else {
+                continue;
+            };
+            let is_try_into = tb
+                .path
+                .segments
+                .last()
+                .is_some_and(|s| s.ident == "TryInto");
             if is_try_into {
                 let bounded = &pt.bounded_ty;
                 let path = &tb.path;
@@ -56,8 +64,12 @@ impl VisitMut for FindDiscardingClosure {
         if call.method != "map_err" || call.args.len() != 1 {
             return;
         }
-        let Some(syn::Expr::Closure(closure)) = call.args.first() else { return };
-        let Some(message) = discarded_conversion_message(closure) else { return };
+        let Some(syn::Expr::Closure(closure)) = call.args.first() else {
+            return;
+        };
+        let Some(message) = discarded_conversion_message(closure) else {
+            return;
+        };
         let Some(param) = message
             .strip_prefix("conversion to `")
             .and_then(|rest| rest.split_once("` for "))
@@ -79,11 +91,16 @@ fn discarded_conversion_message(closure: &syn::ExprClosure) -> Option<String> {
     let [syn::Pat::Wild(_)] = closure.inputs.iter().collect::<Vec<_>>().as_slice() else {
         return None;
     };
-    let syn::Expr::MethodCall(to_string) = closure.body.as_ref() else { return None };
+    let syn::Expr::MethodCall(to_string) = closure.body.as_ref() else {
+        return None;
+    };
     if to_string.method != "to_string" {
         return None;
     }
-    let syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. }) = to_string.receiver.as_ref()
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(s),
+        ..
+    }) = to_string.receiver.as_ref()
     else {
         return None;
     };
@@ -117,7 +134,10 @@ mod tests {
                 }
             }
         });
-        assert!(out.contains(r#"map_err (| e | format ! ("set_name: {}" , e))"#), "{out}");
+        assert!(
+            out.contains(r#"map_err (| e | format ! ("set_name: {}" , e))"#),
+            "{out}"
+        );
         assert!(
             out.contains("< V as std :: convert :: TryInto < types :: DeleteSecretSetSetName > > :: Error : std :: fmt :: Display"),
             "{out}"
@@ -153,7 +173,8 @@ mod tests {
             }
         };
         let before = {
-            let file: syn::File = syn::parse2(input.clone()).unwrap_or_else(|_| syn::parse_quote! {});
+            let file: syn::File =
+                syn::parse2(input.clone()).unwrap_or_else(|_| syn::parse_quote! {});
             quote!(#file).to_string()
         };
         assert_eq!(rewritten(input), before);
