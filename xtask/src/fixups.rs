@@ -71,6 +71,34 @@ pub fn drop_error_responses(doc: &mut Value) {
     });
 }
 
+/// Operations marked with this extension are implemented by hand in
+/// pipecat-api (the session proxy: any method, a path spanning segments,
+/// raw bodies), which progenitor cannot express.
+pub const HAND_WRITTEN: &str = "x-pipecat-hand-written";
+
+/// Whether an operation is marked [`HAND_WRITTEN`].
+pub fn is_hand_written(op: &Value) -> bool {
+    op.get(HAND_WRITTEN).and_then(Value::as_bool) == Some(true)
+}
+
+/// Removes the operations marked [`HAND_WRITTEN`] from what progenitor sees
+/// (for OPTIONS it would call a `reqwest::Client::options` that does not
+/// exist), and path items left empty by that.
+pub fn drop_hand_written_operations(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut() {
+        if let Some(item) = item.as_object_mut() {
+            item.retain(|key, op| !(METHODS.contains(&key.as_str()) && is_hand_written(op)));
+        }
+    }
+    paths.retain(|_, item| {
+        item.as_object()
+            .is_some_and(|o| METHODS.iter().any(|m| o.contains_key(*m)))
+    });
+}
+
 /// Name of the component that stands for every secret string.
 pub const SECRET_VALUE: &str = "SecretValue";
 
@@ -116,6 +144,9 @@ pub fn secret_strings_as_secret_value(doc: &mut Value) {
 pub fn check_path_parameters_are_single_segments(doc: &Value) -> Result<(), String> {
     let mut problems = Vec::new();
     for_each_operation(doc, |path, method, op, path_item| {
+        if is_hand_written(op) {
+            return;
+        }
         let params = path_item
             .get("parameters")
             .and_then(Value::as_array)
@@ -285,6 +316,20 @@ mod tests {
             .map(|r| r.keys().collect())
             .unwrap_or_default();
         assert_eq!(kept, ["200", "201"]);
+    }
+
+    #[test]
+    fn hand_written_operations_are_dropped() {
+        let mut doc = json!({"paths": {
+            "/a/{path}": {
+                "parameters": [],
+                "get": {"x-pipecat-hand-written": true},
+                "options": {"x-pipecat-hand-written": true}
+            },
+            "/b": {"get": {}, "head": {"x-pipecat-hand-written": true}}
+        }});
+        drop_hand_written_operations(&mut doc);
+        assert_eq!(doc, json!({"paths": {"/b": {"get": {}}}}));
     }
 
     #[test]

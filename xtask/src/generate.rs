@@ -24,6 +24,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     fixups::check_path_parameters_are_single_segments(&doc)?;
     let table = operations::table(&doc)?;
     fixups::drop_error_responses(&mut doc);
+    fixups::drop_hand_written_operations(&mut doc);
     fixups::secret_strings_as_secret_value(&mut doc);
 
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
