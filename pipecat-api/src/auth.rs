@@ -65,25 +65,3 @@ impl std::fmt::Debug for ApiKey {
         f.write_str("ApiKey(<redacted>)")
     }
 }
-
-/// What every request needs besides its own parameters: the keys and the
-/// headers sent with every call. Held by the generated client as its inner
-/// value; built only by [`crate::ClientBuilder`].
-#[derive(Clone, Debug)]
-pub struct Credentials {
-    pub(crate) private_key: Option<ApiKey>,
-    pub(crate) public_key: Option<ApiKey>,
-    pub(crate) user_agent: HeaderValue,
-    /// The path of the base URL (`/v1`), stripped before matching a request's
-    /// path against its operation's template.
-    pub(crate) base_path: String,
-}
-
-impl Credentials {
-    pub(crate) fn key(&self, kind: KeyKind) -> Option<&ApiKey> {
-        match kind {
-            KeyKind::Private => self.private_key.as_ref(),
-            KeyKind::Public => self.public_key.as_ref(),
-        }
-    }
-}

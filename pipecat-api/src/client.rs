@@ -5,7 +5,9 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 
-use crate::auth::{ApiKey, Credentials};
+use crate::auth::ApiKey;
+use crate::config::ClientConfig;
+use crate::retry::RetryPolicy;
 use crate::{Error, generated};
 
 /// The host used when none is given.
@@ -106,6 +108,7 @@ pub struct ClientBuilder {
     timeout: Option<Duration>,
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
+    retry: Option<RetryPolicy>,
 }
 
 impl ClientBuilder {
@@ -158,7 +161,7 @@ impl ClientBuilder {
         self
     }
 
-    /// How long a whole call may take, answer included (default 60 s).
+    /// How long one attempt may take, answer included (default 60 s).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
         self
@@ -167,6 +170,13 @@ impl ClientBuilder {
     /// The `User-Agent` sent with every call (default `pipecat-api/<version>`).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
         self.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// How failed calls are retried (default: [`RetryPolicy::default`];
+    /// [`RetryPolicy::disabled`] turns retries off).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = Some(policy);
         self
     }
 
@@ -219,15 +229,17 @@ impl ClientBuilder {
                 .map_err(|e| Error::config(format!("cannot set up HTTP: {e}")))?,
         };
 
-        let credentials = Credentials {
+        let config = ClientConfig {
             private_key,
             public_key,
             user_agent,
             base_path: base.path().trim_end_matches('/').to_string(),
+            timeout,
+            retry: self.retry.unwrap_or_default(),
         };
         let base = base.as_str().trim_end_matches('/').to_string();
         Ok(Client {
-            inner: generated::Client::new_with_client(&base, http, credentials),
+            inner: generated::Client::new_with_client(&base, http, config),
         })
     }
 }

@@ -1758,7 +1758,7 @@ Version: 1.0.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::auth::Credentials,
+    pub(crate) inner: crate::config::ClientConfig,
 }
 impl Client {
     /// Create a new client.
@@ -1766,7 +1766,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::auth::Credentials) -> Self {
+    pub fn new(baseurl: &str, inner: crate::config::ClientConfig) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1785,7 +1785,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::auth::Credentials,
+        inner: crate::config::ClientConfig,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1794,7 +1794,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::auth::Credentials> for Client {
+impl ClientInfo<crate::config::ClientConfig> for Client {
     fn api_version() -> &'static str {
         "1.0.0"
     }
@@ -1804,7 +1804,7 @@ impl ClientInfo<crate::auth::Credentials> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::auth::Credentials {
+    fn inner(&self) -> &crate::config::ClientConfig {
         &self.inner
     }
 }
@@ -1812,7 +1812,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::auth::Credentials>,
+        Client: ClientHooks<crate::config::ClientConfig>,
     {}
 };
 impl Client {
@@ -2261,6 +2261,11 @@ pub(crate) mod operations {
         pub(crate) method: &'static str,
         pub(crate) path: &'static str,
         pub(crate) key: KeyKind,
+        /// A 409 `CONFLICT` answer means "try again" (retried).
+        pub(crate) retry_conflict: bool,
+        /// A 429 answer means the agent is at capacity (not retried
+        /// unless the caller opts in).
+        pub(crate) capacity_429: bool,
     }
     /// All operations, sorted by id.
     pub(crate) const ALL: &[Operation] = &[
@@ -2269,30 +2274,40 @@ pub(crate) mod operations {
             method: "DELETE",
             path: "/secrets/{setName}/{secretKey}",
             key: KeyKind::Private,
+            retry_conflict: false,
+            capacity_429: false,
         },
         Operation {
             id: "deleteSecretSet",
             method: "DELETE",
             path: "/secrets/{setName}",
             key: KeyKind::Private,
+            retry_conflict: false,
+            capacity_429: false,
         },
         Operation {
             id: "getSecretSet",
             method: "GET",
             path: "/secrets/{setName}",
             key: KeyKind::Private,
+            retry_conflict: false,
+            capacity_429: false,
         },
         Operation {
             id: "listSecretSets",
             method: "GET",
             path: "/secrets",
             key: KeyKind::Private,
+            retry_conflict: false,
+            capacity_429: false,
         },
         Operation {
             id: "upsertSecretSet",
             method: "PUT",
             path: "/secrets/{setName}",
             key: KeyKind::Private,
+            retry_conflict: false,
+            capacity_429: false,
         },
     ];
     /// The operation of the generated method `name`.

@@ -1,15 +1,20 @@
 //! progenitor's `ClientHooks`: the one place every generated call passes
 //! through. `pre` authenticates and guards the request's target; `exec` sends
-//! it and keeps the body of an error answer for [`crate::Error`].
+//! it, retries what is safe to retry, traces each attempt, and keeps the body
+//! of an error answer for [`crate::Error`].
+
+use std::time::Instant;
 
 use progenitor_client::{ClientHooks, ClientInfo, OperationInfo};
 use reqwest::header::{AUTHORIZATION, USER_AGENT};
+use tracing::Instrument as _;
 
-use crate::auth::Credentials;
-use crate::error::{ErrorBody, MAX_ERROR_BODY};
+use crate::config::ClientConfig;
+use crate::error::{ApiError, ErrorBody, MAX_ERROR_BODY};
 use crate::generated::{self, operations};
+use crate::retry::{Attempted, idempotent};
 
-impl ClientHooks<Credentials> for generated::Client {
+impl ClientHooks<ClientConfig> for generated::Client {
     async fn pre<E>(
         &self,
         request: &mut reqwest::Request,
@@ -18,8 +23,8 @@ impl ClientHooks<Credentials> for generated::Client {
         let op = operations::find(info.operation_id).ok_or_else(|| {
             generated::Error::Custom(format!("unknown operation `{}`", info.operation_id))
         })?;
-        let credentials = self.inner();
-        let key = credentials.key(op.key).ok_or_else(|| {
+        let config = self.inner();
+        let key = config.key(op.key).ok_or_else(|| {
             generated::Error::Custom(format!(
                 "{} needs the {} API key, which this client was not given; {}",
                 op.id,
@@ -35,12 +40,13 @@ impl ClientHooks<Credentials> for generated::Client {
                 request.method()
             )));
         }
-        check_target(request.url().path(), &credentials.base_path, op)
+        check_target(request.url().path(), &config.base_path, op)
             .map_err(generated::Error::Custom)?;
 
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, key.header().clone());
-        headers.insert(USER_AGENT, credentials.user_agent.clone());
+        headers.insert(USER_AGENT, config.user_agent.clone());
+        *request.timeout_mut() = Some(config.timeout);
         Ok(())
     }
 
@@ -49,14 +55,98 @@ impl ClientHooks<Credentials> for generated::Client {
         request: reqwest::Request,
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
-        let status = response.status();
-        if status.is_client_error() || status.is_server_error() {
-            let operation = operations::find(info.operation_id).map(|op| op.id);
-            return Ok(keep_error_body(response, operation).await);
-        }
-        Ok(response)
+        let op = operations::find(info.operation_id);
+        send_with_retries(self.client(), &self.inner().retry, request, op).await
     }
+}
+
+/// Sends `request`, retrying as `policy` allows. Each attempt is a `tracing`
+/// span with the operation, the attempt number, the status and the duration;
+/// headers and bodies are never recorded.
+pub(crate) async fn send_with_retries(
+    http: &reqwest::Client,
+    policy: &crate::RetryPolicy,
+    mut request: reqwest::Request,
+    op: Option<&'static operations::Operation>,
+) -> reqwest::Result<reqwest::Response> {
+    let operation = op.map_or("unknown", |op| op.id);
+    let mut attempted = Attempted {
+        idempotent: idempotent(request.method()),
+        is_session_start: op.is_some_and(|op| op.capacity_429),
+        is_secret_upsert: op.is_some_and(|op| op.retry_conflict),
+        conflict: false,
+    };
+    let first_started = Instant::now();
+    let mut attempt: u32 = 1;
+    loop {
+        // A body that cannot be cloned (a stream) is sent once.
+        let spare = (attempt < policy.attempts())
+            .then(|| request.try_clone())
+            .flatten();
+        let span = tracing::debug_span!(
+            "pipecat_api.attempt",
+            operation,
+            attempt,
+            method = %request.method(),
+            status = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = http.execute(request).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+
+        let (retry, outcome) = match result {
+            Ok(response) => {
+                let status = response.status();
+                span.record("status", status.as_u16());
+                if !(status.is_client_error() || status.is_server_error()) {
+                    tracing::debug!(parent: &span, status = status.as_u16(), "answered");
+                    return Ok(response);
+                }
+                let response = keep_error_body(response, op.map(|op| op.id)).await;
+                attempted.conflict =
+                    status == reqwest::StatusCode::CONFLICT && is_conflict_code(&response);
+                let retry = policy.retry_status(&attempted, status);
+                let delay = retry
+                    .then(|| policy.delay(attempt + 1, Some(response.headers())))
+                    .flatten();
+                tracing::debug!(parent: &span, status = status.as_u16(), "error answer");
+                (delay, Ok(response))
+            }
+            Err(error) => {
+                let retry = policy.retry_error(&attempted, &error);
+                let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
+                tracing::debug!(parent: &span, connect = error.is_connect(), timeout = error.is_timeout(), "no answer");
+                (delay, Err(error))
+            }
+        };
+
+        let within_deadline = |delay| first_started.elapsed() + delay < policy.deadline_duration();
+        match (retry, spare) {
+            (Some(delay), Some(next)) if within_deadline(delay) => {
+                tracing::info!(
+                    operation,
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying Pipecat Cloud call"
+                );
+                tokio::time::sleep(delay).await;
+                request = next;
+                attempt += 1;
+            }
+            _ => return outcome,
+        }
+    }
+}
+
+/// Whether a buffered 409 answer carries the API code `CONFLICT`.
+fn is_conflict_code(response: &reqwest::Response) -> bool {
+    response.extensions().get::<ErrorBody>().is_some_and(|b| {
+        ApiError::from_body(response.status(), None, &b.body)
+            .code
+            .as_deref()
+            == Some("CONFLICT")
+    })
 }
 
 /// Reads up to [`MAX_ERROR_BODY`] bytes of an error answer and returns an
@@ -129,6 +219,8 @@ mod tests {
         method: "DELETE",
         path: "/secrets/{setName}/{secretKey}",
         key: KeyKind::Private,
+        retry_conflict: false,
+        capacity_429: false,
     };
 
     #[test]

@@ -25,11 +25,13 @@
 
 mod auth;
 mod client;
+mod config;
 mod error;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
 pub mod generated;
 mod hooks;
+mod retry;
 mod secret;
 mod secrets;
 
@@ -39,4 +41,5 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use generated::{ResponseValue, builder, types};
+pub use retry::RetryPolicy;
 pub use secret::{InvalidSecretValue, SecretValue};

@@ -34,7 +34,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_inner_type(quote! { crate::auth::Credentials })
+        .with_inner_type(quote! { crate::config::ClientConfig })
         // Our ClientHooks impl (auth, error bodies) must exist: a missing one
         // is a compile error rather than a silently unauthenticated client.
         .with_hooks(HooksMode::Expected)

@@ -25,6 +25,14 @@ pub struct Operation {
     pub key: Key,
     /// Implemented by hand in pipecat-api, not generated.
     pub hand_written: bool,
+    /// `x-pipecat-retry-conflict`: a 409 `CONFLICT` answer means "try again".
+    pub retry_conflict: bool,
+    /// `x-pipecat-capacity-429`: a 429 answer means the agent is at capacity.
+    pub capacity_429: bool,
+}
+
+fn flag(op: &Value, name: &str) -> bool {
+    op.get(name).and_then(Value::as_bool) == Some(true)
 }
 
 /// Maps a security scheme to the key it stands for.
@@ -72,6 +80,8 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
                 path: path.to_string(),
                 key: *key,
                 hand_written: crate::fixups::is_hand_written(op),
+                retry_conflict: flag(op, "x-pipecat-retry-conflict"),
+                capacity_429: flag(op, "x-pipecat-capacity-429"),
             }),
             Ok(other) => errors.push(format!(
                 "{id}: needs exactly one security scheme, has {}",
@@ -154,11 +164,16 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
             method,
             path,
             key,
+            retry_conflict,
+            capacity_429,
             ..
         } = op;
         let key = format_ident!("{}", format!("{key:?}"));
         quote! {
-            Operation { id: #id, method: #method, path: #path, key: KeyKind::#key },
+            Operation {
+                id: #id, method: #method, path: #path, key: KeyKind::#key,
+                retry_conflict: #retry_conflict, capacity_429: #capacity_429,
+            },
         }
     });
     let arms = ops.iter().enumerate().map(|(i, op)| {
@@ -179,6 +194,11 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
                 pub(crate) method: &'static str,
                 pub(crate) path: &'static str,
                 pub(crate) key: KeyKind,
+                /// A 409 `CONFLICT` answer means "try again" (retried).
+                pub(crate) retry_conflict: bool,
+                /// A 429 answer means the agent is at capacity (not retried
+                /// unless the caller opts in).
+                pub(crate) capacity_429: bool,
             }
 
             /// All operations, sorted by id.

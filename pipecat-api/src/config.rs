@@ -1,0 +1,34 @@
+//! What every call needs besides its own parameters, fixed when the client
+//! is built and held by the generated client as its inner value.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderValue;
+
+use crate::auth::{ApiKey, KeyKind};
+use crate::retry::RetryPolicy;
+
+/// The settings a built [`crate::Client`] applies to every call. Built only
+/// by [`crate::ClientBuilder`]; users never need to name it.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub(crate) private_key: Option<ApiKey>,
+    pub(crate) public_key: Option<ApiKey>,
+    pub(crate) user_agent: HeaderValue,
+    /// The path of the base URL (`/v1`), stripped before matching a request's
+    /// path against its operation's template.
+    pub(crate) base_path: String,
+    /// Per-attempt timeout, applied to each request (so it also holds with a
+    /// caller-supplied `reqwest::Client`).
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    pub(crate) fn key(&self, kind: KeyKind) -> Option<&ApiKey> {
+        match kind {
+            KeyKind::Private => self.private_key.as_ref(),
+            KeyKind::Public => self.public_key.as_ref(),
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! When a failed attempt is tried again, and after how long.
+//!
+//! The rule that matters most: a request is retried only when retrying cannot
+//! make it take effect twice. Idempotent methods (GET, HEAD, OPTIONS, PUT,
+//! DELETE) are retried after transient failures; anything else (POST, PATCH:
+//! starting a session, creating an agent or a build) only when the
+//! connection was never established, so the server cannot have seen it.
+
+use std::time::{Duration, SystemTime};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// How failed calls are retried. Set with [`crate::ClientBuilder::retry`].
+///
+/// Retried: connection failures (any method), timeouts and broken
+/// connections (idempotent methods), 408, 429, 502, 503 and 504 (idempotent
+/// methods), and 409 `CONFLICT` on a secret-set upsert. Delays grow
+/// exponentially with full jitter; a `Retry-After` header (seconds or HTTP
+/// date) is honoured up to [`RetryPolicy::max_retry_after`]. No attempt
+/// starts after [`RetryPolicy::deadline`] has passed since the first.
+///
+/// The 429 of a session start means the agent is at capacity; it is returned
+/// at once unless [`RetryPolicy::retry_session_capacity`] is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetryPolicy {
+    max_attempts: u32,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    deadline: Duration,
+    max_retry_after: Duration,
+    retry_session_capacity: bool,
+}
+
+impl Default for RetryPolicy {
+    /// 3 attempts, backoff from 250 ms up to 5 s, 30 s overall,
+    /// `Retry-After` honoured up to 30 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(5),
+            deadline: Duration::from_secs(30),
+            max_retry_after: Duration::from_secs(30),
+            retry_session_capacity: false,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Never retry: every call makes exactly one attempt.
+    pub fn disabled() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// At most this many attempts per call, the first included (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The backoff before the first retry; later ones double, up to
+    /// `max`. The actual delay is drawn uniformly from zero to that bound.
+    pub fn backoff(mut self, initial: Duration, max: Duration) -> Self {
+        self.initial_backoff = initial;
+        self.max_backoff = max.max(initial);
+        self
+    }
+
+    /// No retry starts later than this after the first attempt began.
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
+        self
+    }
+
+    /// The longest `Retry-After` honoured; a longer one ends the retries.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
+        self
+    }
+
+    /// Also retry a session start answered 429 (the agent at capacity).
+    /// Safe: a 429 start created no session. Off by default, because a
+    /// caller usually wants to know at once that capacity is exhausted.
+    pub fn retry_session_capacity(mut self, retry: bool) -> Self {
+        self.retry_session_capacity = retry;
+        self
+    }
+
+    pub(crate) fn attempts(&self) -> u32 {
+        self.max_attempts
+    }
+
+    pub(crate) fn deadline_duration(&self) -> Duration {
+        self.deadline
+    }
+
+    /// The delay before attempt `next` (2 for the first retry): the
+    /// server's `Retry-After` when it sent one (`None` when that exceeds the
+    /// cap: give up), otherwise exponential backoff with full jitter.
+    pub(crate) fn delay(&self, next: u32, headers: Option<&HeaderMap>) -> Option<Duration> {
+        if let Some(after) = headers.and_then(retry_after) {
+            return (after <= self.max_retry_after).then_some(after);
+        }
+        let exponent = next.saturating_sub(2).min(20);
+        let bound = self
+            .initial_backoff
+            .saturating_mul(1 << exponent)
+            .min(self.max_backoff);
+        Some(bound.mul_f64(fastrand::f64()))
+    }
+
+    /// Whether an answer with `status` is worth another attempt.
+    pub(crate) fn retry_status(&self, what: &Attempted, status: StatusCode) -> bool {
+        match status.as_u16() {
+            429 if what.is_session_start => self.retry_session_capacity,
+            408 | 429 | 502 | 503 | 504 => what.idempotent,
+            409 => what.is_secret_upsert && what.conflict,
+            _ => false,
+        }
+    }
+
+    /// Whether a failure to get an answer is worth another attempt.
+    pub(crate) fn retry_error(&self, what: &Attempted, error: &reqwest::Error) -> bool {
+        // Not connected: the server never saw the request.
+        error.is_connect()
+            || what.idempotent && (error.is_timeout() || error.is_request() || error.is_body())
+    }
+}
+
+/// What was attempted, as far as retrying is concerned.
+pub(crate) struct Attempted {
+    pub(crate) idempotent: bool,
+    pub(crate) is_session_start: bool,
+    pub(crate) is_secret_upsert: bool,
+    /// The answer was a 409 whose code is `CONFLICT`.
+    pub(crate) conflict: bool,
+}
+
+/// The `Retry-After` delay: whole seconds or an HTTP date.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Whether a method may be repeated without changing the outcome.
+pub(crate) fn idempotent(method: &reqwest::Method) -> bool {
+    use reqwest::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+    ]
+    .contains(method)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(retry_after: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(RETRY_AFTER, retry_after.parse().unwrap());
+        h
+    }
+
+    const GET: Attempted = Attempted {
+        idempotent: true,
+        is_session_start: false,
+        is_secret_upsert: false,
+        conflict: false,
+    };
+    const POST: Attempted = Attempted {
+        idempotent: false,
+        is_session_start: false,
+        is_secret_upsert: false,
+        conflict: false,
+    };
+    const START: Attempted = Attempted {
+        idempotent: false,
+        is_session_start: true,
+        is_secret_upsert: false,
+        conflict: false,
+    };
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
+        let soon = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(60));
+        let parsed = retry_after(&headers(&soon)).unwrap();
+        assert!(
+            parsed > Duration::from_secs(55) && parsed <= Duration::from_secs(60),
+            "{parsed:?}"
+        );
+        assert_eq!(
+            retry_after(&headers("Thu, 01 Jan 1970 00:00:00 GMT")),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers("soon")), None);
+    }
+
+    #[test]
+    fn retry_after_is_capped() {
+        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
+        assert_eq!(
+            policy.delay(2, Some(&headers("3"))),
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(policy.delay(2, Some(&headers("11"))), None);
+    }
+
+    #[test]
+    fn backoff_grows_with_full_jitter_up_to_the_cap() {
+        let policy =
+            RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(350));
+        for _ in 0..200 {
+            assert!(policy.delay(2, None).unwrap() <= Duration::from_millis(100));
+            assert!(policy.delay(3, None).unwrap() <= Duration::from_millis(200));
+            assert!(policy.delay(9, None).unwrap() <= Duration::from_millis(350));
+        }
+        let spread: Vec<Duration> = (0..50).map(|_| policy.delay(9, None).unwrap()).collect();
+        assert!(
+            spread.iter().any(|d| *d < Duration::from_millis(175)),
+            "full jitter reaches low delays"
+        );
+    }
+
+    #[test]
+    fn statuses_retried_only_where_safe() {
+        let policy = RetryPolicy::default();
+        for status in [408, 429, 502, 503, 504] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert!(policy.retry_status(&GET, status));
+            assert!(
+                !policy.retry_status(&POST, status),
+                "a POST may have taken effect"
+            );
+        }
+        for status in [400, 401, 404, 409, 500] {
+            assert!(!policy.retry_status(&GET, StatusCode::from_u16(status).unwrap()));
+        }
+        assert!(!policy.retry_status(&START, StatusCode::TOO_MANY_REQUESTS));
+        let opted_in = policy.clone().retry_session_capacity(true);
+        assert!(opted_in.retry_status(&START, StatusCode::TOO_MANY_REQUESTS));
+        let upsert = Attempted {
+            idempotent: true,
+            is_session_start: false,
+            is_secret_upsert: true,
+            conflict: true,
+        };
+        assert!(policy.retry_status(&upsert, StatusCode::CONFLICT));
+        let other_409 = Attempted {
+            conflict: false,
+            ..upsert
+        };
+        assert!(!policy.retry_status(&other_409, StatusCode::CONFLICT));
+    }
+
+    #[test]
+    fn disabled_means_one_attempt() {
+        assert_eq!(RetryPolicy::disabled().attempts(), 1);
+        assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+}
