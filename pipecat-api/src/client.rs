@@ -69,6 +69,10 @@ impl Client {
     pub fn base_url(&self) -> &str {
         &self.inner.baseurl
     }
+
+    pub(crate) fn config(&self) -> &ClientConfig {
+        &self.inner.inner
+    }
 }
 
 /// The generated client carries every operation's builder method; deref

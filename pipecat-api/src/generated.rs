@@ -2266,6 +2266,8 @@ pub(crate) mod operations {
         /// A 429 answer means the agent is at capacity (not retried
         /// unless the caller opts in).
         pub(crate) capacity_429: bool,
+        /// Implemented by hand beside the generated code.
+        pub(crate) hand_written: bool,
     }
     /// All operations, sorted by id.
     pub(crate) const ALL: &[Operation] = &[
@@ -2276,6 +2278,7 @@ pub(crate) mod operations {
             key: KeyKind::Private,
             retry_conflict: false,
             capacity_429: false,
+            hand_written: false,
         },
         Operation {
             id: "deleteSecretSet",
@@ -2284,6 +2287,7 @@ pub(crate) mod operations {
             key: KeyKind::Private,
             retry_conflict: false,
             capacity_429: false,
+            hand_written: false,
         },
         Operation {
             id: "getSecretSet",
@@ -2292,6 +2296,7 @@ pub(crate) mod operations {
             key: KeyKind::Private,
             retry_conflict: false,
             capacity_429: false,
+            hand_written: false,
         },
         Operation {
             id: "listSecretSets",
@@ -2300,6 +2305,7 @@ pub(crate) mod operations {
             key: KeyKind::Private,
             retry_conflict: false,
             capacity_429: false,
+            hand_written: false,
         },
         Operation {
             id: "upsertSecretSet",
@@ -2308,6 +2314,7 @@ pub(crate) mod operations {
             key: KeyKind::Private,
             retry_conflict: false,
             capacity_429: false,
+            hand_written: false,
         },
     ];
     /// The operation of the generated method `name`.

@@ -221,6 +221,7 @@ mod tests {
         key: KeyKind::Private,
         retry_conflict: false,
         capacity_429: false,
+        hand_written: false,
     };
 
     #[test]

@@ -31,6 +31,7 @@ mod error;
 #[rustfmt::skip]
 pub mod generated;
 mod hooks;
+mod proxy;
 mod retry;
 mod secret;
 mod secrets;
@@ -41,5 +42,10 @@ pub use client::{
 };
 pub use error::{ApiError, Error};
 pub use generated::{ResponseValue, builder, types};
+pub use proxy::{ProxyRequest, ProxyResponse};
+/// Request methods, for [`Client::session_proxy`].
+pub use reqwest::Method;
 pub use retry::RetryPolicy;
 pub use secret::{InvalidSecretValue, SecretValue};
+/// Session, build and deployment ids are UUIDs.
+pub use uuid;

@@ -166,6 +166,7 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
             key,
             retry_conflict,
             capacity_429,
+            hand_written,
             ..
         } = op;
         let key = format_ident!("{}", format!("{key:?}"));
@@ -173,6 +174,7 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
             Operation {
                 id: #id, method: #method, path: #path, key: KeyKind::#key,
                 retry_conflict: #retry_conflict, capacity_429: #capacity_429,
+                hand_written: #hand_written,
             },
         }
     });
@@ -199,6 +201,8 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
                 /// A 429 answer means the agent is at capacity (not retried
                 /// unless the caller opts in).
                 pub(crate) capacity_429: bool,
+                /// Implemented by hand beside the generated code.
+                pub(crate) hand_written: bool,
             }
 
             /// All operations, sorted by id.
