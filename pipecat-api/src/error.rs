@@ -41,6 +41,27 @@ pub enum Error {
         source: reqwest::Error,
     },
 
+    /// Asynchronous work ended in failure, e.g. a secret set whose
+    /// provisioning failed; `message` is the service's explanation.
+    #[error("{what} failed: {message}; fix the cause and try again")]
+    Failed {
+        /// What failed.
+        what: String,
+        /// The service's explanation.
+        message: String,
+    },
+
+    /// Waiting for asynchronous work ran out of time.
+    #[error(
+        "gave up waiting for {what} after {waited:?}; it may still finish: check again later or wait longer"
+    )]
+    Timeout {
+        /// What was awaited.
+        what: String,
+        /// How long was waited.
+        waited: std::time::Duration,
+    },
+
     /// An answer this client cannot read: an undocumented success status or a
     /// success body that does not match the spec.
     #[error("{}", unexpected_message(*.status, .message))]
@@ -74,7 +95,10 @@ impl Error {
             Error::Api(api) => Some(api.status),
             Error::Transport { source } => source.status(),
             Error::UnexpectedResponse { status, .. } => *status,
-            Error::InvalidRequest { .. } | Error::Config { .. } => None,
+            Error::InvalidRequest { .. }
+            | Error::Config { .. }
+            | Error::Failed { .. }
+            | Error::Timeout { .. } => None,
         }
     }
 

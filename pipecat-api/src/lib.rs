@@ -35,6 +35,7 @@ mod proxy;
 mod retry;
 mod secret;
 mod secrets;
+mod wait;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_TIMEOUT, ENV_HOST,
@@ -49,3 +50,4 @@ pub use retry::RetryPolicy;
 pub use secret::{InvalidSecretValue, SecretValue};
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
+pub use wait::Wait;

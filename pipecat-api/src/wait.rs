@@ -1,0 +1,93 @@
+//! Waiting for asynchronous work: a secret set provisioning, an agent
+//! deploying. What the documentation tells automation to do after an upsert
+//! or a deploy, done once: poll with backoff until ready, failed, or a
+//! deadline.
+
+use std::time::{Duration, Instant};
+
+use crate::types::{GetSecretSetResponse, SecretSetStatus};
+use crate::{Client, Error};
+
+/// How long and how often to poll. The default polls after 0.5 s, then
+/// backs off (x1.5) to every 5 s, for at most 5 minutes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Wait {
+    /// The first pause between polls.
+    pub initial_interval: Duration,
+    /// The longest pause between polls.
+    pub max_interval: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl Default for Wait {
+    fn default() -> Self {
+        Wait {
+            initial_interval: Duration::from_millis(500),
+            max_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Wait {
+    /// Polls `check` until it returns `Some`, pausing between polls; the
+    /// pause before a poll never crosses the deadline.
+    async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<Option<T>, Error>>,
+    {
+        let started = Instant::now();
+        let mut interval = self.initial_interval;
+        loop {
+            if let Some(done) = check().await? {
+                return Ok(done);
+            }
+            let left = self.timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    what: what.to_string(),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(interval.min(left)).await;
+            interval = interval.mul_f64(1.5).min(self.max_interval);
+        }
+    }
+}
+
+impl Client {
+    /// Polls `getSecretSet` until the set is `ready` and returns it. A
+    /// `failed` set is [`Error::Failed`] with the service's `errorMessage`;
+    /// running out of time is [`Error::Timeout`].
+    ///
+    /// Deploying an agent that uses a set that is not ready is refused (409),
+    /// so call this after `upsert_secret_set`.
+    pub async fn wait_secret_set_ready(
+        &self,
+        set_name: &str,
+        wait: Wait,
+    ) -> Result<GetSecretSetResponse, Error> {
+        let what = format!("secret set {set_name} to be ready");
+        wait.until(&what, || async {
+            let set = self
+                .get_secret_set()
+                .set_name(set_name)
+                .send()
+                .await?
+                .into_inner();
+            match set.status {
+                Some(SecretSetStatus::Ready) => Ok(Some(set)),
+                Some(SecretSetStatus::Failed) => Err(Error::Failed {
+                    what: format!("secret set {set_name}"),
+                    message: set
+                        .error_message
+                        .unwrap_or_else(|| "provisioning failed (no message)".into()),
+                }),
+                Some(SecretSetStatus::Pending) | None => Ok(None),
+            }
+        })
+        .await
+    }
+}
