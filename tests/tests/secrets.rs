@@ -4,10 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use pipecat_api::types::{SecretSetStatus, SecretSetSummaryType, UpsertSecretSetBody};
-use pipecat_api::{Client, Error};
+use pipecat_api::{Client, Error, RetryPolicy, Wait};
 use pipecat_e2e::{client_for, render_requests, setup};
 use pipecat_fake::{FakeCloud, Fault};
 use serde_json::json;
+use std::time::Duration;
 
 /// The five operations, each called with valid arguments.
 #[derive(Clone, Copy, Debug)]
@@ -364,10 +365,18 @@ fn faults() -> Vec<(&'static str, Fault)> {
     ]
 }
 
+/// Each error answer maps to the right [`Error`]. Retries are off here so
+/// that every canned answer reaches the caller; retrying is tested below.
 #[tokio::test]
 async fn error_answers_map_to_errors() {
     for op in ALL_OPS {
-        let (fake, client) = setup().await;
+        let fake = FakeCloud::start().await.unwrap();
+        let client = Client::builder()
+            .host(fake.url())
+            .private_key(fake.private_key())
+            .retry(RetryPolicy::disabled())
+            .build()
+            .unwrap();
         let mut shown = Vec::new();
         for (label, fault) in faults() {
             fake.fail_next(op.id(), 1, fault);
@@ -418,6 +427,47 @@ async fn error_answers_map_to_errors() {
         );
         insta::assert_snapshot!(format!("errors_{}", op.id()), shown.join("\n"));
     }
+}
+
+/// The default policy retries transient answers of idempotent calls, and a
+/// 409 CONFLICT of an upsert, and nothing else.
+#[tokio::test]
+async fn transient_answers_are_retried_where_safe() {
+    let (fake, client) = setup().await;
+    let busy = || Fault::json(503, json!({"error": "busy", "code": "503"}));
+    let conflict = || {
+        Fault::json(
+            409,
+            json!({"error": "modified concurrently", "code": "CONFLICT"}),
+        )
+    };
+    for op in ALL_OPS {
+        // Make sure the set and key exist so that the retried call succeeds.
+        Op::Upsert.call(&client).await.unwrap();
+        fake.clear_requests();
+        fake.fail_next(op.id(), 2, busy());
+        op.call(&client)
+            .await
+            .unwrap_or_else(|e| panic!("{op:?}: {e}"));
+        assert_eq!(fake.request_count(), 3, "{op:?}: two 503s, then success");
+    }
+
+    fake.clear_requests();
+    fake.fail_next("upsertSecretSet", 1, conflict());
+    Op::Upsert.call(&client).await.unwrap();
+    assert_eq!(fake.request_count(), 2, "upsert retried after CONFLICT");
+
+    fake.clear_requests();
+    fake.fail_next("deleteSecretSet", 1, conflict());
+    let err = Op::DeleteSet.call(&client).await.unwrap_err();
+    assert!(err.is_conflict());
+    assert_eq!(fake.request_count(), 1, "a 409 elsewhere is not retried");
+
+    fake.clear_requests();
+    fake.fail_next("getSecretSet", 5, busy());
+    let err = Op::Get.call(&client).await.unwrap_err();
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    assert_eq!(fake.request_count(), 3, "at most max_attempts attempts");
 }
 
 #[tokio::test]
@@ -621,4 +671,78 @@ async fn bad_bodies_are_refused_by_field() {
             .contains("secrets[0].secretValue (key EMPTY): a secret value must not be empty"),
         "{err}"
     );
+}
+
+// ------------------------------------------------------------------ waiting
+
+fn quick_wait(timeout_ms: u64) -> Wait {
+    Wait {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        timeout: Duration::from_millis(timeout_ms),
+    }
+}
+
+#[tokio::test]
+async fn waiting_returns_the_ready_set() {
+    let (fake, client) = setup().await;
+    fake.set_provisioning_reads(3);
+    upsert(
+        &client,
+        "my-secrets",
+        UpsertSecretSetBody::secrets([("K", "v")]).unwrap(),
+    )
+    .await;
+    fake.clear_requests();
+    let set = client
+        .wait_secret_set_ready("my-secrets", quick_wait(5_000))
+        .await
+        .unwrap();
+    assert_eq!(set.status, Some(SecretSetStatus::Ready));
+    assert_eq!(fake.request_count(), 4, "three pending reads, then ready");
+}
+
+#[tokio::test]
+async fn waiting_on_a_failed_set_returns_its_message() {
+    let (fake, client) = setup().await;
+    fake.fail_provisioning("my-secrets", "quota exceeded in us-west");
+    upsert(
+        &client,
+        "my-secrets",
+        UpsertSecretSetBody::secrets([("K", "v")]).unwrap(),
+    )
+    .await;
+    let err = client
+        .wait_secret_set_ready("my-secrets", quick_wait(5_000))
+        .await
+        .unwrap_err();
+    let Error::Failed { message, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(message, "quota exceeded in us-west");
+    insta::assert_snapshot!(err.to_string(), @"secret set my-secrets failed: quota exceeded in us-west; fix the cause and try again");
+}
+
+#[tokio::test]
+async fn waiting_gives_up_at_the_deadline() {
+    let (fake, client) = setup().await;
+    fake.set_provisioning_reads(u32::MAX);
+    upsert(
+        &client,
+        "my-secrets",
+        UpsertSecretSetBody::secrets([("K", "v")]).unwrap(),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    let err = client
+        .wait_secret_set_ready("my-secrets", quick_wait(150))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    let err = client
+        .wait_secret_set_ready("missing-set", quick_wait(150))
+        .await
+        .unwrap_err();
+    assert!(err.is_not_found(), "a 404 ends the wait at once: {err}");
 }

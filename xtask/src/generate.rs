@@ -4,7 +4,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 use quote::quote;
 use sha2::{Digest, Sha256};
 
-use crate::{fixups, operations, rewrite};
+use crate::{fixups, operations, rewrite, schemas};
 
 /// The spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "openapi/pipecat-cloud.yaml";
@@ -56,6 +56,9 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     let table_file: syn::File = syn::parse2(operations::to_tokens(&table))
         .map_err(|e| format!("operation table is invalid Rust: {e}"))?;
     file.items.extend(table_file.items);
+    let schema_file: syn::File = syn::parse2(schemas::to_tokens(&schemas::type_names(&file)))
+        .map_err(|e| format!("schema index is invalid Rust: {e}"))?;
+    file.items.extend(schema_file.items);
 
     let body = prettyplease::unparse(&file);
     let digest = Sha256::digest(spec_bytes);

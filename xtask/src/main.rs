@@ -8,6 +8,7 @@ mod fixups;
 mod generate;
 mod operations;
 mod rewrite;
+mod schemas;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
