@@ -31,10 +31,12 @@ mod error;
 #[rustfmt::skip]
 pub mod generated;
 mod hooks;
+pub mod pages;
 mod proxy;
 mod retry;
 mod secret;
 mod secrets;
+mod session;
 mod wait;
 
 pub use client::{
@@ -48,6 +50,7 @@ pub use proxy::{ProxyRequest, ProxyResponse};
 pub use reqwest::Method;
 pub use retry::RetryPolicy;
 pub use secret::{InvalidSecretValue, SecretValue};
+pub use session::Connection;
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
 pub use wait::Wait;

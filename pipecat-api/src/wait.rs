@@ -5,7 +5,9 @@
 
 use std::time::{Duration, Instant};
 
-use crate::types::{GetSecretSetResponse, SecretSetStatus};
+use crate::types::{
+    GetSecretSetResponse, RevisionInfoPhase, SecretSetStatus, ServiceDetailsResponse,
+};
 use crate::{Client, Error};
 
 /// How long and how often to poll. The default polls after 0.5 s, then
@@ -87,6 +89,42 @@ impl Client {
                 }),
                 Some(SecretSetStatus::Pending) | None => Ok(None),
             }
+        })
+        .await
+    }
+
+    /// Polls `getService` until the agent reports `ready` and returns it.
+    /// A current revision in phase `Failed` is [`Error::Failed`] with the
+    /// health message the service gives; running out of time is
+    /// [`Error::Timeout`]. Call after `create_service` or `update_service`.
+    pub async fn wait_agent_ready(
+        &self,
+        agent_name: &str,
+        wait: Wait,
+    ) -> Result<ServiceDetailsResponse, Error> {
+        let what = format!("agent {agent_name} to be ready");
+        wait.until(&what, || async {
+            let agent = self
+                .get_service()
+                .agent_name(agent_name)
+                .send()
+                .await?
+                .into_inner();
+            if agent.ready == Some(true) {
+                return Ok(Some(agent));
+            }
+            let revision = agent.current_revision.as_ref();
+            if revision.and_then(|r| r.phase) == Some(RevisionInfoPhase::Failed) {
+                let health = revision.and_then(|r| r.health.as_ref());
+                let message = health
+                    .and_then(|h| h.message.clone().or_else(|| h.reason.clone()))
+                    .unwrap_or_else(|| "the deployment failed (no message)".into());
+                return Err(Error::Failed {
+                    what: format!("agent {agent_name}"),
+                    message,
+                });
+            }
+            Ok(None)
         })
         .await
     }
