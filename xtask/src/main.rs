@@ -2,8 +2,10 @@
 //!
 //! `cargo xtask gen` regenerates `pipecat-api/src/generated.rs` from
 //! `openapi/pipecat-cloud.yaml`; `cargo xtask gen --check` fails, with a diff,
-//! when the committed file is stale.
+//! when the committed file is stale. `cargo xtask drift <upstream>` lists how
+//! our spec differs from an upstream document, failing on unknown differences.
 
+mod drift;
 mod fixups;
 mod generate;
 mod operations;
@@ -13,7 +15,7 @@ mod schemas;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask gen [--check]";
+const USAGE: &str = "usage: cargo xtask gen [--check] | cargo xtask drift <upstream.json|yaml>";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
     {
         ["gen"] => cmd_gen(false),
         ["gen", "--check"] => cmd_gen(true),
+        ["drift", upstream] => drift::run(upstream),
         _ => Err(USAGE.to_string()),
     };
     match result {
