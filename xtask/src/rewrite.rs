@@ -12,6 +12,62 @@ pub fn keep_conversion_errors(file: &mut syn::File) {
     KeepConversionErrors.visit_file_mut(file);
 }
 
+/// typify gives each constrained string type `TryFrom<&str>` and
+/// `TryFrom<String>` but not `TryFrom<&String>`, so `.set_name(&name)` with
+/// a `String` in hand does not compile. This adds that impl beside every
+/// `TryFrom<&str>` impl of the `types` module.
+pub fn accept_string_refs(file: &mut syn::File) {
+    for item in &mut file.items {
+        let syn::Item::Mod(module) = item else {
+            continue;
+        };
+        if module.ident != "types" {
+            continue;
+        }
+        let Some((_, items)) = &mut module.content else {
+            continue;
+        };
+        let mut added: Vec<syn::Item> = Vec::new();
+        for item in items.iter() {
+            let syn::Item::Impl(imp) = item else { continue };
+            let Some((trait_path, _)) = &imp.trait_ else {
+                continue;
+            };
+            let Some(last) = trait_path.segments.last() else {
+                continue;
+            };
+            if last.ident != "TryFrom" || !is_str_ref_argument(&last.arguments) {
+                continue;
+            }
+            let self_ty = &imp.self_ty;
+            added.push(syn::parse_quote! {
+                impl ::std::convert::TryFrom<&::std::string::String> for #self_ty {
+                    type Error = self::error::ConversionError;
+                    fn try_from(
+                        value: &::std::string::String,
+                    ) -> ::std::result::Result<Self, self::error::ConversionError> {
+                        value.parse()
+                    }
+                }
+            });
+        }
+        items.extend(added);
+    }
+}
+
+/// Whether generic arguments are exactly `<&str>`.
+fn is_str_ref_argument(arguments: &syn::PathArguments) -> bool {
+    let syn::PathArguments::AngleBracketed(args) = arguments else {
+        return false;
+    };
+    let [syn::GenericArgument::Type(syn::Type::Reference(r))] =
+        args.args.iter().collect::<Vec<_>>().as_slice()
+    else {
+        return false;
+    };
+    matches!(r.elem.as_ref(), syn::Type::Path(p) if p.path.is_ident("str"))
+}
+
 struct KeepConversionErrors;
 
 impl VisitMut for KeepConversionErrors {
@@ -159,6 +215,31 @@ mod tests {
             }
         });
         assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    #[test]
+    fn string_refs_are_accepted_where_str_is() {
+        let mut file: syn::File = syn::parse_quote! {
+            pub mod types {
+                pub struct Name(String);
+                impl ::std::convert::TryFrom<&str> for Name {
+                    type Error = self::error::ConversionError;
+                    fn try_from(value: &str) -> Result<Self, self::error::ConversionError> { value.parse() }
+                }
+                impl ::std::convert::TryFrom<::std::string::String> for Name {
+                    type Error = self::error::ConversionError;
+                    fn try_from(value: String) -> Result<Self, self::error::ConversionError> { value.parse() }
+                }
+            }
+        };
+        accept_string_refs(&mut file);
+        let out = quote!(#file).to_string();
+        assert_eq!(
+            out.matches("TryFrom < & :: std :: string :: String > for Name")
+                .count(),
+            1,
+            "{out}"
+        );
     }
 
     #[test]
