@@ -1,20 +1,38 @@
-//! Fault injection: canned answers for the next calls of an operation.
+//! Fault injection: canned answers, stalls and broken connections for the
+//! next calls of an operation.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State as AxumState};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 
 use crate::record::LogIndex;
+use crate::server::ConnectionKiller;
 use crate::{State, operation_of};
 
 /// What the fake does instead of answering normally.
+///
+/// ```no_run
+/// # use pipecat_fake::{FakeCloud, Fault};
+/// # fn arm(fake: &FakeCloud) {
+/// // The next start is refused with a 503 that asks to come back in 2 s.
+/// fake.fail_next(
+///     "startService",
+///     1,
+///     Fault::empty(503).with_header("retry-after", "2"),
+/// );
+/// # }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Fault {
-    /// Answer with this status, content type (none if `None`) and body.
+    /// Answer with this status, content type (none if `None`), extra
+    /// headers and body, without running the operation.
     Respond {
         /// HTTP status.
         status: u16,
@@ -22,7 +40,19 @@ pub enum Fault {
         content_type: Option<String>,
         /// The body, sent as is.
         body: Vec<u8>,
+        /// More headers (name, value), e.g. `Retry-After`.
+        headers: Vec<(String, String)>,
     },
+    /// Wait this long, then run the operation and answer normally.
+    Stall(Duration),
+    /// Close the connection without sending any response. The operation
+    /// does not run.
+    ResetBeforeResponse,
+    /// Run the operation, then send its status, its headers and the first
+    /// half of its body (`Content-Length` still announcing all of it), and
+    /// drop the connection: the operation took effect but the caller
+    /// cannot read the answer.
+    CloseMidBody,
 }
 
 impl Fault {
@@ -32,6 +62,7 @@ impl Fault {
             status,
             content_type: Some("application/json".into()),
             body: body.to_string().into_bytes(),
+            headers: Vec::new(),
         }
     }
 
@@ -41,6 +72,7 @@ impl Fault {
             status,
             content_type: Some(content_type.into()),
             body: body.as_bytes().to_vec(),
+            headers: Vec::new(),
         }
     }
 
@@ -50,27 +82,42 @@ impl Fault {
             status,
             content_type: None,
             body: Vec::new(),
+            headers: Vec::new(),
         }
     }
 
-    fn into_response(self) -> Response {
-        match self {
-            Fault::Respond {
-                status,
-                content_type,
-                body,
-            } => {
-                let status =
-                    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-                let mut response = (status, body).into_response();
-                let headers = response.headers_mut();
-                headers.remove(header::CONTENT_TYPE);
-                if let Some(ct) = content_type.and_then(|ct| HeaderValue::try_from(ct).ok()) {
-                    headers.insert(header::CONTENT_TYPE, ct);
-                }
-                response
+    /// This answer with one more header, e.g.
+    /// `Fault::empty(429).with_header("retry-after", "1")`. Only
+    /// [`Fault::Respond`] carries headers; other faults are returned as they are.
+    pub fn with_header(mut self, name: &str, value: &str) -> Fault {
+        if let Fault::Respond { headers, .. } = &mut self {
+            headers.push((name.to_string(), value.to_string()));
+        }
+        self
+    }
+
+    /// A canned answer as a response.
+    fn respond(
+        status: u16,
+        content_type: Option<String>,
+        body: Vec<u8>,
+        extra: Vec<(String, String)>,
+    ) -> Response {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, body).into_response();
+        let headers = response.headers_mut();
+        headers.remove(header::CONTENT_TYPE);
+        if let Some(ct) = content_type.and_then(|ct| HeaderValue::try_from(ct).ok()) {
+            headers.insert(header::CONTENT_TYPE, ct);
+        }
+        for (name, value) in extra {
+            if let (Ok(name), Ok(value)) =
+                (HeaderName::try_from(name), HeaderValue::try_from(value))
+            {
+                headers.append(name, value);
             }
         }
+        response
     }
 }
 
@@ -79,6 +126,40 @@ pub(crate) struct Armed {
     pub(crate) operation: String,
     pub(crate) remaining: usize,
     pub(crate) fault: Fault,
+}
+
+/// A body that sends `part`, then fails, which makes the server drop the
+/// connection.
+fn broken_body(part: Bytes) -> Body {
+    let chunks = futures_util::stream::unfold(Some(part), |state| async move {
+        match state {
+            Some(part) => Some((Ok(part), None)),
+            None => {
+                // Give the first chunk time to reach the socket first.
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                Some((
+                    Err(std::io::Error::other("fault: connection dropped")),
+                    None,
+                ))
+            }
+        }
+    });
+    Body::from_stream(chunks)
+}
+
+/// `response` with only the first half of its body, then a broken connection.
+async fn cut_in_half(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    // Announce at least two bytes so that some are always missing.
+    let announced = full.len().max(2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(announced));
+    let half = full.slice(..full.len() / 2);
+    Response::from_parts(parts, broken_body(half))
 }
 
 pub(crate) async fn inject(
@@ -114,7 +195,28 @@ pub(crate) async fn inject(
         fault
     };
     match fault {
-        Some(fault) => fault.into_response(),
         None => next.run(request).await,
+        Some(Fault::Respond {
+            status,
+            content_type,
+            body,
+            headers,
+        }) => Fault::respond(status, content_type, body, headers),
+        Some(Fault::Stall(duration)) => {
+            tokio::time::sleep(duration).await;
+            next.run(request).await
+        }
+        Some(Fault::ResetBeforeResponse) => {
+            match request.extensions().get::<ConnectionKiller>() {
+                Some(killer) => {
+                    killer.kill();
+                    // The connection goes away with this request in it.
+                    std::future::pending::<Response>().await
+                }
+                // Not served by the fake's own loop: the closest thing.
+                None => Response::new(broken_body(Bytes::new())),
+            }
+        }
+        Some(Fault::CloseMidBody) => cut_in_half(next.run(request).await).await,
     }
 }

@@ -12,22 +12,44 @@
 //! # Ok(()) }
 //! ```
 //!
+//! It serves every operation of the API: agents, their sessions, the
+//! session proxy and logs, secret sets, builds, organization properties and
+//! regions; the private API under `/v1` with the private key, the public one
+//! (session start and proxy) under `/v1/public` with the public key. Slow
+//! things take a few reads to finish, as they do in the service: secret sets
+//! provision ([`FakeCloud::set_provisioning_reads`]), agents deploy
+//! ([`FakeCloud::set_agent_ready_reads`]) and builds build
+//! ([`FakeCloud::set_build_reads`]).
+//!
 //! Besides the API it records every request it receives
-//! ([`FakeCloud::requests`]) and can be told to answer the next calls of an
-//! operation with a canned response ([`FakeCloud::fail_next`]).
+//! ([`FakeCloud::requests`]) and can be told to treat the next calls of an
+//! operation differently ([`FakeCloud::fail_next`]): a canned answer, a
+//! stall, a connection closed before or in the middle of the answer
+//! ([`Fault`]).
 
+mod agents;
 mod auth;
+mod builds;
+mod clock;
 mod faults;
+mod logs;
 mod names;
+mod params;
+mod properties;
+mod proxy;
 mod record;
+mod regions;
 mod secrets;
+mod server;
+mod sessions;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::Router;
-use axum::routing::get;
-use tokio::sync::oneshot;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use tokio::sync::watch;
 
 pub use faults::Fault;
 pub use record::RecordedRequest;
@@ -37,19 +59,41 @@ pub const PRIVATE_KEY: &str = "pcc-fake-private-key";
 /// The public key the fake accepts unless told otherwise.
 pub const PUBLIC_KEY: &str = "pcc-fake-public-key";
 
+/// The organization every object of the fake belongs to.
+pub(crate) const ORGANIZATION_ID: &str = "0f0f0f0f-0000-4000-8000-000000000000";
+
 /// Shared state of one fake: the API's data, the request log and pending faults.
 #[derive(Default)]
 pub(crate) struct State {
     pub(crate) private_key: String,
     pub(crate) public_key: String,
+    /// `http://127.0.0.1:PORT`, for URLs the fake hands out.
+    pub(crate) base_url: String,
     inner: Mutex<Inner>,
 }
 
+/// Everything that changes, behind one lock: resources refer to each other
+/// (agents use secret sets and builds, sessions and logs belong to agents).
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) secrets: secrets::Store,
+    pub(crate) agents: agents::Store,
+    pub(crate) sessions: sessions::Store,
+    pub(crate) logs: logs::Store,
+    pub(crate) builds: builds::Store,
+    pub(crate) properties: properties::Store,
     pub(crate) requests: Vec<RecordedRequest>,
     pub(crate) faults: Vec<faults::Armed>,
+    /// Ids handed out so far.
+    ids: u64,
+}
+
+impl Inner {
+    /// A new id in the shape of a UUID, unique within this fake.
+    pub(crate) fn new_id(&mut self) -> String {
+        self.ids += 1;
+        format!("{:08x}-0000-4000-8000-{:012x}", 0xfa4e_0000_u32, self.ids)
+    }
 }
 
 impl State {
@@ -66,7 +110,7 @@ impl State {
 pub struct FakeCloud {
     addr: SocketAddr,
     state: Arc<State>,
-    shutdown: Option<oneshot::Sender<()>>,
+    shutdown: watch::Sender<()>,
 }
 
 impl FakeCloud {
@@ -77,26 +121,20 @@ impl FakeCloud {
 
     /// Starts a fake on `addr`.
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeCloud> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
         let state = Arc::new(State {
             private_key: PRIVATE_KEY.to_string(),
             public_key: PUBLIC_KEY.to_string(),
+            base_url: format!("http://{addr}"),
             inner: Mutex::default(),
         });
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = oneshot::channel::<()>();
-        let app = router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let (shutdown, stopped) = watch::channel(());
+        tokio::spawn(server::serve(listener, router(state.clone()), stopped));
         Ok(FakeCloud {
             addr,
             state,
-            shutdown: Some(tx),
+            shutdown,
         })
     }
 
@@ -161,13 +199,47 @@ impl FakeCloud {
             .failures
             .insert(set_name.to_string(), message.to_string());
     }
+
+    /// How many reads of `getService` an agent stays `ready: false` after
+    /// a create or an update that deploys; 1 unless changed. Until its first
+    /// deployment is ready an agent takes no sessions (400 `PCC-1001`).
+    pub fn set_agent_ready_reads(&self, reads: u32) {
+        self.state.lock().agents.ready_reads = reads;
+    }
+
+    /// Makes `count` synthetic lines the start of `agent`'s log (replacing
+    /// any seeded before), ahead of the lines sessions write. Line `i` reads
+    /// `synthetic log line {i}`, is stamped `i` ms after
+    /// 2025-01-01T00:00:00Z and carries the agent's deployment id at the
+    /// time of seeding. Lines are made up when shown, so a million cost no
+    /// memory. The agent must exist for `getLogs` to answer.
+    pub fn seed_logs(&self, agent: &str, count: usize) {
+        let inner = &mut *self.state.lock();
+        let deployment = inner
+            .agents
+            .agents
+            .get(agent)
+            .map(|a| a.deployment_id.clone());
+        inner.logs.seed(agent, count, deployment);
+    }
+
+    /// How many reads (`getBuild` or `listBuilds`) a new build stays
+    /// `building` before it ends; 1 unless changed. A build is `pending`
+    /// until its first read.
+    pub fn set_build_reads(&self, reads: u32) {
+        self.state.lock().builds.building_reads = reads;
+    }
+
+    /// Makes the next new build end in `failed` with `message`.
+    pub fn fail_next_build(&self, message: &str) {
+        self.state.lock().builds.next_failure = Some(message.to_string());
+    }
 }
 
 impl Drop for FakeCloud {
     fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        // Stops accepting; open connections finish their request and close.
+        let _ = self.shutdown.send(());
     }
 }
 
@@ -175,9 +247,11 @@ impl Drop for FakeCloud {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Key {
     Private,
-    #[allow(dead_code)] // the public API is not served yet
     Public,
 }
+
+/// The route of the session proxy, for every method.
+const PROXY: &str = "/v1/public/{serviceName}/sessions/{sessionId}/{*path}";
 
 /// (method, route, operation id, key) of every operation served.
 pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
@@ -206,6 +280,82 @@ pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
         "deleteSecretFromSet",
         Key::Private,
     ),
+    ("POST", "/v1/agents", "createService", Key::Private),
+    ("GET", "/v1/agents", "listServices", Key::Private),
+    ("GET", "/v1/agents/{agentName}", "getService", Key::Private),
+    (
+        "POST",
+        "/v1/agents/{agentName}",
+        "updateService",
+        Key::Private,
+    ),
+    (
+        "DELETE",
+        "/v1/agents/{agentName}",
+        "deleteService",
+        Key::Private,
+    ),
+    (
+        "GET",
+        "/v1/agents/{agentName}/logs",
+        "getLogs",
+        Key::Private,
+    ),
+    (
+        "GET",
+        "/v1/agents/{agentName}/sessions",
+        "getSessions",
+        Key::Private,
+    ),
+    (
+        "GET",
+        "/v1/agents/{agentName}/sessions/{sessionId}",
+        "getSession",
+        Key::Private,
+    ),
+    (
+        "DELETE",
+        "/v1/agents/{agentName}/sessions/{sessionId}",
+        "stopSession",
+        Key::Private,
+    ),
+    ("POST", "/v1/builds", "createBuild", Key::Private),
+    ("GET", "/v1/builds", "listBuilds", Key::Private),
+    (
+        "POST",
+        "/v1/builds/upload-url",
+        "getBuildUploadUrl",
+        Key::Private,
+    ),
+    ("GET", "/v1/builds/{buildId}", "getBuild", Key::Private),
+    (
+        "GET",
+        "/v1/builds/{buildId}/logs",
+        "getBuildLogs",
+        Key::Private,
+    ),
+    ("GET", "/v1/properties", "getProperties", Key::Private),
+    ("PATCH", "/v1/properties", "updateProperties", Key::Private),
+    (
+        "GET",
+        "/v1/properties/schema",
+        "getPropertiesSchema",
+        Key::Private,
+    ),
+    ("GET", "/v1/regions", "listRegions", Key::Private),
+    (
+        "POST",
+        "/v1/public/{agentName}/start",
+        "startService",
+        Key::Public,
+    ),
+    ("GET", PROXY, "sessionProxyGet", Key::Public),
+    ("POST", PROXY, "sessionProxyPost", Key::Public),
+    ("PUT", PROXY, "sessionProxyPut", Key::Public),
+    ("PATCH", PROXY, "sessionProxyPatch", Key::Public),
+    ("DELETE", PROXY, "sessionProxyDelete", Key::Public),
+    ("OPTIONS", PROXY, "sessionProxyOptions", Key::Public),
+    ("HEAD", PROXY, "sessionProxyHead", Key::Public),
 ];
 
 fn router(state: Arc<State>) -> Router {
@@ -221,6 +371,39 @@ fn router(state: Arc<State>) -> Router {
             "/v1/secrets/{set_name}/{secret_key}",
             axum::routing::delete(secrets::delete_key),
         )
+        .route("/v1/agents", get(agents::list).post(agents::create))
+        .route(
+            "/v1/agents/{agentName}",
+            get(agents::get).post(agents::update).delete(agents::delete),
+        )
+        .route("/v1/agents/{agentName}/logs", get(logs::get))
+        .route("/v1/agents/{agentName}/sessions", get(sessions::list))
+        .route(
+            "/v1/agents/{agentName}/sessions/{sessionId}",
+            get(sessions::get).delete(sessions::stop),
+        )
+        .route("/v1/builds", get(builds::list).post(builds::create))
+        .route("/v1/builds/upload-url", post(builds::upload_url))
+        .route("/v1/builds/{buildId}", get(builds::get))
+        .route("/v1/builds/{buildId}/logs", get(builds::logs))
+        .route(
+            "/v1/properties",
+            get(properties::get).patch(properties::update),
+        )
+        .route("/v1/properties/schema", get(properties::get_schema))
+        .route("/v1/regions", get(regions::list))
+        .route("/v1/public/{agentName}/start", post(sessions::start))
+        .route(
+            PROXY,
+            get(proxy::forward)
+                .post(proxy::forward)
+                .put(proxy::forward)
+                .patch(proxy::forward)
+                .delete(proxy::forward)
+                .options(proxy::forward)
+                .head(proxy::forward),
+        )
+        .route("/fake-uploads/{uploadId}", post(builds::receive_upload))
         // Runs after routing, so it knows the operation: faults, then auth.
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -231,6 +414,8 @@ fn router(state: Arc<State>) -> Router {
             faults::inject,
         ))
         .fallback(not_found)
+        // The log below already caps bodies.
+        .layer(DefaultBodyLimit::disable())
         // Runs first, for every request: the log.
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -255,6 +440,33 @@ pub(crate) fn error(
         axum::Json(serde_json::json!({"error": message, "code": code})),
     )
         .into_response()
+}
+
+/// An answer in the documented error shape, not yet a response.
+pub(crate) struct Failure {
+    status: axum::http::StatusCode,
+    message: String,
+    code: &'static str,
+}
+
+impl Failure {
+    pub(crate) fn new(
+        status: axum::http::StatusCode,
+        message: impl Into<String>,
+        code: &'static str,
+    ) -> Failure {
+        Failure {
+            status,
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+impl axum::response::IntoResponse for Failure {
+    fn into_response(self) -> axum::response::Response {
+        error(self.status, &self.message, self.code)
+    }
 }
 
 /// The operation id of a routed request, from its method and route.

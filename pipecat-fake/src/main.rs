@@ -1,5 +1,9 @@
 //! `cargo run -p pipecat-fake [ADDR]`: serves a fake Pipecat Cloud until Ctrl-C,
 //! for trying pipecat-api (or curl) by hand. ADDR defaults to 127.0.0.1:8787.
+//!
+//! Every operation is served: agents, sessions (and their proxy), logs,
+//! secret sets, builds, properties and regions. State lives in memory and
+//! is gone when the fake stops.
 
 use std::net::SocketAddr;
 
@@ -23,6 +27,11 @@ async fn main() -> std::process::ExitCode {
     println!("export PIPECAT_API_HOST={}", fake.url());
     println!("export PIPECAT_API_KEY={}", fake.private_key());
     println!("export PIPECAT_PUBLIC_API_KEY={}", fake.public_key());
+    println!(
+        "try: curl -H \"Authorization: Bearer {}\" {}/v1/regions",
+        fake.private_key(),
+        fake.url()
+    );
     let _ = tokio::signal::ctrl_c().await;
     std::process::ExitCode::SUCCESS
 }

@@ -33,6 +33,26 @@ impl Default for Store {
     }
 }
 
+/// What an agent needs to know about a secret set it references.
+pub(crate) struct SetInfo<'a> {
+    /// Whether it is an image pull secret (else a regular set).
+    pub(crate) image_pull: bool,
+    pub(crate) region: &'a str,
+    /// `pending`, `ready` or `failed`.
+    pub(crate) status: &'static str,
+}
+
+impl Store {
+    /// The set called `name`, as it is now (looking does not advance provisioning).
+    pub(crate) fn info(&self, name: &str) -> Option<SetInfo<'_>> {
+        self.sets.get(name).map(|set| SetInfo {
+            image_pull: set.kind == Kind::ImagePullSecret,
+            region: &set.region,
+            status: set.status_text(),
+        })
+    }
+}
+
 struct SecretSet {
     kind: Kind,
     region: String,
