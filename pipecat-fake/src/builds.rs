@@ -385,7 +385,7 @@ pub(crate) async fn list(
         Ok::<_, String>((
             params.int("limit", 20, 1, 100)?,
             params.int("offset", 0, 0, i64::MAX)?,
-            match params.text("status") {
+            match params.0.get("status") {
                 None => None,
                 Some(_) => Some(params.choice(
                     "status",

@@ -15,6 +15,12 @@ impl Params {
             .filter(|v| !v.is_empty())
     }
 
+    /// A parameter as sent, empty or not: for typed parameters an empty
+    /// value is a malformed one, not an absent one.
+    fn raw(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
     /// An integer parameter within `min..=max`, or `default` when absent.
     pub(crate) fn int(&self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, String> {
         match self.opt_int(name)? {
@@ -30,7 +36,7 @@ impl Params {
     /// taken as the largest (or smallest) that fit: still integers, just
     /// far away.
     pub(crate) fn opt_int(&self, name: &str) -> Result<Option<i64>, String> {
-        let Some(raw) = self.text(name) else {
+        let Some(raw) = self.raw(name) else {
             return Ok(None);
         };
         let digits = raw.strip_prefix(['-', '+']).unwrap_or(raw);
@@ -55,7 +61,7 @@ impl Params {
         options: &[&'static str],
         default: &'static str,
     ) -> Result<&'static str, String> {
-        match self.text(name) {
+        match self.raw(name) {
             None => Ok(default),
             Some(raw) => options.iter().find(|o| **o == raw).copied().ok_or_else(|| {
                 format!(
@@ -68,7 +74,7 @@ impl Params {
 
     /// An optional boolean parameter (`true` or `false`).
     pub(crate) fn bool(&self, name: &str) -> Result<Option<bool>, String> {
-        match self.text(name) {
+        match self.raw(name) {
             None => Ok(None),
             Some("true") => Ok(Some(true)),
             Some("false") => Ok(Some(false)),
@@ -109,7 +115,10 @@ mod tests {
         ]);
         assert_eq!(p.int("limit", 10, 1, 100), Ok(5));
         assert_eq!(p.int("missing", 10, 1, 100), Ok(10));
-        assert_eq!(p.int("empty", 10, 1, 100), Ok(10));
+        assert!(
+            p.int("empty", 10, 1, 100).is_err(),
+            "an empty integer is malformed"
+        );
         assert!(p.int("offset", 0, 0, i64::MAX).is_err());
         assert!(p.int("bad", 0, 0, 9).is_err());
         assert!(p.int("limit", 0, 6, 9).is_err());

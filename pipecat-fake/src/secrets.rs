@@ -175,7 +175,7 @@ enum Upsert {
 fn parse_upsert(body: &Value) -> Result<(Upsert, Option<String>), &'static str> {
     let obj = body.as_object().ok_or("Invalid request format")?;
     let region = match obj.get("region") {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(Value::String(r)) if !r.is_empty() => Some(r.clone()),
         Some(_) => return Err("Invalid request format"),
     };

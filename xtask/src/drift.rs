@@ -48,6 +48,23 @@ pub const KNOWN: &[Known] = &[
         pattern: r#"operation GET /agents/{agentName}/*: format: upstream "date-time", ours none"#,
         reason: "CORRECTION no format: date-time",
     },
+    // Validation errors the service answers but the published spec omits.
+    Known {
+        pattern: "operation DELETE /secrets/{setName}: response 400: only in ours",
+        reason: "CORRECTION 400 for a bad set name",
+    },
+    Known {
+        pattern: "operation DELETE /secrets/{setName}/{secretKey}: response 400: only in ours",
+        reason: "CORRECTION 400 for a bad set name or key",
+    },
+    Known {
+        pattern: "operation GET /agents: response 400: only in ours",
+        reason: "CORRECTION 400 for a malformed filter",
+    },
+    Known {
+        pattern: "operation GET /builds: response 400: only in ours",
+        reason: "CORRECTION 400 for a filter or page size out of range",
+    },
     // Every operation that publishes no 401, though the docs describe it.
     Known {
         pattern: "operation *: response 401: only in ours",
