@@ -101,17 +101,31 @@ pub(crate) async fn send_with_retries(
                 span.record("status", status.as_u16());
                 if !(status.is_client_error() || status.is_server_error()) {
                     tracing::debug!(parent: &span, status = status.as_u16(), "answered");
-                    return Ok(response);
+                    if spare.is_none() || !attempted.idempotent {
+                        return Ok(response);
+                    }
+                    // With a retry still possible, read the body here, so
+                    // that a connection breaking mid-body is retried too.
+                    match read_whole(response).await {
+                        Ok(response) => return Ok(response),
+                        Err(error) => {
+                            let retry = policy.retry_error(&attempted, &error);
+                            let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
+                            tracing::debug!(parent: &span, "the answer broke off");
+                            (delay, Err(error))
+                        }
+                    }
+                } else {
+                    let response = keep_error_body(response, op.map(|op| op.id)).await;
+                    attempted.conflict =
+                        status == reqwest::StatusCode::CONFLICT && is_conflict_code(&response);
+                    let retry = policy.retry_status(&attempted, status);
+                    let delay = retry
+                        .then(|| policy.delay(attempt + 1, Some(response.headers())))
+                        .flatten();
+                    tracing::debug!(parent: &span, status = status.as_u16(), "error answer");
+                    (delay, Ok(response))
                 }
-                let response = keep_error_body(response, op.map(|op| op.id)).await;
-                attempted.conflict =
-                    status == reqwest::StatusCode::CONFLICT && is_conflict_code(&response);
-                let retry = policy.retry_status(&attempted, status);
-                let delay = retry
-                    .then(|| policy.delay(attempt + 1, Some(response.headers())))
-                    .flatten();
-                tracing::debug!(parent: &span, status = status.as_u16(), "error answer");
-                (delay, Ok(response))
             }
             Err(error) => {
                 let retry = policy.retry_error(&attempted, &error);
@@ -137,6 +151,20 @@ pub(crate) async fn send_with_retries(
             _ => return outcome,
         }
     }
+}
+
+/// The same response with its body read into memory (reading it is where a
+/// broken connection shows).
+async fn read_whole(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let status = response.status();
+    let version = response.version();
+    let headers = response.headers().clone();
+    let body = response.bytes().await?;
+    let mut whole = http::Response::new(body);
+    *whole.status_mut() = status;
+    *whole.version_mut() = version;
+    *whole.headers_mut() = headers;
+    Ok(reqwest::Response::from(whole))
 }
 
 /// Whether a buffered 409 answer carries the API code `CONFLICT`.

@@ -127,7 +127,11 @@ impl RetryPolicy {
     pub(crate) fn retry_error(&self, what: &Attempted, error: &reqwest::Error) -> bool {
         // Not connected: the server never saw the request.
         error.is_connect()
-            || what.idempotent && (error.is_timeout() || error.is_request() || error.is_body())
+            || what.idempotent
+                && (error.is_timeout()
+                    || error.is_request()
+                    || error.is_body()
+                    || error.is_decode())
     }
 }
 
