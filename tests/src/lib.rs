@@ -2,7 +2,7 @@
 //! a client pointed at it, and stable renderings of what went over the wire.
 
 // Test support: a failed setup should stop the test at once.
-#![allow(clippy::expect_used)]
+#![allow(clippy::expect_used, clippy::panic)]
 
 use pipecat_api::Client;
 use pipecat_fake::{FakeCloud, RecordedRequest};
@@ -63,4 +63,198 @@ pub fn render_requests(fake: &FakeCloud) -> String {
         .map(|r| render_request(fake, r))
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// Every operation of the API, by operation id, with the status it
+/// succeeds with (the first, for createBuild).
+pub const OPERATIONS: &[(&str, u16)] = &[
+    ("listServices", 200),
+    ("createService", 200),
+    ("getService", 200),
+    ("updateService", 200),
+    ("deleteService", 200),
+    ("getLogs", 200),
+    ("getSessions", 200),
+    ("getSession", 200),
+    ("stopSession", 200),
+    ("startService", 200),
+    ("sessionProxyGet", 200),
+    ("sessionProxyPost", 200),
+    ("sessionProxyPut", 200),
+    ("sessionProxyPatch", 200),
+    ("sessionProxyDelete", 200),
+    ("sessionProxyOptions", 200),
+    ("sessionProxyHead", 200),
+    ("listSecretSets", 200),
+    ("getSecretSet", 200),
+    ("upsertSecretSet", 202),
+    ("deleteSecretSet", 200),
+    ("deleteSecretFromSet", 200),
+    ("getBuildUploadUrl", 200),
+    ("listBuilds", 200),
+    ("createBuild", 201),
+    ("getBuild", 200),
+    ("getBuildLogs", 200),
+    ("getProperties", 200),
+    ("updateProperties", 200),
+    ("getPropertiesSchema", 200),
+    ("listRegions", 200),
+];
+
+/// Calls operation `id` with fixed, valid arguments: agent `voice-bot`,
+/// set `app-secrets` (key `KEY`), session and build `id`. The answer is
+/// decoded and dropped; the proxy's non-2xx answers count as errors.
+pub async fn call_operation(
+    client: &Client,
+    op: &str,
+    id: pipecat_api::uuid::Uuid,
+) -> Result<(), pipecat_api::Error> {
+    use pipecat_api::Method;
+    use pipecat_api::types::*;
+    const AGENT: &str = "voice-bot";
+    const SET: &str = "app-secrets";
+    let proxy = |method: Method| async move {
+        client
+            .session_proxy(method, AGENT, id, "api/offer")
+            .send()
+            .await?
+            .error_for_status()
+            .map(drop)
+    };
+    match op {
+        "listServices" => client.list_services().send().await.map(drop)?,
+        "createService" => {
+            let body = CreateServiceRequest::builder()
+                .service_name(AGENT)
+                .image(Some("example/bot:1".to_string()));
+            client.create_service().body(body).send().await.map(drop)?
+        }
+        "getService" => client
+            .get_service()
+            .agent_name(AGENT)
+            .send()
+            .await
+            .map(drop)?,
+        "updateService" => {
+            let body = UpdateServiceRequest::builder().force_redeploy(true);
+            client
+                .update_service()
+                .agent_name(AGENT)
+                .body(body)
+                .send()
+                .await
+                .map(drop)?
+        }
+        "deleteService" => client
+            .delete_service()
+            .agent_name(AGENT)
+            .send()
+            .await
+            .map(drop)?,
+        "getLogs" => client.get_logs().agent_name(AGENT).send().await.map(drop)?,
+        "getSessions" => client
+            .get_sessions()
+            .agent_name(AGENT)
+            .send()
+            .await
+            .map(drop)?,
+        "getSession" => client
+            .get_session()
+            .agent_name(AGENT)
+            .session_id(id)
+            .send()
+            .await
+            .map(drop)?,
+        "stopSession" => client
+            .stop_session()
+            .agent_name(AGENT)
+            .session_id(id)
+            .send()
+            .await
+            .map(drop)?,
+        "startService" => client
+            .start_service()
+            .agent_name(AGENT)
+            .body(StartRequest::daily())
+            .send()
+            .await
+            .map(drop)?,
+        "sessionProxyGet" => proxy(Method::GET).await?,
+        "sessionProxyPost" => proxy(Method::POST).await?,
+        "sessionProxyPut" => proxy(Method::PUT).await?,
+        "sessionProxyPatch" => proxy(Method::PATCH).await?,
+        "sessionProxyDelete" => proxy(Method::DELETE).await?,
+        "sessionProxyOptions" => proxy(Method::OPTIONS).await?,
+        "sessionProxyHead" => proxy(Method::HEAD).await?,
+        "listSecretSets" => client.list_secret_sets().send().await.map(drop)?,
+        "getSecretSet" => client
+            .get_secret_set()
+            .set_name(SET)
+            .send()
+            .await
+            .map(drop)?,
+        "upsertSecretSet" => {
+            let body = UpsertSecretSetBody::secrets([("KEY", "value")])?;
+            client
+                .upsert_secret_set()
+                .set_name(SET)
+                .body(body)
+                .send()
+                .await
+                .map(drop)?
+        }
+        "deleteSecretSet" => client
+            .delete_secret_set()
+            .set_name(SET)
+            .send()
+            .await
+            .map(drop)?,
+        "deleteSecretFromSet" => client
+            .delete_secret_from_set()
+            .set_name(SET)
+            .secret_key("KEY")
+            .send()
+            .await
+            .map(drop)?,
+        "getBuildUploadUrl" => client
+            .get_build_upload_url()
+            .body(UploadUrlRequest {
+                region: "us-west".into(),
+            })
+            .send()
+            .await
+            .map(drop)?,
+        "listBuilds" => client.list_builds().send().await.map(drop)?,
+        "createBuild" => {
+            let body = CreateBuildRequest {
+                dockerfile_path: "Dockerfile".into(),
+                region: "us-west".into(),
+                upload_id: id,
+            };
+            client.create_build().body(body).send().await.map(drop)?
+        }
+        "getBuild" => client.get_build().build_id(id).send().await.map(drop)?,
+        "getBuildLogs" => client
+            .get_build_logs()
+            .build_id(id)
+            .send()
+            .await
+            .map(drop)?,
+        "getProperties" => client.get_properties().send().await.map(drop)?,
+        "updateProperties" => {
+            let body = UpdatePropertiesBody {
+                default_region: Some("us-west".into()),
+            };
+            client
+                .update_properties()
+                .body(body)
+                .send()
+                .await
+                .map(drop)?
+        }
+        "getPropertiesSchema" => client.get_properties_schema().send().await.map(drop)?,
+        "listRegions" => client.list_regions().send().await.map(drop)?,
+        other => panic!("no such operation: {other}"),
+    }
+    Ok(())
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use pipecat_api::{Client, Error, RetryPolicy};
+use pipecat_e2e::{OPERATIONS, call_operation};
 use pipecat_fake::{FakeCloud, Fault};
 use proptest::prelude::*;
 
@@ -25,6 +26,7 @@ thread_local! {
         let client = Client::builder()
             .host(fake.url())
             .private_key(fake.private_key())
+            .public_key(fake.public_key())
             .retry(RetryPolicy::disabled())
             .build()
             .unwrap();
@@ -95,30 +97,17 @@ proptest! {
     }
 
     #[test]
-    fn any_success_body_decodes_or_errs_without_panicking(
+    fn any_success_body_of_any_operation_decodes_or_errs_without_panicking(
         body in prop_oneof![
             proptest::collection::vec(any::<u8>(), 0..256),
             arb_json().prop_map(|v| v.to_string().into_bytes()),
         ],
-        which in 0usize..5,
+        which in 0usize..OPERATIONS.len(),
     ) {
         ENV.with(|Env { rt, fake, client }| {
-        let (op, status) = [
-            ("listSecretSets", 200), ("getSecretSet", 200), ("upsertSecretSet", 202),
-            ("deleteSecretSet", 200), ("deleteSecretFromSet", 200),
-        ][which];
-        fake.fail_next(op, 1, Fault::Respond { status, content_type: Some("application/json".into()), headers: Vec::new(), body });
-        let _ = rt.block_on(async {
-            let secrets = pipecat_api::types::UpsertSecretSetBody::secrets([("K", "v")]).unwrap();
-            match which {
-                0 => client.list_secret_sets().send().await.map(drop),
-                1 => client.get_secret_set().set_name("my-set").send().await.map(drop),
-                2 => client.upsert_secret_set().set_name("my-set").body(secrets).send().await.map(drop),
-                3 => client.delete_secret_set().set_name("my-set").send().await.map(drop),
-                _ => client.delete_secret_from_set().set_name("my-set").secret_key("K").send().await.map(drop),
-            }
-            .map_err(Error::from)
-        });
+            let (op, status) = OPERATIONS[which];
+            fake.fail_next(op, 1, Fault::Respond { status, content_type: Some("application/json".into()), headers: Vec::new(), body });
+            let _ = rt.block_on(call_operation(client, op, pipecat_api::uuid::Uuid::nil()));
         })
     }
 }

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use pipecat_api::types::UpsertSecretSetBody;
 use pipecat_api::{Client, Error, RetryPolicy};
+use pipecat_e2e::{OPERATIONS, call_operation};
 use pipecat_fake::{FakeCloud, Fault};
 use serde_json::json;
 
@@ -148,6 +149,27 @@ async fn no_key_or_secret_value_appears_anywhere() {
         .unwrap();
     let err: Error = nowhere.list_secret_sets().send().await.unwrap_err().into();
     shown.push(format!("{err} {err:?}"));
+    // Every operation: as it comes (success or the fake's own error), then
+    // with an error answer and with a dropped connection injected.
+    let id = pipecat_api::uuid::Uuid::nil();
+    for (op, _) in OPERATIONS {
+        for fault in [
+            None,
+            Some(Fault::json(
+                500,
+                json!({"error": "boom", "code": "INTERNAL_SERVER_ERROR"}),
+            )),
+            Some(Fault::ResetBeforeResponse),
+        ] {
+            if let Some(fault) = fault {
+                fake.fail_next(op, 3, fault);
+            }
+            match call_operation(&client, op, id).await {
+                Ok(()) => {}
+                Err(err) => shown.push(format!("{err} {err:?}")),
+            }
+        }
+    }
     let config_error = Client::builder()
         .private_key(format!("{}\n", fake.private_key()))
         .host("ftp://x")

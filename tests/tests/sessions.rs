@@ -442,3 +442,53 @@ async fn the_proxy_refuses_bad_targets_and_reports_ended_sessions() {
         .unwrap();
     assert_eq!(unknown.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn session_requests_as_sent() {
+    let (fake, client) = setup().await;
+    ready_agent(&client, "voice-bot", 10).await;
+    let session = start(
+        &client,
+        "voice-bot",
+        StartRequest::websocket()
+            .with_body(json!({"k": 1}))
+            .unwrap(),
+    )
+    .await
+    .unwrap()
+    .session_uuid()
+    .unwrap();
+    fake.clear_requests();
+    client
+        .get_sessions()
+        .agent_name("voice-bot")
+        .status(GetSessionsStatus::All)
+        .limit(10)
+        .offset(0)
+        .send()
+        .await
+        .unwrap();
+    for method in [
+        Method::GET,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+        Method::HEAD,
+    ] {
+        client
+            .session_proxy(method, "voice-bot", session, "api/status")
+            .header("x-trace", "t1")
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .stop_session()
+        .agent_name("voice-bot")
+        .session_id(session)
+        .send()
+        .await
+        .unwrap();
+    insta::assert_snapshot!(render_requests(&fake).replace(&session.to_string(), "[session]"));
+}
