@@ -15,7 +15,9 @@ if ! schemathesis --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
 fi
 
 cargo build --quiet -p pipecat-fake
-target/debug/pipecat-fake "127.0.0.1:$PORT" > target/schemathesis-fake.log 2>&1 &
+target_dir=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+"$target_dir/debug/pipecat-fake" "127.0.0.1:$PORT" > "$target_dir/schemathesis-fake.log" 2>&1 &
 fake=$!
 trap 'kill $fake 2>/dev/null || true' EXIT
 for _ in $(seq 50); do
