@@ -11,13 +11,8 @@ use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderE
 #[allow(clippy::all)]
 pub mod types {
     ///Explicit CPU and memory for the agent instead of `agentProfile`; only accepted in self-hosted (enterprise) regions.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AgentResources {
         ///CPU as a Kubernetes quantity, e.g. `500m` or `2`.
         pub cpu: AgentResourcesCpu,
@@ -30,18 +25,9 @@ pub mod types {
         }
     }
     ///CPU as a Kubernetes quantity, e.g. `500m` or `2`.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AgentResourcesCpu(::std::string::String);
     impl ::std::ops::Deref for AgentResourcesCpu {
         type Target = ::std::string::String;
@@ -104,18 +90,9 @@ pub mod types {
         }
     }
     ///Memory as a Kubernetes quantity, e.g. `4Gi`.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AgentResourcesMemory(::std::string::String);
     impl ::std::ops::Deref for AgentResourcesMemory {
         type Target = ::std::string::String;
@@ -188,9 +165,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum Architecture {
         #[serde(rename = "amd64")]
         Amd64,
@@ -234,14 +211,8 @@ pub mod types {
         }
     }
     ///How many instances of the agent's bot may run.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AutoScalingConfig {
         ///Most sessions at once (50 when absent); session start answers 429 beyond it.
         #[serde(
@@ -262,14 +233,8 @@ pub mod types {
         }
     }
     ///One cloud build.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Build {
         ///How long the build took, seconds; once it has finished.
         #[serde(
@@ -374,9 +339,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum BuildStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -432,13 +397,8 @@ pub mod types {
         }
     }
     ///Which uploaded context to build, where, with which Dockerfile.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct CreateBuildRequest {
         ///The Dockerfile, relative to the root of the context.
         #[serde(
@@ -458,14 +418,8 @@ pub mod types {
         }
     }
     ///The build started, or the earlier one reused.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct CreateBuildResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub build: ::std::option::Option<Build>,
@@ -485,13 +439,8 @@ pub mod types {
         }
     }
     ///A new agent: its name, exactly one of `image` and `buildId`, and optional placement, secrets, scaling, sizing and session settings.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct CreateServiceRequest {
         ///Named CPU and memory size. Built in: `agent-1x` (0.5 vCPU, 1 GB; the default), `agent-2x` (1 vCPU, 2 GB), `agent-3x` (1.5 vCPU, 3 GB); organizations can define more. Not with `resources`.
         #[serde(
@@ -565,18 +514,9 @@ pub mod types {
         }
     }
     ///The agent's name: at most 54 lowercase letters, digits and `-`, starting and ending with a letter or digit.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct CreateServiceRequestServiceName(::std::string::String);
     impl ::std::ops::Deref for CreateServiceRequestServiceName {
         type Target = ::std::string::String;
@@ -638,18 +578,9 @@ pub mod types {
         }
     }
     ///`DeleteSecretFromSetSecretKey`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct DeleteSecretFromSetSecretKey(::std::string::String);
     impl ::std::ops::Deref for DeleteSecretFromSetSecretKey {
         type Target = ::std::string::String;
@@ -705,18 +636,9 @@ pub mod types {
         }
     }
     ///`DeleteSecretFromSetSetName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct DeleteSecretFromSetSetName(::std::string::String);
     impl ::std::ops::Deref for DeleteSecretFromSetSetName {
         type Target = ::std::string::String;
@@ -785,18 +707,9 @@ pub mod types {
         }
     }
     ///`DeleteSecretSetSetName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct DeleteSecretSetSetName(::std::string::String);
     impl ::std::ops::Deref for DeleteSecretSetSetName {
         type Target = ::std::string::String;
@@ -865,18 +778,9 @@ pub mod types {
         }
     }
     ///`DeleteServiceAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct DeleteServiceAgentName(::std::string::String);
     impl ::std::ops::Deref for DeleteServiceAgentName {
         type Target = ::std::string::String;
@@ -936,14 +840,8 @@ pub mod types {
         }
     }
     ///The service's error body. Clients must not rely on it: gateways answer with HTML and some errors have no body at all.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ErrorResponse {
         ///A stable code for programs, e.g. `NOT_FOUND` or `PCC-1001`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -979,14 +877,8 @@ pub mod types {
         }
     }
     ///Output of a build.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetBuildLogsResponse {
         ///Lines of output; empty before the build has started.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -1004,14 +896,8 @@ pub mod types {
         }
     }
     ///One build.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetBuildResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub build: ::std::option::Option<Build>,
@@ -1022,18 +908,9 @@ pub mod types {
         }
     }
     ///`GetLogsAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetLogsAgentName(::std::string::String);
     impl ::std::ops::Deref for GetLogsAgentName {
         type Target = ::std::string::String;
@@ -1103,9 +980,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GetLogsOrder {
         #[serde(rename = "asc")]
         Asc,
@@ -1154,14 +1031,8 @@ pub mod types {
         }
     }
     ///`GetLogsResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetLogsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logs: ::std::vec::Vec<GetLogsResponseLogsItem>,
@@ -1174,14 +1045,8 @@ pub mod types {
         }
     }
     ///`GetLogsResponseLogsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetLogsResponseLogsItem {
         ///The deployment whose bot wrote it.
         #[serde(
@@ -1202,14 +1067,8 @@ pub mod types {
         }
     }
     ///How many lines match, exactly or as a lower bound.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetLogsResponseTotal {
         ///`eq` when `value` is exact, `gte` when it is a lower bound.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1234,9 +1093,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GetLogsResponseTotalRelation {
         #[serde(rename = "eq")]
         Eq,
@@ -1281,14 +1140,8 @@ pub mod types {
         }
     }
     ///`GetPropertiesResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetPropertiesResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<OrganizationProperties>,
@@ -1299,14 +1152,8 @@ pub mod types {
         }
     }
     ///`GetSecretSetResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetSecretSetResponse {
         ///Why provisioning failed; present only when `status` is `failed`.
         #[serde(
@@ -1328,18 +1175,9 @@ pub mod types {
         }
     }
     ///`GetSecretSetSetName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetSecretSetSetName(::std::string::String);
     impl ::std::ops::Deref for GetSecretSetSetName {
         type Target = ::std::string::String;
@@ -1408,18 +1246,9 @@ pub mod types {
         }
     }
     ///`GetServiceAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetServiceAgentName(::std::string::String);
     impl ::std::ops::Deref for GetServiceAgentName {
         type Target = ::std::string::String;
@@ -1479,18 +1308,9 @@ pub mod types {
         }
     }
     ///`GetSessionAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetSessionAgentName(::std::string::String);
     impl ::std::ops::Deref for GetSessionAgentName {
         type Target = ::std::string::String;
@@ -1550,18 +1370,9 @@ pub mod types {
         }
     }
     ///`GetSessionsAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetSessionsAgentName(::std::string::String);
     impl ::std::ops::Deref for GetSessionsAgentName {
         type Target = ::std::string::String;
@@ -1621,14 +1432,8 @@ pub mod types {
         }
     }
     ///`GetSessionsResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct GetSessionsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sessions: ::std::vec::Vec<SessionResponse>,
@@ -1652,9 +1457,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GetSessionsStartType {
         #[serde(rename = "cold")]
         Cold,
@@ -1717,9 +1522,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum GetSessionsStatus {
         #[serde(rename = "active")]
         Active,
@@ -1772,14 +1577,9 @@ pub mod types {
         }
     }
     ///Credentials for pulling an agent image from a private registry.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ImagePullSecretRequest {
         ///Registry URL, e.g. `https://index.docker.io/v1/`.
         pub host: ::std::string::String,
@@ -1798,13 +1598,8 @@ pub mod types {
         }
     }
     ///Krisp VIVA noise cancellation of the bot's input audio.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct KrispVivaConfig {
         ///`tel` (telephony and most uses, audio up to 16 kHz), `pro` (WebRTC audio up to 32 kHz), or null for no filter.
         #[serde(
@@ -1829,9 +1624,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum KrispVivaConfigAudioFilter {
         #[serde(rename = "tel")]
         Tel,
@@ -1875,14 +1670,8 @@ pub mod types {
         }
     }
     ///One page of builds.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListBuildsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub builds: ::std::vec::Vec<Build>,
@@ -1902,14 +1691,8 @@ pub mod types {
         }
     }
     ///`ListRegionsResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListRegionsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub regions: ::std::vec::Vec<Region>,
@@ -1920,14 +1703,8 @@ pub mod types {
         }
     }
     ///`ListSecretSetsResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListSecretSetsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sets: ::std::vec::Vec<SecretSetSummary>,
@@ -1938,14 +1715,8 @@ pub mod types {
         }
     }
     ///`ListServicesResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ListServicesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ServiceListItem>,
@@ -1956,14 +1727,8 @@ pub mod types {
         }
     }
     ///The plain acknowledgement `{"status":"OK"}`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct OkStatus {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<OkStatusStatus>,
@@ -1984,9 +1749,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum OkStatusStatus {
         #[serde(rename = "OK")]
         Ok,
@@ -2026,14 +1791,8 @@ pub mod types {
         }
     }
     ///The organization's settings, by name.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct OrganizationProperties {
         ///Region for new agents and secret sets that name none.
         #[serde(
@@ -2048,14 +1807,8 @@ pub mod types {
         }
     }
     ///Every setting of the organization, described.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct PropertiesSchemaResponse {
         ///Description of each setting, by its name (e.g. `defaultRegion`).
         #[serde(
@@ -2073,13 +1826,8 @@ pub mod types {
         }
     }
     ///Description of one organization setting.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct PropertySchema {
         ///The values allowed, when the choice is limited.
         #[serde(
@@ -2116,14 +1864,9 @@ pub mod types {
         }
     }
     ///Whatever the bot answered.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ProxiedResponse(pub ::serde_json::Value);
     impl ::std::ops::Deref for ProxiedResponse {
         type Target = ::serde_json::Value;
@@ -2142,13 +1885,8 @@ pub mod types {
         }
     }
     ///A region agents and secret sets can live in.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Region {
         ///The region's code, the value of `region` fields, e.g. `us-west`.
         pub code: ::std::string::String,
@@ -2162,14 +1900,9 @@ pub mod types {
         }
     }
     ///Key/value secrets to store in a set.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RegularSecretsRequest {
         ///Region to create the set in; defaults to the organization's default region. Must match the region of the agents that use it and cannot change later.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2183,14 +1916,9 @@ pub mod types {
         }
     }
     ///`RegularSecretsRequestSecretsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RegularSecretsRequestSecretsItem {
         ///The key: 1-64 letters, digits, `_` or `-`.
         #[serde(rename = "secretKey")]
@@ -2204,18 +1932,9 @@ pub mod types {
         }
     }
     ///The key: 1-64 letters, digits, `_` or `-`.
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RegularSecretsRequestSecretsItemSecretKey(::std::string::String);
     impl ::std::ops::Deref for RegularSecretsRequestSecretsItemSecretKey {
         type Target = ::std::string::String;
@@ -2272,14 +1991,8 @@ pub mod types {
         }
     }
     ///How the bot's code is doing; present once instances have started.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevisionHealth {
         ///Exit code of the last crash (137 is out of memory).
         #[serde(
@@ -2334,9 +2047,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum RevisionHealthState {
         #[serde(rename = "running")]
         Running,
@@ -2384,14 +2097,8 @@ pub mod types {
         }
     }
     ///State of one deployment revision: `currentRevision` for the latest, `previousRevision` for the one being replaced during a rollout (null otherwise).
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct RevisionInfo {
         ///The revision's deployment id.
         #[serde(
@@ -2439,9 +2146,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum RevisionInfoPhase {
         Creating,
         Validating,
@@ -2492,14 +2199,8 @@ pub mod types {
         }
     }
     ///The name of one secret in a set; values are never returned.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SecretKey {
         ///The secret's key.
         #[serde(
@@ -2524,9 +2225,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum SecretSetStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -2574,14 +2275,8 @@ pub mod types {
         }
     }
     ///One secret set in a listing.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SecretSetSummary {
         ///Why provisioning failed; present only when `status` is `failed`.
         #[serde(
@@ -2617,9 +2312,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum SecretSetSummaryType {
         #[serde(rename = "secret")]
         Secret,
@@ -2663,14 +2358,8 @@ pub mod types {
         }
     }
     ///One agent: configuration, readiness, session count and the state of its deployment revisions.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponse {
         ///Old name of `desiredDeploymentId`.
         #[serde(
@@ -2765,14 +2454,8 @@ pub mod types {
         }
     }
     ///Scaling bounds in effect.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseAutoScaling {
         ///Most instances.
         #[serde(
@@ -2793,14 +2476,8 @@ pub mod types {
         }
     }
     ///The current deployment.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeployment {
         ///When the deployment was created (RFC 3339).
         #[serde(
@@ -2832,14 +2509,8 @@ pub mod types {
         }
     }
     ///The deployment's Kubernetes manifest.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifest {
         ///Manifest API version.
         #[serde(
@@ -2863,14 +2534,8 @@ pub mod types {
         }
     }
     ///Name and namespace of the resource.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifestMetadata {
         ///The agent's name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2885,14 +2550,8 @@ pub mod types {
         }
     }
     ///What is deployed.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifestSpec {
         #[serde(
             rename = "autoScaling",
@@ -2947,14 +2606,8 @@ pub mod types {
         }
     }
     ///Scaling bounds.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifestSpecAutoScaling {
         ///Most instances.
         #[serde(
@@ -2975,14 +2628,8 @@ pub mod types {
         }
     }
     ///Krisp VIVA in the deployment.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifestSpecKrispViva {
         ///Whether an audio filter is on.
         #[serde(
@@ -2997,14 +2644,8 @@ pub mod types {
         }
     }
     ///CPU and memory of each instance.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseDeploymentManifestSpecResources {
         ///CPU as a Kubernetes quantity.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3019,14 +2660,8 @@ pub mod types {
         }
     }
     ///Krisp VIVA setting.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceDetailsResponseKrispViva {
         ///`tel`, `pro`, or null when off.
         #[serde(
@@ -3041,14 +2676,8 @@ pub mod types {
         }
     }
     ///One agent in a listing.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceListItem {
         ///Old name of `desiredDeploymentId`.
         #[serde(
@@ -3110,14 +2739,8 @@ pub mod types {
         }
     }
     ///Its current deployment; only with `includeActiveDeployment=true`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ServiceListItemDeployment {
         ///When the deployment was created (RFC 3339).
         #[serde(
@@ -3150,14 +2773,8 @@ pub mod types {
         }
     }
     ///One session of an agent. Listings leave out `resourceMetrics` and `meetingIds`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SessionResponse {
         ///Seconds from the start request until the bot ran.
         #[serde(
@@ -3239,14 +2856,8 @@ pub mod types {
         }
     }
     ///`SessionResponseMeetingIdsItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SessionResponseMeetingIdsItem {
         ///The Daily meeting id.
         #[serde(
@@ -3267,14 +2878,8 @@ pub mod types {
         }
     }
     ///CPU and memory use over the session, when measured.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SessionResponseResourceMetrics {
         ///Median CPU use, millicores.
         #[serde(
@@ -3361,14 +2966,8 @@ pub mod types {
         }
     }
     ///`SessionResponseResourceMetricsTimeseriesItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct SessionResponseResourceMetricsTimeseriesItem {
         ///CPU use, millicores.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3386,14 +2985,8 @@ pub mod types {
         }
     }
     ///How to start a session, and data for its bot.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StartRequest {
         ///Any JSON object, handed to the bot's entry point. At most 1 MB (`daily`, `webrtc`) or 4 KB (`websocket`).
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -3444,9 +3037,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum StartRequestTransport {
         #[serde(rename = "daily")]
         Daily,
@@ -3494,14 +3087,8 @@ pub mod types {
         }
     }
     ///The new session. Which fields are present depends on the request: `dailyRoom` and `dailyToken` with `createDailyRoom`, `iceConfig` with `enableDefaultIceServers`, `token` and `wsUrl` for `websocket`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StartResponse {
         ///The request's `body` as base64 of its JSON (websocket transport, token auth); append it to `wsUrl` as `?body=`. A string, unlike the object sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3545,14 +3132,8 @@ pub mod types {
         }
     }
     ///ICE servers for a WebRTC connection.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StartResponseIceConfig {
         #[serde(
             rename = "iceServers",
@@ -3567,14 +3148,8 @@ pub mod types {
         }
     }
     ///`StartResponseIceConfigIceServersItem`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StartResponseIceConfigIceServersItem {
         ///TURN credential.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3592,18 +3167,9 @@ pub mod types {
         }
     }
     ///`StartServiceAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StartServiceAgentName(::std::string::String);
     impl ::std::ops::Deref for StartServiceAgentName {
         type Target = ::std::string::String;
@@ -3663,14 +3229,8 @@ pub mod types {
         }
     }
     ///Acknowledgement of a stopped session.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StopResponse {
         ///The stopped session's id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3685,18 +3245,9 @@ pub mod types {
         }
     }
     ///`StopSessionAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StopSessionAgentName(::std::string::String);
     impl ::std::ops::Deref for StopSessionAgentName {
         type Target = ::std::string::String;
@@ -3756,15 +3307,9 @@ pub mod types {
         }
     }
     ///`UpdatePropertiesBody`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UpdatePropertiesBody {
         ///Region new agents and secret sets go to when none is given; one of the codes `listRegions` returns.
         #[serde(
@@ -3779,18 +3324,9 @@ pub mod types {
         }
     }
     ///`UpdateServiceAgentName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UpdateServiceAgentName(::std::string::String);
     impl ::std::ops::Deref for UpdateServiceAgentName {
         type Target = ::std::string::String;
@@ -3850,14 +3386,8 @@ pub mod types {
         }
     }
     ///Changes to an agent; absent fields keep their current values. At most one of `image` and `buildId`.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UpdateServiceRequest {
         ///Named CPU and memory size. Built in: `agent-1x` (0.5 vCPU, 1 GB; the default), `agent-2x` (1 vCPU, 2 GB), `agent-3x` (1.5 vCPU, 3 GB); organizations can define more. Not with `resources`.
         #[serde(
@@ -3928,13 +3458,8 @@ pub mod types {
         }
     }
     ///Where the build will run.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UploadUrlRequest {
         ///Region to build in; it must offer cloud builds.
         pub region: ::std::string::String,
@@ -3945,14 +3470,8 @@ pub mod types {
         }
     }
     ///A pre-signed upload for one build context.
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UploadUrlResponse {
         ///Time after which the URL no longer works (RFC 3339).
         #[serde(
@@ -3989,14 +3508,9 @@ pub mod types {
         }
     }
     ///`UpsertSecretSetBody`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum UpsertSecretSetBody {
         RegularSecretsRequest(RegularSecretsRequest),
         ImagePullSecretRequest(ImagePullSecretRequest),
@@ -4012,14 +3526,8 @@ pub mod types {
         }
     }
     ///`UpsertSecretSetResponse`
-    #[derive(
-        ::serde::Deserialize,
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Default,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UpsertSecretSetResponse {
         ///Region of the set.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -4043,9 +3551,9 @@ pub mod types {
         Hash,
         Ord,
         PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
+        PartialOrd
     )]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub enum UpsertSecretSetResponseStatus {
         #[serde(rename = "OK")]
         Ok,
@@ -4086,18 +3594,9 @@ pub mod types {
         }
     }
     ///`UpsertSecretSetSetName`
-    #[derive(
-        ::serde::Serialize,
-        Clone,
-        Debug,
-        Eq,
-        Hash,
-        Ord,
-        PartialEq,
-        PartialOrd,
-        schemars::JsonSchema
-    )]
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
     #[serde(transparent)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct UpsertSecretSetSetName(::std::string::String);
     impl ::std::ops::Deref for UpsertSecretSetSetName {
         type Target = ::std::string::String;
@@ -13732,6 +13231,7 @@ pub(crate) mod operations {
 /// The JSON Schema of every type in [`types`], by name: what a
 /// change to the spec changes for users. Snapshot-tested.
 #[doc(hidden)]
+#[cfg(feature = "schemars")]
 pub fn json_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
     vec![
         ("AgentResources", schemars::schema_for!(types::AgentResources)),

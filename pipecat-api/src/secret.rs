@@ -84,6 +84,7 @@ impl<'de> serde::Deserialize<'de> for SecretValue {
     }
 }
 
+#[cfg(feature = "schemars")]
 impl schemars::JsonSchema for SecretValue {
     fn schema_name() -> String {
         "SecretValue".into()

@@ -53,6 +53,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
         syn::parse2(tokens).map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
     rewrite::keep_conversion_errors(&mut file);
     rewrite::accept_string_refs(&mut file);
+    rewrite::schemars_behind_feature(&mut file);
     operations::check_names(&table, &file)?;
     let table_file: syn::File = syn::parse2(operations::to_tokens(&table))
         .map_err(|e| format!("operation table is invalid Rust: {e}"))?;

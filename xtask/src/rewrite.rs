@@ -12,6 +12,59 @@ pub fn keep_conversion_errors(file: &mut syn::File) {
     KeepConversionErrors.visit_file_mut(file);
 }
 
+/// The Cargo feature of pipecat-api that turns on `schemars::JsonSchema`.
+pub const SCHEMARS_FEATURE: &str = "schemars";
+
+/// Deriving `schemars::JsonSchema` costs every dependent a proc-macro crate
+/// (schemars_derive, and with it syn 2) at build time. This moves that
+/// derive of each generated type behind pipecat-api's `schemars` feature:
+/// `#[derive(A, schemars::JsonSchema)]` becomes `#[derive(A)]` plus
+/// `#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`.
+pub fn schemars_behind_feature(file: &mut syn::File) {
+    struct Gate;
+    impl VisitMut for Gate {
+        fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
+            let mut gated = false;
+            for attr in attrs.iter_mut() {
+                if !attr.path().is_ident("derive") {
+                    continue;
+                }
+                let Ok(paths) = attr.parse_args_with(
+                    syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+                ) else {
+                    continue;
+                };
+                let is_schemars = |p: &syn::Path| {
+                    p.segments.len() == 2
+                        && p.segments[0].ident == "schemars"
+                        && p.segments[1].ident == "JsonSchema"
+                };
+                if !paths.iter().any(is_schemars) {
+                    continue;
+                }
+                let kept: Vec<&syn::Path> = paths.iter().filter(|p| !is_schemars(p)).collect();
+                *attr = syn::parse_quote! { #[derive(#(#kept),*)] };
+                gated = true;
+            }
+            if gated {
+                let feature = SCHEMARS_FEATURE;
+                attrs.push(syn::parse_quote! {
+                    #[cfg_attr(feature = #feature, derive(schemars::JsonSchema))]
+                });
+            }
+        }
+        fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+            self.visit_attributes_mut(&mut item.attrs);
+            syn::visit_mut::visit_item_struct_mut(self, item);
+        }
+        fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+            self.visit_attributes_mut(&mut item.attrs);
+            syn::visit_mut::visit_item_enum_mut(self, item);
+        }
+    }
+    Gate.visit_file_mut(file);
+}
+
 /// typify gives each constrained string type `TryFrom<&str>` and
 /// `TryFrom<String>` but not `TryFrom<&String>`, so `.set_name(&name)` with
 /// a `String` in hand does not compile. This adds that impl beside every
@@ -215,6 +268,22 @@ mod tests {
             }
         });
         assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    #[test]
+    fn the_schemars_derive_moves_behind_the_feature() {
+        let mut file: syn::File = syn::parse_quote! {
+            #[derive(Clone, Debug, schemars::JsonSchema)]
+            #[serde(transparent)]
+            pub struct A(String);
+            #[derive(Clone)]
+            pub enum B { X }
+        };
+        schemars_behind_feature(&mut file);
+        let out = quote!(#file).to_string();
+        assert!(out.contains("# [derive (Clone , Debug)]"), "{out}");
+        assert!(out.contains("# [cfg_attr (feature = \"schemars\" , derive (schemars :: JsonSchema))] pub struct A"), "{out}");
+        assert_eq!(out.matches("cfg_attr").count(), 1, "{out}");
     }
 
     #[test]

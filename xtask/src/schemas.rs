@@ -36,6 +36,7 @@ pub fn to_tokens(names: &[String]) -> TokenStream {
         /// The JSON Schema of every type in [`types`], by name: what a
         /// change to the spec changes for users. Snapshot-tested.
         #[doc(hidden)]
+        #[cfg(feature = "schemars")]
         pub fn json_schemas() -> Vec<(&'static str, schemars::schema::RootSchema)> {
             vec![ #(#entries)* ]
         }
