@@ -258,3 +258,35 @@ pub async fn call_operation(
     }
     Ok(())
 }
+
+/// Polling fast enough for a fake, giving up after `timeout`.
+pub fn quick_wait(timeout: std::time::Duration) -> pipecat_api::Wait {
+    pipecat_api::Wait {
+        initial_interval: std::time::Duration::from_millis(2),
+        max_interval: std::time::Duration::from_millis(10),
+        timeout,
+    }
+}
+
+/// Creates agent `name` (allowing `max_sessions` at once) and waits until
+/// it is ready.
+pub async fn ready_agent(client: &Client, name: &str, max_sessions: u64) {
+    use pipecat_api::types::{AutoScalingConfig, CreateServiceRequest};
+    let request = CreateServiceRequest::builder()
+        .service_name(name)
+        .image(Some("example/bot:1.0".to_string()))
+        .auto_scaling(Some(AutoScalingConfig {
+            min_agents: Some(0),
+            max_agents: std::num::NonZeroU64::new(max_sessions),
+        }));
+    client
+        .create_service()
+        .body(request)
+        .send()
+        .await
+        .expect("create the agent");
+    client
+        .wait_agent_ready(name, quick_wait(std::time::Duration::from_secs(5)))
+        .await
+        .expect("the agent becomes ready");
+}

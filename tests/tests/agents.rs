@@ -16,11 +16,7 @@ use pipecat_api::{Client, Error, Wait};
 use pipecat_e2e::{render_requests, setup};
 
 fn quick() -> Wait {
-    Wait {
-        initial_interval: Duration::from_millis(2),
-        max_interval: Duration::from_millis(10),
-        timeout: Duration::from_secs(5),
-    }
+    pipecat_e2e::quick_wait(Duration::from_secs(5))
 }
 
 fn agent(name: &str) -> pipecat_api::types::builder::CreateServiceRequest {

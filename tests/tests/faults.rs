@@ -10,12 +10,9 @@
 // A test stops at the first unexpected result.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::num::NonZeroU64;
 use std::time::{Duration, Instant};
 
-use pipecat_api::types::{
-    AutoScalingConfig, CreateServiceRequest, StartRequest, UpsertSecretSetBody,
-};
+use pipecat_api::types::{StartRequest, UpsertSecretSetBody};
 use pipecat_api::{Client, Error, RetryPolicy};
 use pipecat_fake::{FakeCloud, Fault};
 use serde_json::json;
@@ -109,20 +106,7 @@ async fn world() -> (FakeCloud, Client) {
         .send()
         .await
         .unwrap();
-    let agent = CreateServiceRequest::builder()
-        .service_name("voice-bot")
-        .image(Some("example/bot:1".to_string()))
-        .auto_scaling(Some(AutoScalingConfig {
-            min_agents: Some(0),
-            max_agents: NonZeroU64::new(100),
-        }));
-    client.create_service().body(agent).send().await.unwrap();
-    let quick = pipecat_api::Wait {
-        initial_interval: Duration::from_millis(1),
-        max_interval: Duration::from_millis(5),
-        timeout: Duration::from_secs(5),
-    };
-    client.wait_agent_ready("voice-bot", quick).await.unwrap();
+    pipecat_e2e::ready_agent(&client, "voice-bot", 100).await;
     (fake, client)
 }
 

@@ -676,11 +676,7 @@ async fn bad_bodies_are_refused_by_field() {
 // ------------------------------------------------------------------ waiting
 
 fn quick_wait(timeout_ms: u64) -> Wait {
-    Wait {
-        initial_interval: Duration::from_millis(5),
-        max_interval: Duration::from_millis(20),
-        timeout: Duration::from_millis(timeout_ms),
-    }
+    pipecat_e2e::quick_wait(Duration::from_millis(timeout_ms))
 }
 
 #[tokio::test]

@@ -4,35 +4,13 @@
 // A test stops at the first unexpected result.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::num::NonZeroU64;
-
 use futures_util::TryStreamExt as _;
-use pipecat_api::types::{
-    AutoScalingConfig, CreateServiceRequest, GetSessionsStatus, StartRequest, UpdateServiceRequest,
-};
+use pipecat_api::types::{GetSessionsStatus, StartRequest, UpdateServiceRequest};
 use pipecat_api::uuid::Uuid;
 use pipecat_api::{Client, Connection, Error, Method, RetryPolicy};
-use pipecat_e2e::{client_for, render_requests, setup};
+use pipecat_e2e::{client_for, ready_agent, render_requests, setup};
 use pipecat_fake::FakeCloud;
 use serde_json::json;
-
-/// An agent, deployed and ready, allowing `max` sessions at once.
-async fn ready_agent(client: &Client, name: &str, max: u64) {
-    let request = CreateServiceRequest::builder()
-        .service_name(name)
-        .image(Some("example/bot:1.0".to_string()))
-        .auto_scaling(Some(AutoScalingConfig {
-            min_agents: Some(0),
-            max_agents: NonZeroU64::new(max),
-        }));
-    client.create_service().body(request).send().await.unwrap();
-    let quick = pipecat_api::Wait {
-        initial_interval: std::time::Duration::from_millis(2),
-        max_interval: std::time::Duration::from_millis(10),
-        timeout: std::time::Duration::from_secs(5),
-    };
-    client.wait_agent_ready(name, quick).await.unwrap();
-}
 
 async fn start(
     client: &Client,
