@@ -80,6 +80,51 @@ proptest! {
     }
 
     #[test]
+    fn agent_names_are_refused_or_exact(name in nasty()) {
+        ENV.with(|Env { rt, fake, client }| {
+            let before = fake.request_count();
+            let result = rt.block_on(client.get_service().agent_name(name.as_str()).send());
+            match result.map_err(Error::from) {
+                Err(Error::InvalidRequest { .. }) => prop_assert_eq!(fake.request_count(), before),
+                _ => {
+                    let requests = fake.requests();
+                    prop_assert_eq!(requests.len(), before + 1);
+                    prop_assert_eq!(decoded_segments(&requests[before].path), vec![String::new(), "v1".into(), "agents".into(), name]);
+                }
+            }
+            Ok(())
+        })?;
+    }
+
+    /// The proxy path spans segments: `/` separates them, and whatever else
+    /// the path holds stays inside its segment.
+    #[test]
+    fn proxy_paths_are_refused_or_exact(segments in proptest::collection::vec(nasty(), 1..4)) {
+        ENV.with(|Env { rt, fake, client }| {
+            let path = segments.join("/");
+            let session = pipecat_api::uuid::Uuid::nil();
+            let before = fake.request_count();
+            let result = rt.block_on(client.session_proxy(pipecat_api::Method::GET, "voice-bot", session, &path).send());
+            match result {
+                Err(Error::InvalidRequest { .. }) => prop_assert_eq!(fake.request_count(), before),
+                _ => {
+                    let requests = fake.requests();
+                    prop_assert_eq!(requests.len(), before + 1);
+                    let mut expected: Vec<String> = vec![
+                        String::new(), "v1".into(), "public".into(), "voice-bot".into(), "sessions".into(), session.to_string(),
+                    ];
+                    // A leading `/` is dropped: the path is relative to the session.
+                    let relative = path.strip_prefix('/').unwrap_or(&path);
+                    expected.extend(relative.split('/').map(String::from));
+                    prop_assert_eq!(decoded_segments(&requests[before].path), expected);
+                    prop_assert_eq!(requests[before].query.as_deref(), None);
+                }
+            }
+            Ok(())
+        })?;
+    }
+
+    #[test]
     fn delete_set_is_refused_or_exact(set in nasty()) {
         ENV.with(|Env { rt, fake, client }| {
         let before = fake.request_count();
