@@ -38,16 +38,6 @@ pub struct Known {
 /// difference, in the file's order. (Those on upsertSecretSet's 202, the
 /// `Unauthorized` response and `BearerAuth` change prose only.)
 pub const KNOWN: &[Known] = &[
-    // Header: timestamps are plain RFC 3339 strings (no chrono dependency);
-    // each schema and place this applies to has its own comment.
-    Known {
-        pattern: r#"schema *: format: upstream "date-time", ours none"#,
-        reason: "CORRECTION no format: date-time",
-    },
-    Known {
-        pattern: r#"operation GET /agents/{agentName}/*: format: upstream "date-time", ours none"#,
-        reason: "CORRECTION no format: date-time",
-    },
     // Validation errors the service answers but the published spec omits.
     Known {
         pattern: "operation DELETE /secrets/{setName}: response 400: only in ours",

@@ -99,6 +99,26 @@ pub fn drop_hand_written_operations(doc: &mut Value) {
     });
 }
 
+/// Timestamps (`format: date-time`) would become `chrono` types, adding a
+/// dependency to every user's build for values most callers only display
+/// or pass on. Dropping the format keeps them RFC 3339 strings; the spec
+/// itself still says what they are.
+pub fn date_times_as_strings(doc: &mut Value) {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("format").and_then(Value::as_str) == Some("date-time") {
+                    map.remove("format");
+                }
+                map.values_mut().for_each(walk);
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
+}
+
 /// Name of the component that stands for every secret string.
 pub const SECRET_VALUE: &str = "SecretValue";
 
@@ -316,6 +336,23 @@ mod tests {
             .map(|r| r.keys().collect())
             .unwrap_or_default();
         assert_eq!(kept, ["200", "201"]);
+    }
+
+    #[test]
+    fn date_times_become_plain_strings() {
+        let mut doc = json!({"components": {"schemas": {"A": {"properties": {
+            "at": {"type": "string", "format": "date-time", "description": "when"},
+            "id": {"type": "string", "format": "uuid"}
+        }}}}});
+        date_times_as_strings(&mut doc);
+        assert_eq!(
+            doc["components"]["schemas"]["A"]["properties"]["at"],
+            json!({"type": "string", "description": "when"})
+        );
+        assert_eq!(
+            doc["components"]["schemas"]["A"]["properties"]["id"]["format"],
+            "uuid"
+        );
     }
 
     #[test]

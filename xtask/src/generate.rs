@@ -26,6 +26,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     fixups::drop_error_responses(&mut doc);
     fixups::drop_hand_written_operations(&mut doc);
     fixups::secret_strings_as_secret_value(&mut doc);
+    fixups::date_times_as_strings(&mut doc);
 
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
         .map_err(|e| format!("{SPEC_PATH} is not an OpenAPI 3.0 document: {e}"))?;
