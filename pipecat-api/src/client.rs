@@ -120,6 +120,19 @@ impl ClientBuilder {
     /// Unset or empty variables are skipped; a variable that is not valid
     /// Unicode is an error naming it.
     pub fn from_env() -> Result<Self, Error> {
+        Self::from_vars(|name| std::env::var(name))
+    }
+
+    /// [`ClientBuilder::from_env`] reading variables through `var`.
+    fn from_vars(var: impl Fn(&str) -> Result<String, std::env::VarError>) -> Result<Self, Error> {
+        let env_var = |name: &str| match var(name) {
+            Ok(v) if v.trim().is_empty() => Ok(None),
+            Ok(v) => Ok(Some(v)),
+            Err(std::env::VarError::NotPresent) => Ok(None),
+            Err(std::env::VarError::NotUnicode(_)) => {
+                Err(Error::config(format!("{name} is not valid Unicode")))
+            }
+        };
         let mut builder = Self::default();
         if let Some(key) = env_var(ENV_PRIVATE_KEY)? {
             builder.private_key = Some((SecretString::from(key), ENV_PRIVATE_KEY));
@@ -289,17 +302,6 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
-fn env_var(name: &str) -> Result<Option<String>, Error> {
-    match std::env::var(name) {
-        Ok(v) if v.trim().is_empty() => Ok(None),
-        Ok(v) => Ok(Some(v)),
-        Err(std::env::VarError::NotPresent) => Ok(None),
-        Err(std::env::VarError::NotUnicode(_)) => {
-            Err(Error::config(format!("{name} is not valid Unicode")))
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,6 +374,75 @@ mod tests {
         assert_eq!(
             message,
             "the private key contains characters that cannot be sent in an HTTP header"
+        );
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Result<String, std::env::VarError> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .ok_or(std::env::VarError::NotPresent)
+        }
+    }
+
+    #[test]
+    fn from_env_reads_keys_and_host() {
+        let builder = ClientBuilder::from_vars(vars(&[
+            ("PIPECAT_API_KEY", "sk"),
+            ("PIPECAT_DEFAULT_PUBLIC_KEY", "pk"),
+            ("PIPECAT_API_HOST", "http://localhost:7"),
+        ]))
+        .unwrap();
+        let client = builder.build().unwrap();
+        assert_eq!(client.base_url(), "http://localhost:7/v1");
+        assert!(client.config().private_key.is_some() && client.config().public_key.is_some());
+
+        // The documented name wins over the Python SDK's.
+        let both = ClientBuilder::from_vars(vars(&[
+            ("PIPECAT_PUBLIC_API_KEY", "a"),
+            ("PIPECAT_DEFAULT_PUBLIC_KEY", "b"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            both.public_key.map(|(_, from)| from),
+            Some("PIPECAT_PUBLIC_API_KEY")
+        );
+    }
+
+    #[test]
+    fn from_env_errors_name_the_variable() {
+        let message = config_message(
+            ClientBuilder::from_vars(vars(&[("PIPECAT_API_KEY", "  ")]))
+                .unwrap()
+                .build(),
+        );
+        assert!(
+            message.starts_with("no API key: set PIPECAT_API_KEY"),
+            "{message}"
+        );
+        let message = config_message(
+            ClientBuilder::from_vars(vars(&[
+                ("PIPECAT_API_KEY", "k"),
+                ("PIPECAT_API_HOST", "api.pipecat.daily.co"),
+            ]))
+            .unwrap()
+            .build(),
+        );
+        assert!(
+            message.starts_with("PIPECAT_API_HOST is not a URL"),
+            "{message}"
+        );
+        let err = ClientBuilder::from_vars(|_| Err(std::env::VarError::NotUnicode("x".into())))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "cannot build the Pipecat Cloud client: PIPECAT_API_KEY is not valid Unicode"
         );
     }
 
