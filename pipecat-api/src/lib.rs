@@ -22,6 +22,19 @@
 //! returning a builder from [`builder`]; parameters are checked against the
 //! API's rules before anything is sent, and every failure is an [`Error`].
 //! The request and response types are in [`types`].
+//!
+//! Beyond single calls:
+//! - retries that never run a call twice: [`RetryPolicy`];
+//! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`);
+//! - waiting for asynchronous work: [`Client::wait_secret_set_ready`],
+//!   [`Client::wait_agent_ready`];
+//! - sessions: [`types::StartRequest::daily`] and friends,
+//!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
+//!   call a running bot.
+//!
+//! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2` for
+//! HTTP/2 where the server offers it; `schemars` for `schemars::JsonSchema`
+//! on every request and response type.
 
 mod auth;
 mod client;
