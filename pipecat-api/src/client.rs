@@ -86,17 +86,14 @@ impl std::ops::Deref for Client {
 
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let credentials = &self.inner.inner;
+        let config = self.config();
+        let redacted = |key: &Option<_>| key.as_ref().map(|_| "<redacted>");
         f.debug_struct("Client")
             .field("base_url", &self.inner.baseurl)
-            .field(
-                "private_key",
-                &credentials.private_key.as_ref().map(|_| "<redacted>"),
-            )
-            .field(
-                "public_key",
-                &credentials.public_key.as_ref().map(|_| "<redacted>"),
-            )
+            .field("private_key", &redacted(&config.private_key))
+            .field("public_key", &redacted(&config.public_key))
+            .field("timeout", &config.timeout)
+            .field("retry", &config.retry)
             .finish()
     }
 }
@@ -237,6 +234,7 @@ impl ClientBuilder {
             .map_err(|_| Error::config("ClientBuilder::user_agent is not a valid header value"))?;
 
         let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let request_timeout = self.http_client.is_some().then_some(timeout);
         let http = match self.http_client {
             Some(client) => client,
             None => reqwest::Client::builder()
@@ -251,6 +249,7 @@ impl ClientBuilder {
             public_key,
             user_agent,
             base_path: base.path().trim_end_matches('/').to_string(),
+            request_timeout,
             timeout,
             retry: self.retry.unwrap_or_default(),
         };

@@ -18,13 +18,24 @@ pub struct ClientConfig {
     /// The path of the base URL (`/v1`), stripped before matching a request's
     /// path against its operation's template.
     pub(crate) base_path: String,
-    /// Per-attempt timeout, applied to each request (so it also holds with a
-    /// caller-supplied `reqwest::Client`).
+    /// The per-attempt timeout to set on each request: only with a
+    /// caller-supplied `reqwest::Client` (the client built here carries the
+    /// timeout itself, which costs nothing per call).
+    pub(crate) request_timeout: Option<Duration>,
+    /// The per-attempt timeout in force, for `Debug`.
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
 }
 
 impl ClientConfig {
+    /// Applies the per-request settings that the HTTP client does not
+    /// already apply by itself.
+    pub(crate) fn apply_timeout(&self, request: &mut reqwest::Request) {
+        if let Some(timeout) = self.request_timeout {
+            *request.timeout_mut() = Some(timeout);
+        }
+    }
+
     pub(crate) fn key(&self, kind: KeyKind) -> Option<&ApiKey> {
         match kind {
             KeyKind::Private => self.private_key.as_ref(),

@@ -46,7 +46,7 @@ impl ClientHooks<ClientConfig> for generated::Client {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, key.header().clone());
         headers.insert(USER_AGENT, config.user_agent.clone());
-        *request.timeout_mut() = Some(config.timeout);
+        config.apply_timeout(request);
         Ok(())
     }
 
@@ -155,16 +155,34 @@ pub(crate) async fn send_with_retries(
 
 /// The same response with its body read into memory (reading it is where a
 /// broken connection shows).
-async fn read_whole(response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
-    let status = response.status();
-    let version = response.version();
-    let headers = response.headers().clone();
+async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
+    let head = response_head(&mut response);
     let body = response.bytes().await?;
-    let mut whole = http::Response::new(body);
-    *whole.status_mut() = status;
-    *whole.version_mut() = version;
-    *whole.headers_mut() = headers;
-    Ok(reqwest::Response::from(whole))
+    Ok(rebuild(head, body))
+}
+
+/// What a response is but its body, taken out of it (headers moved, not
+/// copied).
+fn response_head(response: &mut reqwest::Response) -> http::response::Builder {
+    use reqwest::ResponseBuilderExt as _;
+    let mut head = http::Response::builder()
+        .status(response.status())
+        .version(response.version())
+        // Carrying the URL over also spares reqwest parsing a placeholder.
+        .url(response.url().clone());
+    if let Some(headers) = head.headers_mut() {
+        *headers = std::mem::take(response.headers_mut());
+    }
+    head
+}
+
+/// A response from its head and a body read into memory.
+fn rebuild(head: http::response::Builder, body: bytes::Bytes) -> reqwest::Response {
+    match head.body(body) {
+        Ok(response) => reqwest::Response::from(response),
+        // Unreachable: status and version came from a valid response.
+        Err(_) => reqwest::Response::from(http::Response::new(bytes::Bytes::new())),
+    }
 }
 
 /// Whether a buffered 409 answer carries the API code `CONFLICT`.
@@ -195,14 +213,11 @@ async fn keep_error_body(
         }
     }
     let body = bytes::Bytes::from(body);
-    let mut rebuilt = http::Response::new(body.clone());
-    *rebuilt.status_mut() = response.status();
-    *rebuilt.version_mut() = response.version();
-    *rebuilt.headers_mut() = std::mem::take(response.headers_mut());
-    rebuilt
-        .extensions_mut()
-        .insert(ErrorBody { operation, body });
-    reqwest::Response::from(rebuilt)
+    let head = response_head(&mut response).extension(ErrorBody {
+        operation,
+        body: body.clone(),
+    });
+    rebuild(head, body)
 }
 
 /// Checks that `path` addresses exactly what the operation's template says:

@@ -171,7 +171,7 @@ impl ProxyRequest<'_> {
         let headers = request.headers_mut();
         headers.insert(AUTHORIZATION, key.header().clone());
         headers.insert(USER_AGENT, config.user_agent.clone());
-        *request.timeout_mut() = Some(config.timeout);
+        config.apply_timeout(&mut request);
 
         let response = send_with_retries(&self.client.client, &config.retry, request, Some(op))
             .await
