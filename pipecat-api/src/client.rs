@@ -245,6 +245,7 @@ impl ClientBuilder {
         };
 
         let config = ClientConfig {
+            base: base.clone(),
             private_key,
             public_key,
             user_agent,

@@ -15,6 +15,9 @@ pub struct ClientConfig {
     pub(crate) private_key: Option<ApiKey>,
     pub(crate) public_key: Option<ApiKey>,
     pub(crate) user_agent: HeaderValue,
+    /// The base URL (`https://api.pipecat.daily.co/v1`), parsed once; every
+    /// request URL extends it (see [`ClientConfig::url`]).
+    pub(crate) base: reqwest::Url,
     /// The path of the base URL (`/v1`), stripped before matching a request's
     /// path against its operation's template.
     pub(crate) base_path: String,
@@ -28,6 +31,19 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// The base URL extended by `segments`, each already percent-encoded
+    /// (the generated code encodes parameters; literal segments need none).
+    /// `.` and `..` segments are dropped here, as URL parsing would drop
+    /// them; the `pre` hook then refuses the request as addressing another
+    /// resource.
+    pub(crate) fn url(&self, segments: &[&str]) -> reqwest::Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+
     /// Applies the per-request settings that the HTTP client does not
     /// already apply by itself.
     pub(crate) fn apply_timeout(&self, request: &mut reqwest::Request) {

@@ -10872,7 +10872,7 @@ pub mod builder {
             let include_active_deployment = include_active_deployment
                 .map_err(Error::InvalidRequest)?;
             let region = region.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/agents", client.baseurl,);
+            let url = client.inner.url(&["agents"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -10962,7 +10962,7 @@ pub mod builder {
                     types::CreateServiceRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/agents", client.baseurl,);
+            let url = client.inner.url(&["agents"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11026,9 +11026,9 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ServiceDetailsResponse>, Error<()>> {
             let Self { client, agent_name } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}", client.baseurl, encode_path(& agent_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["agents", &encode_path(&agent_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11124,9 +11124,9 @@ pub mod builder {
                     types::UpdateServiceRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}", client.baseurl, encode_path(& agent_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["agents", &encode_path(&agent_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11188,9 +11188,9 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
             let Self { client, agent_name } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}", client.baseurl, encode_path(& agent_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["agents", &encode_path(&agent_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11373,10 +11373,9 @@ pub mod builder {
             let query = query.map_err(Error::InvalidRequest)?;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let start_time = start_time.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}/logs", client.baseurl, encode_path(& agent_name
-                .to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["agents", &encode_path(&agent_name.to_string()), "logs"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11590,10 +11589,9 @@ pub mod builder {
             let start_time_min = start_time_min.map_err(Error::InvalidRequest)?;
             let start_type = start_type.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}/sessions", client.baseurl, encode_path(& agent_name
-                .to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["agents", &encode_path(&agent_name.to_string()), "sessions"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11682,10 +11680,16 @@ pub mod builder {
             let Self { client, agent_name, session_id } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}/sessions/{}", client.baseurl, encode_path(& agent_name
-                .to_string()), encode_path(& session_id.to_string()),
-            );
+            let url = client
+                .inner
+                .url(
+                    &[
+                        "agents",
+                        &encode_path(&agent_name.to_string()),
+                        "sessions",
+                        &encode_path(&session_id.to_string()),
+                    ],
+                );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11759,10 +11763,16 @@ pub mod builder {
             let Self { client, agent_name, session_id } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/agents/{}/sessions/{}", client.baseurl, encode_path(& agent_name
-                .to_string()), encode_path(& session_id.to_string()),
-            );
+            let url = client
+                .inner
+                .url(
+                    &[
+                        "agents",
+                        &encode_path(&agent_name.to_string()),
+                        "sessions",
+                        &encode_path(&session_id.to_string()),
+                    ],
+                );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11885,7 +11895,7 @@ pub mod builder {
             let offset = offset.map_err(Error::InvalidRequest)?;
             let region = region.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
-            let url = format!("{}/builds", client.baseurl,);
+            let url = client.inner.url(&["builds"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -11971,7 +11981,7 @@ pub mod builder {
                     types::CreateBuildRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/builds", client.baseurl,);
+            let url = client.inner.url(&["builds"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12054,7 +12064,7 @@ pub mod builder {
                     types::UploadUrlRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/builds/upload-url", client.baseurl,);
+            let url = client.inner.url(&["builds", "upload-url"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12116,9 +12126,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::GetBuildResponse>, Error<()>> {
             let Self { client, build_id } = self;
             let build_id = build_id.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/builds/{}", client.baseurl, encode_path(& build_id.to_string()),
-            );
+            let url = client.inner.url(&["builds", &encode_path(&build_id.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12192,9 +12200,9 @@ pub mod builder {
             let Self { client, build_id, limit } = self;
             let build_id = build_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/builds/{}/logs", client.baseurl, encode_path(& build_id.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["builds", &encode_path(&build_id.to_string()), "logs"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12243,7 +12251,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::GetPropertiesResponse>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/properties", client.baseurl,);
+            let url = client.inner.url(&["properties"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12326,7 +12334,7 @@ pub mod builder {
                     types::UpdatePropertiesBody::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!("{}/properties", client.baseurl,);
+            let url = client.inner.url(&["properties"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12375,7 +12383,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::PropertiesSchemaResponse>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/properties/schema", client.baseurl,);
+            let url = client.inner.url(&["properties", "schema"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12467,10 +12475,9 @@ pub mod builder {
                     types::StartRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/public/{}/start", client.baseurl, encode_path(& agent_name
-                .to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["public", &encode_path(&agent_name.to_string()), "start"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12519,7 +12526,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ListRegionsResponse>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/regions", client.baseurl,);
+            let url = client.inner.url(&["regions"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12567,7 +12574,7 @@ pub mod builder {
             self,
         ) -> Result<ResponseValue<types::ListSecretSetsResponse>, Error<()>> {
             let Self { client } = self;
-            let url = format!("{}/secrets", client.baseurl,);
+            let url = client.inner.url(&["secrets"]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12630,9 +12637,9 @@ pub mod builder {
         ) -> Result<ResponseValue<types::GetSecretSetResponse>, Error<()>> {
             let Self { client, set_name } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/secrets/{}", client.baseurl, encode_path(& set_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["secrets", &encode_path(&set_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12708,9 +12715,9 @@ pub mod builder {
             let Self { client, set_name, body } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/secrets/{}", client.baseurl, encode_path(& set_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["secrets", &encode_path(&set_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12772,9 +12779,9 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
             let Self { client, set_name } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/secrets/{}", client.baseurl, encode_path(& set_name.to_string()),
-            );
+            let url = client
+                .inner
+                .url(&["secrets", &encode_path(&set_name.to_string())]);
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(
@@ -12848,10 +12855,15 @@ pub mod builder {
             let Self { client, set_name, secret_key } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
             let secret_key = secret_key.map_err(Error::InvalidRequest)?;
-            let url = format!(
-                "{}/secrets/{}/{}", client.baseurl, encode_path(& set_name.to_string()),
-                encode_path(& secret_key.to_string()),
-            );
+            let url = client
+                .inner
+                .url(
+                    &[
+                        "secrets",
+                        &encode_path(&set_name.to_string()),
+                        &encode_path(&secret_key.to_string()),
+                    ],
+                );
             let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
             header_map
                 .append(

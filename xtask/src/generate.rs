@@ -55,6 +55,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     rewrite::keep_conversion_errors(&mut file);
     rewrite::accept_string_refs(&mut file);
     rewrite::schemars_behind_feature(&mut file);
+    rewrite::urls_from_segments(&mut file);
     operations::check_names(&table, &file)?;
     let table_file: syn::File = syn::parse2(operations::to_tokens(&table))
         .map_err(|e| format!("operation table is invalid Rust: {e}"))?;

@@ -12,6 +12,78 @@ pub fn keep_conversion_errors(file: &mut syn::File) {
     KeepConversionErrors.visit_file_mut(file);
 }
 
+/// progenitor builds each request URL as a string
+/// (`format!("{}/secrets/{}", client.baseurl, encode_path(..))`), which
+/// reqwest then parses whole on every call: scheme, host (with IDNA), path.
+/// This rewrites each such `let url = format!(..)` into
+/// `let url = client.inner.url(&["secrets", &encode_path(..)])`, which
+/// extends a base URL parsed once with the same encoded segments. A format
+/// string of any other shape is left as it is.
+pub fn urls_from_segments(file: &mut syn::File) {
+    struct Urls;
+    impl VisitMut for Urls {
+        fn visit_local_mut(&mut self, local: &mut syn::Local) {
+            if let Some(init) = &mut local.init {
+                if let Some(replacement) = segments_call(&init.expr) {
+                    *init.expr = replacement;
+                }
+            }
+            syn::visit_mut::visit_local_mut(self, local);
+        }
+    }
+    Urls.visit_file_mut(file);
+}
+
+/// For `format!("{}/a/{}", client.baseurl, x)`, `client.inner.url(&["a", &x])`.
+fn segments_call(expr: &syn::Expr) -> Option<syn::Expr> {
+    let syn::Expr::Macro(mac) = expr else {
+        return None;
+    };
+    if !mac.mac.path.is_ident("format") {
+        return None;
+    }
+    let args = mac
+        .mac
+        .parse_body_with(syn::punctuated::Punctuated::<syn::Expr, syn::Token![,]>::parse_terminated)
+        .ok()?;
+    let mut args = args.into_iter();
+    let syn::Expr::Lit(syn::ExprLit {
+        lit: syn::Lit::Str(template),
+        ..
+    }) = args.next()?
+    else {
+        return None;
+    };
+    let base = args.next()?;
+    let syn::Expr::Field(field) = &base else {
+        return None;
+    };
+    let syn::Member::Named(name) = &field.member else {
+        return None;
+    };
+    if name != "baseurl" {
+        return None;
+    }
+    let client = &field.base;
+    let template = template.value();
+    let path = template.strip_prefix("{}/")?;
+    let mut segments: Vec<syn::Expr> = Vec::new();
+    for part in path.split('/') {
+        if part == "{}" {
+            let arg = args.next()?;
+            segments.push(syn::parse_quote! { &#arg });
+        } else if part.is_empty() || part.contains(['{', '}']) {
+            return None;
+        } else {
+            segments.push(syn::parse_quote! { #part });
+        }
+    }
+    if args.next().is_some() {
+        return None;
+    }
+    Some(syn::parse_quote! { #client.inner.url(&[#(#segments),*]) })
+}
+
 /// The Cargo feature of pipecat-api that turns on `schemars::JsonSchema`.
 pub const SCHEMARS_FEATURE: &str = "schemars";
 
@@ -268,6 +340,33 @@ mod tests {
             }
         });
         assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    #[test]
+    fn urls_are_built_from_segments() {
+        let mut file: syn::File = syn::parse_quote! {
+            fn send() {
+                let url = format!("{}/secrets/{}/{}", client.baseurl, encode_path(&a.to_string()), encode_path(&b.to_string()),);
+                let other = format!("{}/agents", client.baseurl,);
+                let odd = format!("{}/x-{}", client.baseurl, c);
+                let text = format!("{} items", n);
+            }
+        };
+        urls_from_segments(&mut file);
+        let out = quote!(#file).to_string();
+        assert!(
+            out.contains("let url = client . inner . url (& [\"secrets\" , & encode_path (& a . to_string ()) , & encode_path (& b . to_string ())]) ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("let other = client . inner . url (& [\"agents\"]) ;"),
+            "{out}"
+        );
+        assert!(
+            out.contains("let odd = format !"),
+            "a segment mixing text and a parameter is left alone: {out}"
+        );
+        assert!(out.contains("let text = format !"), "{out}");
     }
 
     #[test]
