@@ -23,10 +23,10 @@ pub fn urls_from_segments(file: &mut syn::File) {
     struct Urls;
     impl VisitMut for Urls {
         fn visit_local_mut(&mut self, local: &mut syn::Local) {
-            if let Some(init) = &mut local.init {
-                if let Some(replacement) = segments_call(&init.expr) {
-                    *init.expr = replacement;
-                }
+            if let Some(init) = &mut local.init
+                && let Some(replacement) = segments_call(&init.expr)
+            {
+                *init.expr = replacement;
             }
             syn::visit_mut::visit_local_mut(self, local);
         }
