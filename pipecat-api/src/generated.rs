@@ -538,9 +538,7 @@ pub mod types {
             if value.chars().count() > 54usize {
                 return Err("longer than 54 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -598,9 +596,7 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::secret_key(value) {
                 return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -662,14 +658,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new(
-                        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                    )
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -733,14 +722,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new(
-                        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                    )
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -801,9 +783,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -931,9 +911,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1201,14 +1179,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new(
-                        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                    )
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -1269,9 +1240,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1331,9 +1300,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1393,9 +1360,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1953,9 +1918,7 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::secret_key(value) {
                 return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -3190,9 +3153,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3268,9 +3229,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3347,9 +3306,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^[a-z0-9]([-a-z0-9]*[a-z0-9])?$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3620,14 +3577,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            {
-                ::regress::Regex::new(
-                        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-                    )
-                    .unwrap()
-            });
-            if PATTERN.find(value).is_none() {
+            if !crate::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),

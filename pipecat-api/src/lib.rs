@@ -45,6 +45,7 @@ mod error;
 pub mod generated;
 mod hooks;
 pub mod pages;
+mod patterns;
 mod proxy;
 mod retry;
 mod secret;

@@ -84,6 +84,75 @@ fn segments_call(expr: &syn::Expr) -> Option<syn::Expr> {
     Some(syn::parse_quote! { #client.inner.url(&[#(#segments),*]) })
 }
 
+/// Patterns with a hand-written check in pipecat-api's `patterns` module,
+/// each tested there against the regex. Any other pattern keeps its regex.
+pub const KNOWN_PATTERNS: &[(&str, &str)] = &[
+    (r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "dns_label"),
+    (
+        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+        "dns_subdomain",
+    ),
+    (r"^[A-Za-z0-9_-]{1,64}$", "secret_key"),
+];
+
+/// typify checks a `pattern` with a backtracking regex on every value, and
+/// names are checked on every call. For the patterns in [`KNOWN_PATTERNS`]
+/// this replaces the regex (`static PATTERN` and `PATTERN.find(value)`) in
+/// a `from_str` with a call to `crate::patterns::<check>(value)`.
+pub fn known_patterns_without_regex(file: &mut syn::File) {
+    struct Patterns;
+    impl VisitMut for Patterns {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let check = block.stmts.iter().find_map(|stmt| match stmt {
+                syn::Stmt::Item(syn::Item::Static(item)) if item.ident == "PATTERN" => {
+                    pattern_literal(&item.expr).and_then(|p| {
+                        KNOWN_PATTERNS
+                            .iter()
+                            .find(|(known, _)| *known == p)
+                            .map(|(_, f)| *f)
+                    })
+                }
+                _ => None,
+            });
+            if let Some(check) = check {
+                let check = quote::format_ident!("{}", check);
+                block.stmts.retain(|stmt| {
+                    !matches!(stmt, syn::Stmt::Item(syn::Item::Static(item)) if item.ident == "PATTERN")
+                });
+                let replacement: syn::Expr = syn::parse_quote! { !crate::patterns::#check(value) };
+                ReplaceFind(replacement).visit_block_mut(block);
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+    }
+    /// Replaces `PATTERN.find(value).is_none()` with the given expression.
+    struct ReplaceFind(syn::Expr);
+    impl VisitMut for ReplaceFind {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            let text = quote::quote!(#expr).to_string();
+            if text == "PATTERN . find (value) . is_none ()" {
+                *expr = self.0.clone();
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    Patterns.visit_file_mut(file);
+}
+
+/// The string literal anywhere inside a `static PATTERN` initialiser.
+fn pattern_literal(expr: &syn::Expr) -> Option<String> {
+    struct Find(Option<String>);
+    impl<'a> syn::visit::Visit<'a> for Find {
+        fn visit_lit_str(&mut self, lit: &'a syn::LitStr) {
+            self.0.get_or_insert_with(|| lit.value());
+        }
+    }
+    let mut find = Find(None);
+    syn::visit::Visit::visit_expr(&mut find, expr);
+    find.0
+}
+
 /// The Cargo feature of pipecat-api that turns on `schemars::JsonSchema`.
 pub const SCHEMARS_FEATURE: &str = "schemars";
 
@@ -340,6 +409,42 @@ mod tests {
             }
         });
         assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    #[test]
+    fn known_patterns_lose_their_regex_and_others_keep_it() {
+        let mut file: syn::File = syn::parse_quote! {
+            impl ::std::str::FromStr for Name {
+                fn from_str(value: &str) -> Result<Self, E> {
+                    static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(|| {
+                        ::regress::Regex::new("^[A-Za-z0-9_-]{1,64}$").unwrap()
+                    });
+                    if PATTERN.find(value).is_none() {
+                        return Err("doesn't match pattern".into());
+                    }
+                    Ok(Self(value.to_string()))
+                }
+            }
+            impl ::std::str::FromStr for Quantity {
+                fn from_str(value: &str) -> Result<Self, E> {
+                    static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(|| {
+                        ::regress::Regex::new("^[0-9]+$").unwrap()
+                    });
+                    if PATTERN.find(value).is_none() {
+                        return Err("doesn't match pattern".into());
+                    }
+                    Ok(Self(value.to_string()))
+                }
+            }
+        };
+        known_patterns_without_regex(&mut file);
+        let out = quote!(#file).to_string();
+        assert!(
+            out.contains("if ! crate :: patterns :: secret_key (value) {"),
+            "{out}"
+        );
+        assert_eq!(out.matches("static PATTERN").count(), 1, "{out}");
+        assert_eq!(out.matches("PATTERN . find (value)").count(), 1, "{out}");
     }
 
     #[test]
