@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::extract::{Request, State as AxumState};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -14,13 +14,7 @@ pub(crate) async fn authorize(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let key = route
-        .and_then(|r| operation_of(request.method().as_str(), &r))
-        .map(|(_, key)| key);
+    let key = operation_of(&request).map(|(_, key)| key);
     let expected = match key {
         Some(Key::Private) => &state.private_key,
         Some(Key::Public) => &state.public_key,

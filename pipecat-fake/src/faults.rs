@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::extract::{Request, State as AxumState};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -167,13 +167,7 @@ pub(crate) async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string());
-    let operation = route
-        .and_then(|r| operation_of(request.method().as_str(), &r))
-        .map(|(id, _)| id);
+    let operation = operation_of(&request).map(|(id, _)| id);
     let fault = {
         let mut inner = state.lock();
         let index = request.extensions().get::<LogIndex>().map(|LogIndex(i)| *i);

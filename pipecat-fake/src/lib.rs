@@ -469,8 +469,14 @@ impl axum::response::IntoResponse for Failure {
     }
 }
 
-/// The operation id of a routed request, from its method and route.
-pub(crate) fn operation_of(method: &str, route: &str) -> Option<(&'static str, Key)> {
+/// The operation id and key of a routed request, from its method and the
+/// route it matched (only known after routing, hence `route_layer`s).
+pub(crate) fn operation_of(request: &axum::extract::Request) -> Option<(&'static str, Key)> {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()?
+        .as_str();
+    let method = request.method().as_str();
     OPERATIONS
         .iter()
         .find(|(m, r, _, _)| *m == method && *r == route)
