@@ -31,7 +31,7 @@ pub struct DelayProxy {
 }
 
 impl DelayProxy {
-    /// Forwards 127.0.0.1:<ephemeral> to `upstream`, delaying each direction
+    /// Forwards `127.0.0.1:<ephemeral>` to `upstream`, delaying each direction
     /// by `one_way`.
     pub fn start(upstream: SocketAddr, one_way: Duration) -> anyhow::Result<Self> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
