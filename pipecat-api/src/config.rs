@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 
 use crate::auth::{ApiKey, KeyKind};
+use crate::generated::operations::Operation;
 use crate::retry::RetryPolicy;
 
 /// The settings a built [`crate::Client`] applies to every call. Built only
@@ -52,10 +53,19 @@ impl ClientConfig {
         }
     }
 
-    pub(crate) fn key(&self, kind: KeyKind) -> Option<&ApiKey> {
-        match kind {
+    /// The key operation `op` is sent with, or why there is none.
+    pub(crate) fn key_for(&self, op: &Operation) -> Result<&ApiKey, String> {
+        let key = match op.key {
             KeyKind::Private => self.private_key.as_ref(),
             KeyKind::Public => self.public_key.as_ref(),
-        }
+        };
+        key.ok_or_else(|| {
+            format!(
+                "{} needs the {} API key, which this client was not given; {}",
+                op.id,
+                op.key.name(),
+                op.key.how_to_set()
+            )
+        })
     }
 }

@@ -24,14 +24,7 @@ impl ClientHooks<ClientConfig> for generated::Client {
             generated::Error::Custom(format!("unknown operation `{}`", info.operation_id))
         })?;
         let config = self.inner();
-        let key = config.key(op.key).ok_or_else(|| {
-            generated::Error::Custom(format!(
-                "{} needs the {} API key, which this client was not given; {}",
-                op.id,
-                op.key.name(),
-                op.key.how_to_set()
-            ))
-        })?;
+        let key = config.key_for(op).map_err(generated::Error::Custom)?;
         if request.method().as_str() != op.method {
             return Err(generated::Error::Custom(format!(
                 "{} is a {} request, not {}",

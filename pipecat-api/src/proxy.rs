@@ -144,14 +144,7 @@ impl ProxyRequest<'_> {
         })?;
         let path = self.target.map_err(refused)?;
         let config = self.client.config();
-        let key = config.key(op.key).ok_or_else(|| {
-            refused(format!(
-                "{} needs the {} API key, which this client was not given; {}",
-                op.id,
-                op.key.name(),
-                op.key.how_to_set()
-            ))
-        })?;
+        let key = config.key_for(op).map_err(refused)?;
 
         let url = format!("{}{path}", self.client.baseurl);
         let mut builder = self
