@@ -12,7 +12,6 @@ pub enum KeyKind {
     /// The private key: agents, secrets, builds, properties, regions.
     Private,
     /// The public key: starting sessions and talking to them.
-    #[allow(dead_code)] // until the spec has public operations
     Public,
 }
 

@@ -63,6 +63,7 @@ impl Client {
             client: self,
             method,
             target: proxy_path(service_name, session_id, path),
+            bad_header: None,
             query: Vec::new(),
             headers: HeaderMap::new(),
             body: None,
@@ -78,6 +79,8 @@ pub struct ProxyRequest<'a> {
     method: Method,
     /// The encoded path below the base URL, or why there is none.
     target: Result<String, String>,
+    /// The first header refused, and why: reported by `send`.
+    bad_header: Option<String>,
     query: Vec<(String, String)>,
     headers: HeaderMap,
     body: Option<Result<Bytes, String>>,
@@ -89,15 +92,15 @@ impl ProxyRequest<'_> {
     pub fn header(mut self, name: &str, value: &str) -> Self {
         match (HeaderName::try_from(name), HeaderValue::try_from(value)) {
             (Ok(name), _) if name == AUTHORIZATION => {
-                self.target = Err("header: Authorization is reserved for the API key".into());
+                let why = "header: Authorization is reserved for the API key";
+                self.bad_header.get_or_insert_with(|| why.into());
             }
             (Ok(name), Ok(value)) => {
                 self.headers.append(name, value);
             }
             _ => {
-                self.target = Err(format!(
-                    "header: `{name}` is not a valid header name and value"
-                ))
+                let why = format!("header: `{name}` is not a valid header name and value");
+                self.bad_header.get_or_insert(why);
             }
         }
         self
@@ -143,6 +146,9 @@ impl ProxyRequest<'_> {
             ))
         })?;
         let path = self.target.map_err(refused)?;
+        if let Some(why) = self.bad_header {
+            return Err(refused(why));
+        }
         let config = self.client.config();
         let key = config.key_for(op).map_err(refused)?;
 
@@ -253,7 +259,8 @@ fn proxy_operation(method: &Method) -> Option<&'static Operation> {
 /// `/public/{service}/sessions/{id}/{path}` with each path segment encoded,
 /// or why the path cannot be sent.
 fn proxy_path(service_name: &str, session_id: uuid::Uuid, path: &str) -> Result<String, String> {
-    if !valid_agent_name(service_name) {
+    // The agent-name rule of the spec, as the generated calls check it.
+    if service_name.len() > 63 || !crate::patterns::dns_label(service_name) {
         return Err(format!(
             "service_name: must be lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters; got {service_name:?}"
         ));
@@ -273,18 +280,6 @@ fn proxy_path(service_name: &str, session_id: uuid::Uuid, path: &str) -> Result<
         out.extend(percent_encoding::utf8_percent_encode(segment, SEGMENT));
     }
     Ok(out)
-}
-
-/// The agent-name rule of the spec (`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`, at
-/// most 63 characters).
-fn valid_agent_name(name: &str) -> bool {
-    let bytes = name.as_bytes();
-    (1..=63).contains(&bytes.len())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
-        && bytes.first() != Some(&b'-')
-        && bytes.last() != Some(&b'-')
 }
 
 #[cfg(test)]

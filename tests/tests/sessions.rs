@@ -396,6 +396,22 @@ async fn the_proxy_refuses_bad_targets_and_reports_ended_sessions() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::InvalidRequest { .. }), "{err}");
+    for (name, value) in [
+        ("authorization", "Bearer other"),
+        ("bad header", "x"),
+        ("x-ok", "bad\nvalue"),
+    ] {
+        let err = client
+            .session_proxy(Method::GET, "voice-bot", session, "x")
+            .header(name, value)
+            .send()
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string().starts_with("request not sent: header: "),
+            "{err}"
+        );
+    }
     assert_eq!(fake.request_count(), 0);
 
     client
