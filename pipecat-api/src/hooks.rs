@@ -151,31 +151,44 @@ pub(crate) async fn send_with_retries(
 async fn read_whole(mut response: reqwest::Response) -> reqwest::Result<reqwest::Response> {
     let head = response_head(&mut response);
     let body = response.bytes().await?;
-    Ok(rebuild(head, body))
+    Ok(rebuild(head, body, None))
 }
 
 /// What a response is but its body, taken out of it (headers moved, not
 /// copied).
-fn response_head(response: &mut reqwest::Response) -> http::response::Builder {
-    use reqwest::ResponseBuilderExt as _;
-    let mut head = http::Response::builder()
-        .status(response.status())
-        .version(response.version())
-        // Carrying the URL over also spares reqwest parsing a placeholder.
-        .url(response.url().clone());
-    if let Some(headers) = head.headers_mut() {
-        *headers = std::mem::take(response.headers_mut());
-    }
-    head
+struct Head {
+    status: reqwest::StatusCode,
+    version: reqwest::Version,
+    headers: reqwest::header::HeaderMap,
+    url: reqwest::Url,
 }
 
-/// A response from its head and a body read into memory.
-fn rebuild(head: http::response::Builder, body: bytes::Bytes) -> reqwest::Response {
-    match head.body(body) {
-        Ok(response) => reqwest::Response::from(response),
-        // Unreachable: status and version came from a valid response.
-        Err(_) => reqwest::Response::from(http::Response::new(bytes::Bytes::new())),
+fn response_head(response: &mut reqwest::Response) -> Head {
+    Head {
+        status: response.status(),
+        version: response.version(),
+        headers: std::mem::take(response.headers_mut()),
+        url: response.url().clone(),
     }
+}
+
+/// A response from its head and a body read into memory, carrying the
+/// error body for [`crate::Error`] when there is one.
+fn rebuild(head: Head, body: bytes::Bytes, kept: Option<ErrorBody>) -> reqwest::Response {
+    use reqwest::ResponseBuilderExt as _;
+    // Carrying the URL over also spares reqwest parsing a placeholder. Only
+    // the extensions go through the (fallible) builder, and they cannot fail.
+    let mut builder = http::Response::builder().url(head.url);
+    if let Some(kept) = kept {
+        builder = builder.extension(kept);
+    }
+    let mut response = builder
+        .body(body.clone())
+        .unwrap_or_else(|_| http::Response::new(body));
+    *response.status_mut() = head.status;
+    *response.version_mut() = head.version;
+    *response.headers_mut() = head.headers;
+    reqwest::Response::from(response)
 }
 
 /// Whether a buffered 409 answer carries the API code `CONFLICT`.
@@ -206,11 +219,11 @@ async fn keep_error_body(
         }
     }
     let body = bytes::Bytes::from(body);
-    let head = response_head(&mut response).extension(ErrorBody {
+    let kept = ErrorBody {
         operation,
         body: body.clone(),
-    });
-    rebuild(head, body)
+    };
+    rebuild(response_head(&mut response), body, Some(kept))
 }
 
 /// Checks that `path` addresses exactly what the operation's template says:
