@@ -32,11 +32,11 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
-    /// The base URL extended by `segments`, each already percent-encoded
-    /// (the generated code encodes parameters; literal segments need none).
-    /// `.` and `..` segments are dropped here, as URL parsing would drop
-    /// them; the `pre` hook then refuses the request as addressing another
-    /// resource.
+    /// The base URL extended by `segments`, each percent-encoded here as one
+    /// path segment (`/`, `%`, `?` and `#` included), so the generated code
+    /// passes parameter values as they are. `.` and `..` segments are
+    /// dropped, as URL parsing would drop them; the `pre` hook then refuses
+    /// the request as addressing another resource.
     pub(crate) fn url(&self, segments: &[&str]) -> reqwest::Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
@@ -67,5 +67,25 @@ impl ClientConfig {
                 op.key.how_to_set()
             )
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Client;
+    use progenitor_client::ClientInfo as _;
+
+    #[test]
+    fn each_segment_is_encoded_once() {
+        let client = Client::builder()
+            .private_key("k")
+            .host("https://api.example.com")
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let url = client.inner().url(&["secrets", "a/b%2F c?d#e"]);
+        assert_eq!(
+            url.as_str(),
+            "https://api.example.com/v1/secrets/a%2Fb%252F%20c%3Fd%23e"
+        );
     }
 }

@@ -10823,14 +10823,6 @@ pub mod builder {
                 .map_err(Error::InvalidRequest)?;
             let region = region.map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["agents"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -10846,7 +10838,6 @@ pub mod builder {
                     ),
                 )
                 .query(&progenitor_client::QueryParam::new("region", &region))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_services",
@@ -10913,14 +10904,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["agents"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -10930,7 +10913,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_service",
@@ -10976,17 +10958,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ServiceDetailsResponse>, Error<()>> {
             let Self { client, agent_name } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["agents", &encode_path(&agent_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -10995,7 +10967,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_service",
@@ -11074,17 +11045,7 @@ pub mod builder {
                     types::UpdateServiceRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["agents", &encode_path(&agent_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11094,7 +11055,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_service",
@@ -11138,17 +11098,7 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
             let Self { client, agent_name } = self;
             let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["agents", &encode_path(&agent_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11157,7 +11107,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_service",
@@ -11323,17 +11272,7 @@ pub mod builder {
             let query = query.map_err(Error::InvalidRequest)?;
             let session_id = session_id.map_err(Error::InvalidRequest)?;
             let start_time = start_time.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["agents", &encode_path(&agent_name.to_string()), "logs"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["agents", &agent_name.to_string(), "logs"]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11352,7 +11291,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("query", &query))
                 .query(&progenitor_client::QueryParam::new("sessionId", &session_id))
                 .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_logs",
@@ -11539,17 +11477,7 @@ pub mod builder {
             let start_time_min = start_time_min.map_err(Error::InvalidRequest)?;
             let start_type = start_type.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["agents", &encode_path(&agent_name.to_string()), "sessions"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["agents", &agent_name.to_string(), "sessions"]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11573,7 +11501,6 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("startType", &start_type))
                 .query(&progenitor_client::QueryParam::new("status", &status))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_sessions",
@@ -11635,18 +11562,10 @@ pub mod builder {
                 .url(
                     &[
                         "agents",
-                        &encode_path(&agent_name.to_string()),
+                        &agent_name.to_string(),
                         "sessions",
-                        &encode_path(&session_id.to_string()),
+                        &session_id.to_string(),
                     ],
-                );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -11656,7 +11575,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_session",
@@ -11718,18 +11636,10 @@ pub mod builder {
                 .url(
                     &[
                         "agents",
-                        &encode_path(&agent_name.to_string()),
+                        &agent_name.to_string(),
                         "sessions",
-                        &encode_path(&session_id.to_string()),
+                        &session_id.to_string(),
                     ],
-                );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
                 );
             #[allow(unused_mut)]
             let mut request = client
@@ -11739,7 +11649,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "stop_session",
@@ -11846,14 +11755,6 @@ pub mod builder {
             let region = region.map_err(Error::InvalidRequest)?;
             let status = status.map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["builds"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11867,7 +11768,6 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("region", &region))
                 .query(&progenitor_client::QueryParam::new("status", &status))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_builds",
@@ -11932,14 +11832,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["builds"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -11949,7 +11841,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "create_build",
@@ -12015,14 +11906,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["builds", "upload-url"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12032,7 +11915,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_build_upload_url",
@@ -12076,15 +11958,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::GetBuildResponse>, Error<()>> {
             let Self { client, build_id } = self;
             let build_id = build_id.map_err(Error::InvalidRequest)?;
-            let url = client.inner.url(&["builds", &encode_path(&build_id.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["builds", &build_id.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12093,7 +11967,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_build",
@@ -12150,17 +12023,7 @@ pub mod builder {
             let Self { client, build_id, limit } = self;
             let build_id = build_id.map_err(Error::InvalidRequest)?;
             let limit = limit.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["builds", &encode_path(&build_id.to_string()), "logs"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["builds", &build_id.to_string(), "logs"]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12170,7 +12033,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_build_logs",
@@ -12202,14 +12064,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::GetPropertiesResponse>, Error<()>> {
             let Self { client } = self;
             let url = client.inner.url(&["properties"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12218,7 +12072,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_properties",
@@ -12285,14 +12138,6 @@ pub mod builder {
                 })
                 .map_err(Error::InvalidRequest)?;
             let url = client.inner.url(&["properties"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12302,7 +12147,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "update_properties",
@@ -12334,14 +12178,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::PropertiesSchemaResponse>, Error<()>> {
             let Self { client } = self;
             let url = client.inner.url(&["properties", "schema"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12350,7 +12186,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_properties_schema",
@@ -12425,17 +12260,7 @@ pub mod builder {
                     types::StartRequest::try_from(v).map_err(|e| e.to_string())
                 })
                 .map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["public", &encode_path(&agent_name.to_string()), "start"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["public", &agent_name.to_string(), "start"]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12445,7 +12270,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "start_service",
@@ -12477,14 +12301,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ListRegionsResponse>, Error<()>> {
             let Self { client } = self;
             let url = client.inner.url(&["regions"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12493,7 +12309,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_regions",
@@ -12525,14 +12340,6 @@ pub mod builder {
         ) -> Result<ResponseValue<types::ListSecretSetsResponse>, Error<()>> {
             let Self { client } = self;
             let url = client.inner.url(&["secrets"]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12541,7 +12348,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "list_secret_sets",
@@ -12587,17 +12393,7 @@ pub mod builder {
         ) -> Result<ResponseValue<types::GetSecretSetResponse>, Error<()>> {
             let Self { client, set_name } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["secrets", &encode_path(&set_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12606,7 +12402,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "get_secret_set",
@@ -12665,17 +12460,7 @@ pub mod builder {
             let Self { client, set_name, body } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
             let body = body.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["secrets", &encode_path(&set_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12685,7 +12470,6 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "upsert_secret_set",
@@ -12729,17 +12513,7 @@ pub mod builder {
         pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
             let Self { client, set_name } = self;
             let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let url = client
-                .inner
-                .url(&["secrets", &encode_path(&set_name.to_string())]);
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+            let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12748,7 +12522,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_secret_set",
@@ -12807,21 +12580,7 @@ pub mod builder {
             let secret_key = secret_key.map_err(Error::InvalidRequest)?;
             let url = client
                 .inner
-                .url(
-                    &[
-                        "secrets",
-                        &encode_path(&set_name.to_string()),
-                        &encode_path(&secret_key.to_string()),
-                    ],
-                );
-            let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-            header_map
-                .append(
-                    ::reqwest::header::HeaderName::from_static("api-version"),
-                    ::reqwest::header::HeaderValue::from_static(
-                        super::Client::api_version(),
-                    ),
-                );
+                .url(&["secrets", &set_name.to_string(), &secret_key.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
                 .client
@@ -12830,7 +12589,6 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .headers(header_map)
                 .build()?;
             let info = OperationInfo {
                 operation_id: "delete_secret_from_set",

@@ -232,30 +232,33 @@ async fn keep_error_body(
 /// value would silently address the parent resource, e.g. a whole secret set).
 fn check_target(path: &str, base_path: &str, op: &operations::Operation) -> Result<(), String> {
     let rest = path.strip_prefix(base_path).unwrap_or(path);
-    let template: Vec<&str> = op.path.split('/').collect();
-    let actual: Vec<&str> = rest.split('/').collect();
-    if template.len() != actual.len() {
-        return Err(format!(
-            "a path parameter of {} is empty, `.` or `..`, which would address another resource ({} instead of {})",
-            op.id, rest, op.path
-        ));
-    }
-    for (t, a) in template.iter().zip(&actual) {
-        match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-            Some(param) if a.is_empty() || matches!(*a, "." | ".." | "%2e" | "%2E") => {
-                return Err(format!("{param}: must not be empty, `.` or `..`"));
-            }
-            Some(_) => {}
-            None if t != a => {
+    // Walked in step, without collecting: this runs on every call.
+    let mut template = op.path.split('/');
+    let mut actual = rest.split('/');
+    loop {
+        match (template.next(), actual.next()) {
+            (None, None) => return Ok(()),
+            (Some(t), Some(a)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                Some(param) if a.is_empty() || matches!(a, "." | ".." | "%2e" | "%2E") => {
+                    return Err(format!("{param}: must not be empty, `.` or `..`"));
+                }
+                Some(_) => {}
+                None if t != a => {
+                    return Err(format!(
+                        "{} would be sent to {rest}, not {}",
+                        op.id, op.path
+                    ));
+                }
+                None => {}
+            },
+            _ => {
                 return Err(format!(
-                    "{} would be sent to {rest}, not {}",
-                    op.id, op.path
+                    "a path parameter of {} is empty, `.` or `..`, which would address another resource ({} instead of {})",
+                    op.id, rest, op.path
                 ));
             }
-            None => {}
         }
     }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     rewrite::accept_string_refs(&mut file);
     rewrite::schemars_behind_feature(&mut file);
     rewrite::urls_from_segments(&mut file);
+    rewrite::no_api_version_header(&mut file);
     rewrite::known_patterns_without_regex(&mut file);
     operations::check_names(&table, &file)?;
     let table_file: syn::File = syn::parse2(operations::to_tokens(&table))

@@ -13,12 +13,14 @@ pub fn keep_conversion_errors(file: &mut syn::File) {
 }
 
 /// progenitor builds each request URL as a string
-/// (`format!("{}/secrets/{}", client.baseurl, encode_path(..))`), which
-/// reqwest then parses whole on every call: scheme, host (with IDNA), path.
-/// This rewrites each such `let url = format!(..)` into
-/// `let url = client.inner.url(&["secrets", &encode_path(..)])`, which
-/// extends a base URL parsed once with the same encoded segments. A format
-/// string of any other shape is left as it is.
+/// (`format!("{}/secrets/{}", client.baseurl, encode_path(&x.to_string()))`),
+/// which reqwest then parses whole on every call: scheme, host (with IDNA),
+/// path. This rewrites each such `let url = format!(..)` into
+/// `let url = client.inner.url(&["secrets", &x.to_string()])`, which extends
+/// a base URL parsed once. `url` encodes each segment itself, so
+/// progenitor's `encode_path` is dropped: kept, a `%` or `/` in a value
+/// would be encoded twice. A format string of any other shape is left as it
+/// is.
 pub fn urls_from_segments(file: &mut syn::File) {
     struct Urls;
     impl VisitMut for Urls {
@@ -70,7 +72,7 @@ fn segments_call(expr: &syn::Expr) -> Option<syn::Expr> {
     let mut segments: Vec<syn::Expr> = Vec::new();
     for part in path.split('/') {
         if part == "{}" {
-            let arg = args.next()?;
+            let arg = without_encode_path(args.next()?);
             segments.push(syn::parse_quote! { &#arg });
         } else if part.is_empty() || part.contains(['{', '}']) {
             return None;
@@ -82,6 +84,86 @@ fn segments_call(expr: &syn::Expr) -> Option<syn::Expr> {
         return None;
     }
     Some(syn::parse_quote! { #client.inner.url(&[#(#segments),*]) })
+}
+
+/// `x` for `encode_path(x)`; any other expression as it is.
+fn without_encode_path(expr: syn::Expr) -> syn::Expr {
+    if let syn::Expr::Call(call) = &expr
+        && let syn::Expr::Path(function) = &*call.func
+        && function.path.is_ident("encode_path")
+        && call.args.len() == 1
+        && let Some(syn::Expr::Reference(arg)) = call.args.first()
+    {
+        return (*arg.expr).clone();
+    }
+    expr
+}
+
+/// progenitor gives every request an `api-version` header with the spec's
+/// `info.version` (a convention of the servers it was written for, which
+/// Pipecat Cloud does not read), built in a header map of its own and then
+/// merged into the request: an allocation and a hash per call for nothing.
+/// This removes that header, and with it the map, `let mut header_map = ..`
+/// and `.headers(header_map)`, wherever the map holds nothing else.
+pub fn no_api_version_header(file: &mut syn::File) {
+    struct NoApiVersion;
+    impl VisitMut for NoApiVersion {
+        fn visit_block_mut(&mut self, block: &mut syn::Block) {
+            let before = block.stmts.len();
+            block.stmts.retain(|stmt| !is_api_version_append(stmt));
+            let mentions = block
+                .stmts
+                .iter()
+                .filter(|stmt| quote::quote!(#stmt).to_string().contains("header_map"))
+                .count();
+            // Left: `let mut header_map = ..;` and the request chain's
+            // `.headers(header_map)`, and nothing that adds to the map.
+            if block.stmts.len() < before && mentions == 2 {
+                block.stmts.retain(|stmt| !is_header_map_let(stmt));
+                for stmt in &mut block.stmts {
+                    DropHeadersCall.visit_stmt_mut(stmt);
+                }
+            }
+            syn::visit_mut::visit_block_mut(self, block);
+        }
+    }
+    struct DropHeadersCall;
+    impl VisitMut for DropHeadersCall {
+        fn visit_expr_mut(&mut self, expr: &mut syn::Expr) {
+            if let syn::Expr::MethodCall(call) = expr
+                && call.method == "headers"
+                && call.args.len() == 1
+                && matches!(call.args.first(), Some(syn::Expr::Path(p)) if p.path.is_ident("header_map"))
+            {
+                *expr = (*call.receiver).clone();
+                self.visit_expr_mut(expr);
+                return;
+            }
+            syn::visit_mut::visit_expr_mut(self, expr);
+        }
+    }
+    NoApiVersion.visit_file_mut(file);
+}
+
+/// `header_map.append(HeaderName::from_static("api-version"), ..);`
+fn is_api_version_append(stmt: &syn::Stmt) -> bool {
+    let syn::Stmt::Expr(syn::Expr::MethodCall(call), _) = stmt else {
+        return false;
+    };
+    let receiver = &call.receiver;
+    call.method == "append"
+        && quote::quote!(#receiver).to_string() == "header_map"
+        && call.args.first().is_some_and(|name| {
+            quote::quote!(#name)
+                .to_string()
+                .ends_with(r#"HeaderName :: from_static ("api-version")"#)
+        })
+}
+
+/// `let mut header_map = ..;`
+fn is_header_map_let(stmt: &syn::Stmt) -> bool {
+    matches!(stmt, syn::Stmt::Local(local)
+        if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "header_map"))
 }
 
 /// Patterns with a hand-written check in pipecat-api's `patterns` module,
@@ -460,7 +542,7 @@ mod tests {
         urls_from_segments(&mut file);
         let out = quote!(#file).to_string();
         assert!(
-            out.contains("let url = client . inner . url (& [\"secrets\" , & encode_path (& a . to_string ()) , & encode_path (& b . to_string ())]) ;"),
+            out.contains("let url = client . inner . url (& [\"secrets\" , & a . to_string () , & b . to_string ()]) ;"),
             "{out}"
         );
         assert!(
@@ -472,6 +554,46 @@ mod tests {
             "a segment mixing text and a parameter is left alone: {out}"
         );
         assert!(out.contains("let text = format !"), "{out}");
+    }
+
+    #[test]
+    fn the_api_version_header_and_its_map_go() {
+        let mut file: syn::File = syn::parse_quote! {
+            async fn send() {
+                let url = client.inner.url(&["agents"]);
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                let mut request = client.client.get(url).header(ACCEPT, json).headers(header_map).build()?;
+            }
+            async fn with_a_header_param() {
+                let mut header_map = ::reqwest::header::HeaderMap::with_capacity(2usize);
+                header_map.append(
+                    ::reqwest::header::HeaderName::from_static("api-version"),
+                    ::reqwest::header::HeaderValue::from_static(super::Client::api_version()),
+                );
+                header_map.append("x-trace", trace.to_string().try_into()?);
+                let mut request = client.client.get(url).headers(header_map).build()?;
+            }
+        };
+        no_api_version_header(&mut file);
+        let out = quote!(#file).to_string();
+        assert!(!out.contains("api-version"), "{out}");
+        assert!(
+            out.contains("let mut request = client . client . get (url) . header (ACCEPT , json) . build () ? ;"),
+            "{out}"
+        );
+        assert_eq!(
+            out.matches("header_map").count(),
+            3,
+            "a map holding other headers stays: {out}"
+        );
+        assert!(
+            out.contains("let mut request = client . client . get (url) . headers (header_map) . build () ? ;"),
+            "{out}"
+        );
     }
 
     #[test]
