@@ -232,15 +232,19 @@ async fn keep_error_body(
 /// value would silently address the parent resource, e.g. a whole secret set).
 fn check_target(path: &str, base_path: &str, op: &operations::Operation) -> Result<(), String> {
     let rest = path.strip_prefix(base_path).unwrap_or(path);
-    // Walked in step, without collecting: this runs on every call.
-    let mut template = op.path.split('/');
-    let mut actual = rest.split('/');
+    // Walked in step over bytes, without collecting: this runs on every
+    // call, and the paths are short.
+    let mut template = op.path.as_bytes().split(|&b| b == b'/');
+    let mut actual = rest.as_bytes().split(|&b| b == b'/');
     loop {
         match (template.next(), actual.next()) {
             (None, None) => return Ok(()),
-            (Some(t), Some(a)) => match t.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                Some(param) if a.is_empty() || matches!(a, "." | ".." | "%2e" | "%2E") => {
-                    return Err(format!("{param}: must not be empty, `.` or `..`"));
+            (Some(t), Some(a)) => match t.strip_prefix(b"{").and_then(|t| t.strip_suffix(b"}")) {
+                Some(param) if a.is_empty() || matches!(a, b"." | b".." | b"%2e" | b"%2E") => {
+                    return Err(format!(
+                        "{}: must not be empty, `.` or `..`",
+                        String::from_utf8_lossy(param)
+                    ));
                 }
                 Some(_) => {}
                 None if t != a => {
