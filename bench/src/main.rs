@@ -97,13 +97,19 @@ parts (all, in this order, when none is named):
   latency     200 session starts over TLS behind a 20 ms RTT proxy, then 16 concurrent
   python      the official Python SDK starting sessions beside pipecat-api
   memory      peak RSS following 1,000,000 log lines (child process)
-  footprint   crates pulled in, proc-macros, generated code size, clean build time";
+  footprint   crates pulled in, proc-macros, generated code size, clean build time
+
+for profiling by hand:
+  serve       the bench server alone; prints its URL and serves until killed
+  calls-child <hyper|reqwest|pipecat-api> <delete|list|logs> <n> <url>
+              n sequential calls on a current-thread runtime";
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("memory-child") => return memory::child(&args[1..]),
         Some("calls-child") => return instructions::child(&args[1..]),
+        Some("serve") => return serve(),
         Some("help" | "-h" | "--help") => {
             println!("{USAGE}");
             return Ok(());
@@ -146,6 +152,17 @@ async fn run(parts: &[Part]) -> anyhow::Result<()> {
         bail!("parts failed: {}", failed.join(", "));
     }
     Ok(())
+}
+
+/// `serve`: the bench server alone, for profiling a client by hand
+/// (`calls-child <client> <call> <n> <url>` under strace or perf). Serves
+/// until killed.
+fn serve() -> anyhow::Result<()> {
+    let server = server::BenchServer::start(server::Options::default())?;
+    println!("{}", server.url());
+    loop {
+        std::thread::park();
+    }
 }
 
 /// What the numbers were measured on.

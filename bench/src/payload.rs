@@ -205,7 +205,8 @@ pub struct PlainStart {
     pub daily_token: Option<String>,
 }
 
-/// One log line, decoded by the raw clients and the decode comparison.
+/// One log line with every field required (the schema has none required):
+/// the decode comparison's reference, the fastest decoding serde_json offers.
 #[derive(Deserialize)]
 #[allow(dead_code, reason = "decoded to measure decoding; not read")]
 pub struct PlainLogLine {
@@ -218,6 +219,32 @@ pub struct PlainLogLine {
     pub deployment_id: String,
 }
 
+/// One log line as the published schema has it, every field optional: what
+/// a raw-reqwest user following the schema writes. Decoded by the raw
+/// clients, and by the decode comparison to tell what the schema costs from
+/// what the generated code costs.
+#[derive(Deserialize)]
+#[allow(dead_code, reason = "decoded to measure decoding; not read")]
+pub struct OptionalLogLine {
+    /// The line's text.
+    pub log: Option<String>,
+    /// When it was written.
+    pub timestamp: Option<String>,
+    /// The deployment that wrote it.
+    #[serde(rename = "deploymentId")]
+    pub deployment_id: Option<String>,
+}
+
+/// A `getLogs` answer with [`OptionalLogLine`]s.
+#[derive(Deserialize)]
+#[allow(dead_code, reason = "decoded to measure decoding; not read")]
+pub struct OptionalLogsPage {
+    /// How many lines match in all.
+    pub total: Option<PlainTotal>,
+    /// This page's lines.
+    pub logs: Vec<OptionalLogLine>,
+}
+
 /// The `total` of a logs page.
 #[derive(Deserialize)]
 #[allow(dead_code, reason = "decoded to measure decoding; not read")]
@@ -228,7 +255,7 @@ pub struct PlainTotal {
     pub relation: String,
 }
 
-/// A `getLogs` answer, decoded by the raw clients and the decode comparison.
+/// A `getLogs` answer with [`PlainLogLine`]s, for the decode comparison.
 #[derive(Deserialize)]
 #[allow(dead_code, reason = "decoded to measure decoding; not read")]
 pub struct PlainLogsPage {
