@@ -140,7 +140,7 @@ pub async fn measure_rtt(one_way: Duration, pings: usize) -> anyhow::Result<Vec<
     let listener = TcpListener::bind("127.0.0.1:0")?;
     listener.set_nonblocking(true)?;
     let echo_addr = listener.local_addr()?;
-    let _echo = Background::spawn("echo", 1, move || async move {
+    let _echo = Background::spawn("echo", 1, None, move || async move {
         let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
             return;
         };

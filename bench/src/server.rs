@@ -141,6 +141,8 @@ pub struct Options {
     pub tls: Option<Arc<ServerConfig>>,
     /// Worker threads of the server's runtime.
     pub workers: usize,
+    /// The core to pin the server's threads to, if any.
+    pub pin: Option<usize>,
 }
 
 impl Default for Options {
@@ -149,6 +151,7 @@ impl Default for Options {
             log_total: payload::LOG_PAGE,
             tls: None,
             workers: 2,
+            pin: None,
         }
     }
 }
@@ -179,12 +182,17 @@ impl BenchServer {
         });
         let tls = options.tls.clone().map(TlsAcceptor::from);
         let is_tls = tls.is_some();
-        let background = Background::spawn("bench-server", options.workers, move || async move {
-            match TcpListener::from_std(listener) {
-                Ok(listener) => accept_loop(listener, app, tls).await,
-                Err(e) => eprintln!("bench server: {e}"),
-            }
-        })?;
+        let background = Background::spawn(
+            "bench-server",
+            options.workers,
+            options.pin,
+            move || async move {
+                match TcpListener::from_std(listener) {
+                    Ok(listener) => accept_loop(listener, app, tls).await,
+                    Err(e) => eprintln!("bench server: {e}"),
+                }
+            },
+        )?;
         Ok(Self {
             addr,
             counters,

@@ -63,6 +63,7 @@ struct Series {
 /// Runs the comparison (on a thread and runtime of its own) and prints its tables.
 pub async fn run(settings: Settings) -> anyhow::Result<()> {
     tokio::task::spawn_blocking(move || {
+        crate::background::pin_to(Some(0));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -73,8 +74,10 @@ pub async fn run(settings: Settings) -> anyhow::Result<()> {
 
 async fn measure(settings: &Settings) -> anyhow::Result<()> {
     report::heading("throughput: hyper (floor) vs raw reqwest vs pipecat-api, loopback HTTP/1.1");
+    // Two cores: the clients on the first, the server on the second.
     let server = BenchServer::start(Options {
         workers: 1,
+        pin: Some(1),
         ..Options::default()
     })?;
     let url = server.url();

@@ -192,7 +192,8 @@ fn transport_message(source: &reqwest::Error) -> String {
     } else if source.is_connect() {
         "could not connect to Pipecat Cloud; check the network and PIPECAT_API_HOST"
     } else if source.is_body() || source.is_decode() {
-        "the connection broke while reading the answer; try again"
+        "the connection broke while reading the answer, after its status arrived: \
+         the request reached Pipecat Cloud and may have taken effect; check before repeating it"
     } else {
         "the request to Pipecat Cloud failed; try again"
     };

@@ -12,7 +12,7 @@ use tracing::Instrument as _;
 use crate::config::ClientConfig;
 use crate::error::{ApiError, ErrorBody, MAX_ERROR_BODY};
 use crate::generated::{self, operations};
-use crate::retry::{Attempted, idempotent};
+use crate::retry::{Attempted, idempotent, reread_broken_success};
 
 impl ClientHooks<ClientConfig> for generated::Client {
     async fn pre<E>(
@@ -65,6 +65,7 @@ pub(crate) async fn send_with_retries(
     let operation = op.map_or("unknown", |op| op.id);
     let mut attempted = Attempted {
         idempotent: idempotent(request.method()),
+        reread_success: reread_broken_success(request.method()),
         is_session_start: op.is_some_and(|op| op.capacity_429),
         is_secret_upsert: op.is_some_and(|op| op.retry_conflict),
         conflict: false,
@@ -94,7 +95,7 @@ pub(crate) async fn send_with_retries(
                 span.record("status", status.as_u16());
                 if !(status.is_client_error() || status.is_server_error()) {
                     tracing::debug!(parent: &span, status = status.as_u16(), "answered");
-                    if spare.is_none() || !attempted.idempotent {
+                    if spare.is_none() || !attempted.reread_success {
                         return Ok(response);
                     }
                     // With a retry still possible, read the body here, so

@@ -15,7 +15,9 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 ///
 /// Retried: connection failures (any method), timeouts and broken
 /// connections (idempotent methods), 408, 429, 502, 503 and 504 (idempotent
-/// methods), and 409 `CONFLICT` on a secret-set upsert. Delays grow
+/// methods), and 409 `CONFLICT` on a secret-set upsert. A success whose body
+/// breaks off is asked for again for GET, HEAD, OPTIONS and PUT, not for a
+/// DELETE, which by then has taken effect (its repeat would answer 404). Delays grow
 /// exponentially with full jitter; a `Retry-After` header (seconds or HTTP
 /// date) is honoured up to [`RetryPolicy::max_retry_after`]. No attempt
 /// starts after [`RetryPolicy::deadline`] has passed since the first.
@@ -138,6 +140,8 @@ impl RetryPolicy {
 /// What was attempted, as far as retrying is concerned.
 pub(crate) struct Attempted {
     pub(crate) idempotent: bool,
+    /// See [`reread_broken_success`].
+    pub(crate) reread_success: bool,
     pub(crate) is_session_start: bool,
     pub(crate) is_secret_upsert: bool,
     /// The answer was a 409 whose code is `CONFLICT`.
@@ -155,6 +159,16 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
         when.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// Whether a success whose body broke off is asked for again: only where a
+/// repeat is harmless and gets the same answer. A repeated DELETE answers
+/// 404 (the first one deleted), so once a DELETE's success status has
+/// arrived it is not repeated: the broken body is reported instead, with
+/// the deletion done.
+pub(crate) fn reread_broken_success(method: &reqwest::Method) -> bool {
+    use reqwest::Method;
+    [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT].contains(method)
 }
 
 /// Whether a method may be repeated without changing the outcome.
@@ -182,18 +196,21 @@ mod tests {
 
     const GET: Attempted = Attempted {
         idempotent: true,
+        reread_success: true,
         is_session_start: false,
         is_secret_upsert: false,
         conflict: false,
     };
     const POST: Attempted = Attempted {
         idempotent: false,
+        reread_success: false,
         is_session_start: false,
         is_secret_upsert: false,
         conflict: false,
     };
     const START: Attempted = Attempted {
         idempotent: false,
+        reread_success: false,
         is_session_start: true,
         is_secret_upsert: false,
         conflict: false,
@@ -260,6 +277,7 @@ mod tests {
         assert!(opted_in.retry_status(&START, StatusCode::TOO_MANY_REQUESTS));
         let upsert = Attempted {
             idempotent: true,
+            reread_success: true,
             is_session_start: false,
             is_secret_upsert: true,
             conflict: true,
@@ -270,6 +288,17 @@ mod tests {
             ..upsert
         };
         assert!(!policy.retry_status(&other_409, StatusCode::CONFLICT));
+    }
+
+    #[test]
+    fn a_broken_success_is_reread_except_for_delete_and_non_idempotent_methods() {
+        use reqwest::Method;
+        for method in [Method::GET, Method::HEAD, Method::OPTIONS, Method::PUT] {
+            assert!(reread_broken_success(&method), "{method}");
+        }
+        for method in [Method::DELETE, Method::POST, Method::PATCH] {
+            assert!(!reread_broken_success(&method), "{method}");
+        }
     }
 
     #[test]
