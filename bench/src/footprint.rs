@@ -65,6 +65,24 @@ fn measure() -> anyhow::Result<()> {
         Duration::from_secs(120),
     )?;
     let normal = packages(&normal.stdout);
+    println!("  $ the same with --no-default-features --features rustls (no http2)");
+    let without_http2 = process::run_ok(
+        cargo().args([
+            "tree",
+            "-p",
+            "pipecat-api",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--locked",
+            "--no-default-features",
+            "--features",
+            "rustls",
+        ]),
+        Duration::from_secs(120),
+    )?;
+    let without_http2 = packages(&without_http2.stdout);
 
     // Proc-macro crates, build dependencies included.
     println!(
@@ -106,6 +124,10 @@ fn measure() -> anyhow::Result<()> {
     table.row(vec![
         "crates in a dependent's normal build (pipecat-api included)".into(),
         normal.len().to_string(),
+    ]);
+    table.row(vec![
+        "the same without the default `http2` feature".into(),
+        without_http2.len().to_string(),
     ]);
     table.row(vec![
         "crates with build dependencies too".into(),

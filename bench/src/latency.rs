@@ -310,9 +310,8 @@ pub async fn run() -> anyhow::Result<()> {
     } else {
         println!(
             "  HTTP/2: not negotiated. The server offered h2, the client offered only http/1.1: \
-             pipecat-api's `http2` feature (which enables reqwest/http2) is off in this build. \
-             Dependents turn it on with `pipecat-api = {{ features = [\"http2\"] }}`; here: \
-             `cargo run --release -p pipecat-bench --features http2 -- latency`."
+             pipecat-api's `http2` feature (on by default; it enables reqwest/http2) is off in \
+             this build (`--no-default-features`)."
         );
     }
     Ok(())

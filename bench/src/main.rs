@@ -178,7 +178,7 @@ fn print_machine() {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!("pipecat-bench: {cores} cores ({cpu}); {}", load_average());
     println!(
-        "build: {}; pipecat-api http2 via pipecat-bench feature: {}",
+        "build: {}; pipecat-api `http2` (pipecat-bench default feature): {}",
         if cfg!(debug_assertions) {
             "DEBUG (numbers meaningless: use --release)"
         } else {

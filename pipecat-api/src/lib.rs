@@ -32,9 +32,10 @@
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
 //!   call a running bot.
 //!
-//! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2` for
-//! HTTP/2 where the server offers it; `schemars` for `schemars::JsonSchema`
-//! on every request and response type.
+//! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2`
+//! (default) for HTTP/2 where the server offers it, so that concurrent calls
+//! share a connection; `schemars` for `schemars::JsonSchema` on every request
+//! and response type.
 
 mod auth;
 mod client;
