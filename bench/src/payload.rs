@@ -183,6 +183,27 @@ pub struct PlainService {
     pub updated_at: Option<String>,
     /// Deletion time, if deleted.
     pub deleted_at: Option<String>,
+    /// The active deployment, as the schema has it (the bench's answers
+    /// leave it out, but a struct following the schema holds room for it).
+    pub deployment: Option<PlainDeployment>,
+}
+
+/// The `deployment` of an agent in a `listServices` answer.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code, reason = "decoded to measure decoding; not read")]
+pub struct PlainDeployment {
+    /// Deployment id.
+    pub id: Option<String>,
+    /// The agent it belongs to.
+    pub service_id: Option<String>,
+    /// Its manifest, free-form.
+    #[serde(default)]
+    pub manifest: serde_json::Map<String, serde_json::Value>,
+    /// Creation time.
+    pub created_at: Option<String>,
+    /// Last update time.
+    pub updated_at: Option<String>,
 }
 
 /// A `listServices` answer, decoded by the raw clients.
