@@ -37,6 +37,18 @@ fn packages(listing: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// The packages `cargo tree -p pipecat-api -e <edges> <extra>` lists.
+fn tree(edges: &str, extra: &[&str]) -> anyhow::Result<BTreeSet<String>> {
+    let output = process::run_ok(
+        cargo()
+            .args(["tree", "-p", "pipecat-api", "-e", edges])
+            .args(["--prefix", "none", "--locked"])
+            .args(extra),
+        Duration::from_secs(120),
+    )?;
+    Ok(packages(&output.stdout))
+}
+
 /// Runs every measure and prints them.
 pub async fn run() -> anyhow::Result<()> {
     tokio::task::spawn_blocking(measure).await?
@@ -47,61 +59,19 @@ fn measure() -> anyhow::Result<()> {
     let root = workspace_root();
     println!("  workspace: {}", root.display());
 
-    // Crates in a dependent's normal build.
+    // Crates in a dependent's normal build, with and without http2.
     println!(
         "  $ cargo tree -p pipecat-api -e normal --prefix none --locked | sed 's/ (\\*)$//' | sort -u | wc -l"
     );
-    let normal = process::run_ok(
-        cargo().args([
-            "tree",
-            "-p",
-            "pipecat-api",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--locked",
-        ]),
-        Duration::from_secs(120),
-    )?;
-    let normal = packages(&normal.stdout);
+    let normal = tree("normal", &[])?;
     println!("  $ the same with --no-default-features --features rustls (no http2)");
-    let without_http2 = process::run_ok(
-        cargo().args([
-            "tree",
-            "-p",
-            "pipecat-api",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--locked",
-            "--no-default-features",
-            "--features",
-            "rustls",
-        ]),
-        Duration::from_secs(120),
-    )?;
-    let without_http2 = packages(&without_http2.stdout);
+    let without_http2 = tree("normal", &["--no-default-features", "--features", "rustls"])?;
 
     // Proc-macro crates, build dependencies included.
     println!(
         "  $ cargo tree -p pipecat-api -e normal,build --prefix none --locked | grep '(proc-macro)' | sort -u"
     );
-    let with_build = process::run_ok(
-        cargo().args([
-            "tree",
-            "-p",
-            "pipecat-api",
-            "-e",
-            "normal,build",
-            "--prefix",
-            "none",
-            "--locked",
-        ]),
-        Duration::from_secs(120),
-    )?;
-    let with_build = packages(&with_build.stdout);
+    let with_build = tree("normal,build", &[])?;
     let proc_macros: Vec<&String> = with_build
         .iter()
         .filter(|p| p.ends_with("(proc-macro)"))

@@ -123,6 +123,17 @@ async fn reset(fake: &FakeCloud, client: &Client) {
     fake.clear_requests();
 }
 
+/// The `app-secrets` set as the service has it now.
+async fn app_secrets(client: &Client) -> pipecat_api::types::GetSecretSetResponse {
+    client
+        .get_secret_set()
+        .set_name("app-secrets")
+        .send()
+        .await
+        .unwrap()
+        .into_inner()
+}
+
 /// How many requests of `call`'s operation reached the server.
 fn attempts(fake: &FakeCloud, call: Call) -> usize {
     fake.requests()
@@ -252,13 +263,7 @@ async fn closed_mid_body() {
         1,
         "a deletion is not repeated"
     );
-    let set = client
-        .get_secret_set()
-        .set_name("app-secrets")
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let set = app_secrets(&client).await;
     assert!(
         !set.secrets
             .iter()
@@ -432,13 +437,7 @@ async fn fifty_megabyte_bodies() {
 
     fake.fail_next("getSecretSet", 1, big_ok);
     let started = Instant::now();
-    let set = client
-        .get_secret_set()
-        .set_name("app-secrets")
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let set = app_secrets(&client).await;
     assert_eq!(set.region.as_deref(), Some("us-west"));
 
     fake.fail_next("deleteSecretFromSet", 1, big_err);
