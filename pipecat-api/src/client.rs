@@ -8,7 +8,7 @@ use secrecy::SecretString;
 use crate::auth::ApiKey;
 use crate::config::ClientConfig;
 use crate::retry::RetryPolicy;
-use crate::{Error, generated};
+use crate::Error;
 
 /// The host used when none is given.
 pub const DEFAULT_HOST: &str = "https://api.pipecat.daily.co";
@@ -43,7 +43,11 @@ pub const ENV_HOST: &str = "PIPECAT_API_HOST";
 /// cheap and clones share one connection pool.
 #[derive(Clone)]
 pub struct Client {
-    inner: generated::Client,
+    /// The HTTP client every call goes through (the generated calls use it
+    /// by this name).
+    pub(crate) client: reqwest::Client,
+    /// Keys, base URL and settings (the generated calls use it by this name).
+    pub(crate) inner: ClientConfig,
 }
 
 impl Client {
@@ -67,19 +71,10 @@ impl Client {
 
     /// The base URL requests go to, e.g. `https://api.pipecat.daily.co/v1`.
     pub fn base_url(&self) -> &str {
-        &self.inner.baseurl
+        self.inner.base.as_str()
     }
 
     pub(crate) fn config(&self) -> &ClientConfig {
-        &self.inner.inner
-    }
-}
-
-/// The generated client carries every operation's builder method; deref
-/// makes them methods of [`Client`].
-impl std::ops::Deref for Client {
-    type Target = generated::Client;
-    fn deref(&self) -> &generated::Client {
         &self.inner
     }
 }
@@ -89,7 +84,7 @@ impl std::fmt::Debug for Client {
         let config = self.config();
         let redacted = |key: &Option<_>| key.as_ref().map(|_| "<redacted>");
         f.debug_struct("Client")
-            .field("base_url", &self.inner.baseurl)
+            .field("base_url", &self.base_url())
             .field("private_key", &redacted(&config.private_key))
             .field("public_key", &redacted(&config.public_key))
             .field("timeout", &config.timeout)
@@ -245,18 +240,18 @@ impl ClientBuilder {
         };
 
         let config = ClientConfig {
-            base: base.clone(),
+            base_path: base.path().trim_end_matches('/').to_string(),
+            base,
             private_key,
             public_key,
             user_agent,
-            base_path: base.path().trim_end_matches('/').to_string(),
             request_timeout,
             timeout,
             retry: self.retry.unwrap_or_default(),
         };
-        let base = base.as_str().trim_end_matches('/').to_string();
         Ok(Client {
-            inner: generated::Client::new_with_client(&base, http, config),
+            client: http,
+            inner: config,
         })
     }
 }
@@ -456,11 +451,7 @@ mod tests {
         let builder = Client::builder()
             .private_key("sk-SENTINEL")
             .public_key("pk-SENTINEL");
-        for shown in [
-            format!("{client:?}"),
-            format!("{builder:?}"),
-            format!("{:?}", *client),
-        ] {
+        for shown in [format!("{client:?}"), format!("{builder:?}")] {
             assert!(!shown.contains("SENTINEL"), "{shown}");
         }
     }

@@ -10,9 +10,9 @@ use crate::generated::operations::Operation;
 use crate::retry::RetryPolicy;
 
 /// The settings a built [`crate::Client`] applies to every call. Built only
-/// by [`crate::ClientBuilder`]; users never need to name it.
+/// by [`crate::ClientBuilder`].
 #[derive(Clone, Debug)]
-pub struct ClientConfig {
+pub(crate) struct ClientConfig {
     pub(crate) private_key: Option<ApiKey>,
     pub(crate) public_key: Option<ApiKey>,
     pub(crate) user_agent: HeaderValue,
@@ -73,7 +73,6 @@ impl ClientConfig {
 #[cfg(test)]
 mod tests {
     use crate::Client;
-    use progenitor_client::ClientInfo as _;
 
     #[test]
     fn each_segment_is_encoded_once() {
@@ -82,7 +81,7 @@ mod tests {
             .host("https://api.example.com")
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
-        let url = client.inner().url(&["secrets", "a/b%2F c?d#e"]);
+        let url = client.inner.url(&["secrets", "a/b%2F c?d#e"]);
         assert_eq!(
             url.as_str(),
             "https://api.example.com/v1/secrets/a%2Fb%252F%20c%3Fd%23e"

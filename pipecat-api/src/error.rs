@@ -1,14 +1,13 @@
 //! The crate's one error type, and the lenient reading of error bodies.
 
-use bytes::Bytes;
-use reqwest::StatusCode;
+use std::time::Duration;
 
-use crate::generated;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
 
 /// Everything that can go wrong calling Pipecat Cloud.
 ///
-/// `?` converts the error of any generated call (`.send().await?`) into this.
-/// `Display` is one line that says what happened and what to do next; the
+/// Every call returns it (`.send().await?`). `Display` is one line that says what happened and what to do next; the
 /// fields carry the details for programs. No variant ever holds an API key or
 /// a secret value.
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +85,25 @@ pub struct ApiError {
     /// The API's message, or the start of a body that was not JSON (an HTML
     /// page from a gateway, plain text), whitespace folded.
     pub message: Option<String>,
+    /// How long the service asked to wait before trying again
+    /// (`Retry-After`, in seconds or as a date), when it said.
+    pub retry_after: Option<Duration>,
+    /// The id the service or its gateway gave the request
+    /// (`x-request-id` and the like), for support requests.
+    pub request_id: Option<String>,
+    /// The other fields of a JSON error body (all but `error`, `code` and
+    /// `message`), e.g. `currentSpendCents` and `limitCents` of a 402.
+    pub fields: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The organization's spend limit, from a 402 `SPEND_LIMIT_REACHED`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SpendLimit {
+    /// What the organization has spent, in cents, when the service said.
+    pub current_spend_cents: Option<i64>,
+    /// The limit, in cents, when the service said.
+    pub limit_cents: Option<i64>,
 }
 
 impl Error {
@@ -104,10 +122,49 @@ impl Error {
 
     /// The API's error code, when the answer carried one.
     pub fn code(&self) -> Option<&str> {
+        self.api().and_then(|api| api.code.as_deref())
+    }
+
+    /// The error answer, when the service answered with an error status.
+    pub fn api(&self) -> Option<&ApiError> {
         match self {
-            Error::Api(api) => api.code.as_deref(),
+            Error::Api(api) => Some(api),
             _ => None,
         }
+    }
+
+    /// How long the service asked to wait before trying again, when it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.api().and_then(|api| api.retry_after)
+    }
+
+    /// The request id of the error answer, when the service sent one.
+    pub fn request_id(&self) -> Option<&str> {
+        self.api().and_then(|api| api.request_id.as_deref())
+    }
+
+    /// A session start refused because the agent runs as many sessions as
+    /// its `maxAgents` allows (429 on `startService`, or the code
+    /// `PCC-AGENT-AT-CAPACITY`). Queue the caller and try again later, or
+    /// raise `maxAgents`.
+    pub fn is_at_capacity(&self) -> bool {
+        self.api().is_some_and(|api| {
+            api.code.as_deref() == Some("PCC-AGENT-AT-CAPACITY")
+                || (api.status == StatusCode::TOO_MANY_REQUESTS
+                    && api.operation == Some("startService"))
+        })
+    }
+
+    /// The spend limit that refused the call (402, `SPEND_LIMIT_REACHED`),
+    /// with the amounts the service gave.
+    pub fn spend_limit(&self) -> Option<SpendLimit> {
+        let api = self.api()?;
+        let is_spend_limit = api.status == StatusCode::PAYMENT_REQUIRED
+            || api.code.as_deref() == Some("SPEND_LIMIT_REACHED");
+        is_spend_limit.then(|| SpendLimit {
+            current_spend_cents: api.fields.get("currentSpendCents").and_then(|v| v.as_i64()),
+            limit_cents: api.fields.get("limitCents").and_then(|v| v.as_i64()),
+        })
     }
 
     /// 404: the named resource does not exist.
@@ -133,9 +190,9 @@ impl Error {
             Error::Transport { source } => {
                 source.is_connect()
                     || source.is_timeout()
-                    || source.status().is_some_and(retryable_status)
+                    || source.status().is_some_and(crate::retry::is_transient)
             }
-            _ => self.status().is_some_and(retryable_status),
+            _ => self.status().is_some_and(crate::retry::is_transient),
         }
     }
 
@@ -144,10 +201,19 @@ impl Error {
             message: message.into(),
         }
     }
-}
 
-fn retryable_status(status: StatusCode) -> bool {
-    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
+    /// A parameter broke a rule; `message` names it and the rule.
+    pub(crate) fn invalid_request(message: String) -> Self {
+        Error::InvalidRequest { message }
+    }
+
+    /// reqwest could not build a request from valid parameters (a body
+    /// that does not serialize): nothing was sent.
+    pub(crate) fn unbuildable(source: reqwest::Error) -> Self {
+        Error::InvalidRequest {
+            message: format!("the request cannot be built: {}", error_chain(&source)),
+        }
+    }
 }
 
 impl std::fmt::Display for ApiError {
@@ -163,7 +229,14 @@ impl std::fmt::Display for ApiError {
             Some(message) => write!(f, ": {}", message.trim_end_matches('.'))?,
             None => f.write_str(" with no message")?,
         }
-        write!(f, "; {}", next_step(self.status))
+        write!(f, "; {}", next_step(self.status))?;
+        if let Some(after) = self.retry_after {
+            write!(f, " (the service asks to wait {} s)", after.as_secs())?;
+        }
+        if let Some(id) = &self.request_id {
+            write!(f, " [request id {id}]")?;
+        }
+        Ok(())
     }
 }
 
@@ -226,14 +299,6 @@ fn error_chain(e: &reqwest::Error) -> String {
     text
 }
 
-/// The buffered body of an error answer, attached to the response by the
-/// `exec` hook so that the synchronous `From` conversion can read it.
-#[derive(Clone, Debug)]
-pub(crate) struct ErrorBody {
-    pub(crate) operation: Option<&'static str>,
-    pub(crate) body: Bytes,
-}
-
 /// At most this much of an error body is read and kept.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
 /// At most this much of a non-JSON body is quoted in a message.
@@ -243,17 +308,23 @@ impl ApiError {
     /// Reads whatever the service sent, never failing: the documented
     /// `{"error", "code"}`, the 429's `{"message", "code"}`, plain text, an
     /// HTML page, or nothing.
-    pub(crate) fn from_body(
+    pub(crate) fn from_answer(
         status: StatusCode,
         operation: Option<&'static str>,
+        headers: &HeaderMap,
         body: &[u8],
     ) -> Self {
+        let mut fields = serde_json::Map::new();
         let (code, message) = match serde_json::from_slice::<serde_json::Value>(body) {
-            Ok(serde_json::Value::Object(map)) => {
+            Ok(serde_json::Value::Object(mut map)) => {
                 let code = map.get("code").and_then(scalar_text);
                 let message = ["error", "message", "detail"]
                     .iter()
                     .find_map(|k| map.get(*k).and_then(message_text));
+                for known in ["error", "code", "message"] {
+                    map.remove(known);
+                }
+                fields = map;
                 (code, message)
             }
             Ok(serde_json::Value::String(s)) => (None, Some(fold(&s))),
@@ -264,7 +335,15 @@ impl ApiError {
             operation,
             code,
             message,
+            retry_after: crate::retry::retry_after(headers),
+            request_id: request_id(headers).map(str::to_string),
+            fields,
         }
+    }
+
+    /// One of the other fields of a JSON error body, by its name.
+    pub fn field(&self, name: &str) -> Option<&serde_json::Value> {
+        self.fields.get(name)
     }
 }
 
@@ -319,43 +398,36 @@ fn truncate(s: String) -> String {
     }
 }
 
-impl<E> From<generated::Error<E>> for Error {
-    fn from(e: generated::Error<E>) -> Self {
-        use generated::Error as G;
-        match e {
-            G::InvalidRequest(message) | G::Custom(message) => Error::InvalidRequest { message },
-            G::CommunicationError(source) | G::ResponseBodyError(source) => {
-                Error::Transport { source }
-            }
-            G::InvalidUpgrade(source) => Error::Transport { source },
-            G::ErrorResponse(value) => {
-                Error::Api(Box::new(ApiError::from_body(value.status(), None, &[])))
-            }
-            G::InvalidResponsePayload(body, e) => Error::UnexpectedResponse {
-                status: None,
-                message: format!(
-                    "a success answer did not decode ({e}); it began: {}",
-                    quoted_text(&body).unwrap_or_else(|| "(empty)".into())
-                ),
-            },
-            G::UnexpectedResponse(response) => from_unexpected(&response),
-        }
-    }
+/// Headers that carry a request id, most specific first.
+const REQUEST_ID_HEADERS: [&str; 4] = ["x-request-id", "request-id", "x-amzn-requestid", "cf-ray"];
+
+/// The request id of an answer, when it carries one.
+pub(crate) fn request_id(headers: &HeaderMap) -> Option<&str> {
+    REQUEST_ID_HEADERS
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok())
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
 }
 
-fn from_unexpected(response: &reqwest::Response) -> Error {
-    let status = response.status();
-    if status.is_client_error() || status.is_server_error() {
-        let (operation, body) = match response.extensions().get::<ErrorBody>() {
-            Some(b) => (b.operation, b.body.clone()),
-            None => (None, Bytes::new()),
-        };
-        return Error::Api(Box::new(ApiError::from_body(status, operation, &body)));
+/// A decoder's message with every quoted part (a value from the body, in
+/// `"..."` or in backticks) replaced by `…`: what failed and where, never
+/// what the body held.
+pub(crate) fn without_quoted_values(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut closing = None;
+    for c in message.chars() {
+        match closing {
+            Some(end) if c == end => {
+                closing = None;
+                out.push('…');
+            }
+            Some(_) => {}
+            None if c == '"' || c == '`' => closing = Some(c),
+            None => out.push(c),
+        }
     }
-    Error::UnexpectedResponse {
-        status: Some(status),
-        message: "this status is not a documented answer of the operation".into(),
-    }
+    out
 }
 
 #[cfg(test)]
@@ -363,11 +435,67 @@ mod tests {
     use super::*;
 
     fn api(status: u16, body: &str) -> ApiError {
-        ApiError::from_body(
+        ApiError::from_answer(
             StatusCode::from_u16(status).unwrap_or_default(),
             Some("op"),
+            &HeaderMap::new(),
             body.as_bytes(),
         )
+    }
+
+    #[test]
+    fn extra_fields_retry_after_and_request_id_are_kept() {
+        let mut headers = HeaderMap::new();
+        headers.insert("retry-after", reqwest::header::HeaderValue::from_static("7"));
+        headers.insert("x-request-id", reqwest::header::HeaderValue::from_static("req-42"));
+        let api = ApiError::from_answer(
+            StatusCode::PAYMENT_REQUIRED,
+            Some("startService"),
+            &headers,
+            br#"{"error":"Spend limit reached","code":"SPEND_LIMIT_REACHED","currentSpendCents":1200,"limitCents":1000}"#,
+        );
+        assert_eq!(api.retry_after, Some(Duration::from_secs(7)));
+        assert_eq!(api.request_id.as_deref(), Some("req-42"));
+        assert_eq!(api.field("limitCents"), Some(&serde_json::json!(1000)));
+        assert!(api.field("code").is_none() && api.field("error").is_none());
+        let shown = api.to_string();
+        assert!(shown.contains("wait 7 s") && shown.contains("request id req-42"), "{shown}");
+        let error = Error::Api(Box::new(api));
+        assert_eq!(
+            error.spend_limit(),
+            Some(SpendLimit {
+                current_spend_cents: Some(1200),
+                limit_cents: Some(1000)
+            })
+        );
+        assert!(!error.is_at_capacity());
+    }
+
+    #[test]
+    fn capacity_is_the_429_of_a_start_or_its_code() {
+        let start = Error::Api(Box::new(ApiError::from_answer(
+            StatusCode::TOO_MANY_REQUESTS,
+            Some("startService"),
+            &HeaderMap::new(),
+            b"",
+        )));
+        assert!(start.is_at_capacity());
+        let other = Error::Api(Box::new(api(429, "")));
+        assert!(!other.is_at_capacity());
+        let coded = Error::Api(Box::new(api(503, r#"{"code":"PCC-AGENT-AT-CAPACITY"}"#)));
+        assert!(coded.is_at_capacity());
+    }
+
+    #[test]
+    fn quoted_values_are_dropped_from_decoder_messages() {
+        let e = serde_json::from_str::<u64>(r#""tok-SENTINEL""#)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        let cleaned = without_quoted_values(&e);
+        assert!(!cleaned.contains("SENTINEL"), "{cleaned}");
+        assert!(cleaned.starts_with("invalid type: string …"), "{cleaned}");
+        assert_eq!(without_quoted_values("unknown variant `x-SECRET`, expected `a`"), "unknown variant …, expected …");
     }
 
     #[test]

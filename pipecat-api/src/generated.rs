@@ -3,16 +3,14 @@
 // Do not edit: change the spec or xtask/, run `cargo xtask gen`, commit both.
 #![allow(missing_docs, clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[allow(unused_imports)]
-pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
-#[allow(unused_imports)]
-use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
+use crate::Client;
 /// Types used as operation parameters and responses.
 #[allow(clippy::all)]
 pub mod types {
     ///Explicit CPU and memory for the agent instead of `agentProfile`; only accepted in self-hosted (enterprise) regions.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AgentResources {
         ///CPU as a Kubernetes quantity, e.g. `500m` or `2`.
         pub cpu: AgentResourcesCpu,
@@ -159,7 +157,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -168,17 +165,23 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum Architecture {
         #[serde(rename = "amd64")]
         Amd64,
         #[serde(rename = "arm64")]
         Arm64,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for Architecture {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Amd64 => f.write_str("amd64"),
                 Self::Arm64 => f.write_str("arm64"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -190,7 +193,7 @@ pub mod types {
             match value {
                 "amd64" => Ok(Self::Amd64),
                 "arm64" => Ok(Self::Arm64),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -213,19 +216,20 @@ pub mod types {
     ///How many instances of the agent's bot may run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct AutoScalingConfig {
         ///Most sessions at once (50 when absent); session start answers 429 beyond it.
         #[serde(
             rename = "maxAgents",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub max_agents: ::std::option::Option<::std::num::NonZeroU64>,
+        pub max_agents: ::std::option::Option<i64>,
         ///Instances kept warm even without sessions (0 scales to zero).
         #[serde(
             rename = "minAgents",
             skip_serializing_if = "::std::option::Option::is_none"
         )]
-        pub min_agents: ::std::option::Option<u64>,
+        pub min_agents: ::std::option::Option<i64>,
     }
     impl AutoScalingConfig {
         pub fn builder() -> builder::AutoScalingConfig {
@@ -235,6 +239,7 @@ pub mod types {
     ///One cloud build.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct Build {
         ///How long the build took, seconds; once it has finished.
         #[serde(
@@ -333,7 +338,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -342,6 +346,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum BuildStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -353,15 +358,20 @@ pub mod types {
         Failed,
         #[serde(rename = "timeout")]
         Timeout,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for BuildStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Pending => f.write_str("pending"),
                 Self::Building => f.write_str("building"),
                 Self::Success => f.write_str("success"),
                 Self::Failed => f.write_str("failed"),
                 Self::Timeout => f.write_str("timeout"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -376,7 +386,7 @@ pub mod types {
                 "success" => Ok(Self::Success),
                 "failed" => Ok(Self::Failed),
                 "timeout" => Ok(Self::Timeout),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -399,6 +409,7 @@ pub mod types {
     ///Which uploaded context to build, where, with which Dockerfile.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct CreateBuildRequest {
         ///The Dockerfile, relative to the root of the context.
         #[serde(
@@ -420,6 +431,7 @@ pub mod types {
     ///The build started, or the earlier one reused.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct CreateBuildResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub build: ::std::option::Option<Build>,
@@ -441,6 +453,7 @@ pub mod types {
     ///A new agent: its name, exactly one of `image` and `buildId`, and optional placement, secrets, scaling, sizing and session settings.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct CreateServiceRequest {
         ///Named CPU and memory size. Built in: `agent-1x` (0.5 vCPU, 1 GB; the default), `agent-2x` (1 vCPU, 2 GB), `agent-3x` (1.5 vCPU, 3 GB); organizations can define more. Not with `resources`.
         #[serde(
@@ -822,6 +835,7 @@ pub mod types {
     ///The service's error body. Clients must not rely on it: gateways answer with HTML and some errors have no body at all.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ErrorResponse {
         ///A stable code for programs, e.g. `NOT_FOUND` or `PCC-1001`.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -859,6 +873,7 @@ pub mod types {
     ///Output of a build.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetBuildLogsResponse {
         ///Lines of output; empty before the build has started.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
@@ -878,6 +893,7 @@ pub mod types {
     ///One build.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetBuildResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub build: ::std::option::Option<Build>,
@@ -961,6 +977,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum GetLogsOrder {
         #[serde(rename = "asc")]
         Asc,
@@ -1011,6 +1028,7 @@ pub mod types {
     ///`GetLogsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetLogsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub logs: ::std::vec::Vec<GetLogsResponseLogsItem>,
@@ -1025,6 +1043,7 @@ pub mod types {
     ///`GetLogsResponseLogsItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetLogsResponseLogsItem {
         ///The deployment whose bot wrote it.
         #[serde(
@@ -1047,6 +1066,7 @@ pub mod types {
     ///How many lines match, exactly or as a lower bound.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetLogsResponseTotal {
         ///`eq` when `value` is exact, `gte` when it is a lower bound.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1065,7 +1085,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1074,17 +1093,23 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum GetLogsResponseTotalRelation {
         #[serde(rename = "eq")]
         Eq,
         #[serde(rename = "gte")]
         Gte,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for GetLogsResponseTotalRelation {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Eq => f.write_str("eq"),
                 Self::Gte => f.write_str("gte"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -1096,7 +1121,7 @@ pub mod types {
             match value {
                 "eq" => Ok(Self::Eq),
                 "gte" => Ok(Self::Gte),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -1120,6 +1145,7 @@ pub mod types {
     ///`GetPropertiesResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetPropertiesResponse {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub properties: ::std::option::Option<OrganizationProperties>,
@@ -1132,6 +1158,7 @@ pub mod types {
     ///`GetSecretSetResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetSecretSetResponse {
         ///Why provisioning failed; present only when `status` is `failed`.
         #[serde(
@@ -1399,6 +1426,7 @@ pub mod types {
     ///`GetSessionsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct GetSessionsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sessions: ::std::vec::Vec<SessionResponse>,
@@ -1416,7 +1444,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1425,6 +1452,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum GetSessionsStartType {
         #[serde(rename = "cold")]
         Cold,
@@ -1432,13 +1460,18 @@ pub mod types {
         Warm,
         #[serde(rename = "all")]
         All,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for GetSessionsStartType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Cold => f.write_str("cold"),
                 Self::Warm => f.write_str("warm"),
                 Self::All => f.write_str("all"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -1451,7 +1484,7 @@ pub mod types {
                 "cold" => Ok(Self::Cold),
                 "warm" => Ok(Self::Warm),
                 "all" => Ok(Self::All),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -1481,7 +1514,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1490,6 +1522,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum GetSessionsStatus {
         #[serde(rename = "active")]
         Active,
@@ -1497,13 +1530,18 @@ pub mod types {
         Ended,
         #[serde(rename = "all")]
         All,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for GetSessionsStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Active => f.write_str("active"),
                 Self::Ended => f.write_str("ended"),
                 Self::All => f.write_str("all"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -1516,7 +1554,7 @@ pub mod types {
                 "active" => Ok(Self::Active),
                 "ended" => Ok(Self::Ended),
                 "all" => Ok(Self::All),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -1545,6 +1583,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ImagePullSecretRequest {
         ///Registry URL, e.g. `https://index.docker.io/v1/`.
         pub host: ::std::string::String,
@@ -1565,6 +1604,7 @@ pub mod types {
     ///Krisp VIVA noise cancellation of the bot's input audio.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct KrispVivaConfig {
         ///`tel` (telephony and most uses, audio up to 16 kHz), `pro` (WebRTC audio up to 32 kHz), or null for no filter.
         #[serde(
@@ -1583,7 +1623,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1592,17 +1631,23 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum KrispVivaConfigAudioFilter {
         #[serde(rename = "tel")]
         Tel,
         #[serde(rename = "pro")]
         Pro,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for KrispVivaConfigAudioFilter {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Tel => f.write_str("tel"),
                 Self::Pro => f.write_str("pro"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -1614,7 +1659,7 @@ pub mod types {
             match value {
                 "tel" => Ok(Self::Tel),
                 "pro" => Ok(Self::Pro),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -1637,6 +1682,7 @@ pub mod types {
     ///One page of builds.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ListBuildsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub builds: ::std::vec::Vec<Build>,
@@ -1658,6 +1704,7 @@ pub mod types {
     ///`ListRegionsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ListRegionsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub regions: ::std::vec::Vec<Region>,
@@ -1670,6 +1717,7 @@ pub mod types {
     ///`ListSecretSetsResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ListSecretSetsResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub sets: ::std::vec::Vec<SecretSetSummary>,
@@ -1682,6 +1730,7 @@ pub mod types {
     ///`ListServicesResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ListServicesResponse {
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
         pub services: ::std::vec::Vec<ServiceListItem>,
@@ -1694,6 +1743,7 @@ pub mod types {
     ///The plain acknowledgement `{"status":"OK"}`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OkStatus {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub status: ::std::option::Option<OkStatusStatus>,
@@ -1708,7 +1758,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -1717,14 +1766,20 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum OkStatusStatus {
         #[serde(rename = "OK")]
         Ok,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for OkStatusStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Ok => f.write_str("OK"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -1735,7 +1790,7 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "OK" => Ok(Self::Ok),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -1758,6 +1813,7 @@ pub mod types {
     ///The organization's settings, by name.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct OrganizationProperties {
         ///Region for new agents and secret sets that name none.
         #[serde(
@@ -1774,6 +1830,7 @@ pub mod types {
     ///Every setting of the organization, described.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct PropertiesSchemaResponse {
         ///Description of each setting, by its name (e.g. `defaultRegion`).
         #[serde(
@@ -1793,6 +1850,7 @@ pub mod types {
     ///Description of one organization setting.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct PropertySchema {
         ///The values allowed, when the choice is limited.
         #[serde(
@@ -1852,6 +1910,7 @@ pub mod types {
     ///A region agents and secret sets can live in.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct Region {
         ///The region's code, the value of `region` fields, e.g. `us-west`.
         pub code: ::std::string::String,
@@ -1868,6 +1927,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RegularSecretsRequest {
         ///Region to create the set in; defaults to the organization's default region. Must match the region of the agents that use it and cannot change later.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -1884,6 +1944,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(deny_unknown_fields)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RegularSecretsRequestSecretsItem {
         ///The key: 1-64 letters, digits, `_` or `-`.
         #[serde(rename = "secretKey")]
@@ -1956,6 +2017,7 @@ pub mod types {
     ///How the bot's code is doing; present once instances have started.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RevisionHealth {
         ///Exit code of the last crash (137 is out of memory).
         #[serde(
@@ -2004,7 +2066,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2013,6 +2074,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum RevisionHealthState {
         #[serde(rename = "running")]
         Running,
@@ -2020,13 +2082,18 @@ pub mod types {
         Waiting,
         #[serde(rename = "terminated")]
         Terminated,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for RevisionHealthState {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Running => f.write_str("running"),
                 Self::Waiting => f.write_str("waiting"),
                 Self::Terminated => f.write_str("terminated"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -2039,7 +2106,7 @@ pub mod types {
                 "running" => Ok(Self::Running),
                 "waiting" => Ok(Self::Waiting),
                 "terminated" => Ok(Self::Terminated),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -2062,6 +2129,7 @@ pub mod types {
     ///State of one deployment revision: `currentRevision` for the latest, `previousRevision` for the one being replaced during a rollout (null otherwise).
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct RevisionInfo {
         ///The revision's deployment id.
         #[serde(
@@ -2112,6 +2180,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum RevisionInfoPhase {
         Creating,
         Validating,
@@ -2164,6 +2233,7 @@ pub mod types {
     ///The name of one secret in a set; values are never returned.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SecretKey {
         ///The secret's key.
         #[serde(
@@ -2182,7 +2252,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2191,6 +2260,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum SecretSetStatus {
         #[serde(rename = "pending")]
         Pending,
@@ -2198,13 +2268,18 @@ pub mod types {
         Ready,
         #[serde(rename = "failed")]
         Failed,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for SecretSetStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Pending => f.write_str("pending"),
                 Self::Ready => f.write_str("ready"),
                 Self::Failed => f.write_str("failed"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -2217,7 +2292,7 @@ pub mod types {
                 "pending" => Ok(Self::Pending),
                 "ready" => Ok(Self::Ready),
                 "failed" => Ok(Self::Failed),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -2240,6 +2315,7 @@ pub mod types {
     ///One secret set in a listing.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SecretSetSummary {
         ///Why provisioning failed; present only when `status` is `failed`.
         #[serde(
@@ -2269,7 +2345,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -2278,17 +2353,23 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum SecretSetSummaryType {
         #[serde(rename = "secret")]
         Secret,
         #[serde(rename = "imagePullSecret")]
         ImagePullSecret,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for SecretSetSummaryType {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Secret => f.write_str("secret"),
                 Self::ImagePullSecret => f.write_str("imagePullSecret"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -2300,7 +2381,7 @@ pub mod types {
             match value {
                 "secret" => Ok(Self::Secret),
                 "imagePullSecret" => Ok(Self::ImagePullSecret),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -2323,6 +2404,7 @@ pub mod types {
     ///One agent: configuration, readiness, session count and the state of its deployment revisions.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponse {
         ///Old name of `desiredDeploymentId`.
         #[serde(
@@ -2419,6 +2501,7 @@ pub mod types {
     ///Scaling bounds in effect.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseAutoScaling {
         ///Most instances.
         #[serde(
@@ -2441,6 +2524,7 @@ pub mod types {
     ///The current deployment.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeployment {
         ///When the deployment was created (RFC 3339).
         #[serde(
@@ -2474,6 +2558,7 @@ pub mod types {
     ///The deployment's Kubernetes manifest.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifest {
         ///Manifest API version.
         #[serde(
@@ -2499,6 +2584,7 @@ pub mod types {
     ///Name and namespace of the resource.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifestMetadata {
         ///The agent's name.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2515,6 +2601,7 @@ pub mod types {
     ///What is deployed.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifestSpec {
         #[serde(
             rename = "autoScaling",
@@ -2571,6 +2658,7 @@ pub mod types {
     ///Scaling bounds.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifestSpecAutoScaling {
         ///Most instances.
         #[serde(
@@ -2593,6 +2681,7 @@ pub mod types {
     ///Krisp VIVA in the deployment.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifestSpecKrispViva {
         ///Whether an audio filter is on.
         #[serde(
@@ -2609,6 +2698,7 @@ pub mod types {
     ///CPU and memory of each instance.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseDeploymentManifestSpecResources {
         ///CPU as a Kubernetes quantity.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2625,6 +2715,7 @@ pub mod types {
     ///Krisp VIVA setting.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceDetailsResponseKrispViva {
         ///`tel`, `pro`, or null when off.
         #[serde(
@@ -2641,6 +2732,7 @@ pub mod types {
     ///One agent in a listing.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceListItem {
         ///Old name of `desiredDeploymentId`.
         #[serde(
@@ -2704,6 +2796,7 @@ pub mod types {
     ///Its current deployment; only with `includeActiveDeployment=true`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct ServiceListItemDeployment {
         ///When the deployment was created (RFC 3339).
         #[serde(
@@ -2738,6 +2831,7 @@ pub mod types {
     ///One session of an agent. Listings leave out `resourceMetrics` and `meetingIds`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SessionResponse {
         ///Seconds from the start request until the bot ran.
         #[serde(
@@ -2821,6 +2915,7 @@ pub mod types {
     ///`SessionResponseMeetingIdsItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SessionResponseMeetingIdsItem {
         ///The Daily meeting id.
         #[serde(
@@ -2843,6 +2938,7 @@ pub mod types {
     ///CPU and memory use over the session, when measured.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SessionResponseResourceMetrics {
         ///Median CPU use, millicores.
         #[serde(
@@ -2931,6 +3027,7 @@ pub mod types {
     ///`SessionResponseResourceMetricsTimeseriesItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct SessionResponseResourceMetricsTimeseriesItem {
         ///CPU use, millicores.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -2950,6 +3047,7 @@ pub mod types {
     ///How to start a session, and data for its bot.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct StartRequest {
         ///Any JSON object, handed to the bot's entry point. At most 1 MB (`daily`, `webrtc`) or 4 KB (`websocket`).
         #[serde(default, skip_serializing_if = "::serde_json::Map::is_empty")]
@@ -2994,7 +3092,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3003,6 +3100,7 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum StartRequestTransport {
         #[serde(rename = "daily")]
         Daily,
@@ -3010,13 +3108,18 @@ pub mod types {
         Webrtc,
         #[serde(rename = "websocket")]
         Websocket,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for StartRequestTransport {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Daily => f.write_str("daily"),
                 Self::Webrtc => f.write_str("webrtc"),
                 Self::Websocket => f.write_str("websocket"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -3029,7 +3132,7 @@ pub mod types {
                 "daily" => Ok(Self::Daily),
                 "webrtc" => Ok(Self::Webrtc),
                 "websocket" => Ok(Self::Websocket),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -3052,6 +3155,7 @@ pub mod types {
     ///The new session. Which fields are present depends on the request: `dailyRoom` and `dailyToken` with `createDailyRoom`, `iceConfig` with `enableDefaultIceServers`, `token` and `wsUrl` for `websocket`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct StartResponse {
         ///The request's `body` as base64 of its JSON (websocket transport, token auth); append it to `wsUrl` as `?body=`. A string, unlike the object sent.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3097,6 +3201,7 @@ pub mod types {
     ///ICE servers for a WebRTC connection.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct StartResponseIceConfig {
         #[serde(
             rename = "iceServers",
@@ -3113,6 +3218,7 @@ pub mod types {
     ///`StartResponseIceConfigIceServersItem`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct StartResponseIceConfigIceServersItem {
         ///TURN credential.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3192,6 +3298,7 @@ pub mod types {
     ///Acknowledgement of a stopped session.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct StopResponse {
         ///The stopped session's id.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3269,6 +3376,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[serde(deny_unknown_fields)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UpdatePropertiesBody {
         ///Region new agents and secret sets go to when none is given; one of the codes `listRegions` returns.
         #[serde(
@@ -3345,6 +3453,7 @@ pub mod types {
     ///Changes to an agent; absent fields keep their current values. At most one of `image` and `buildId`.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UpdateServiceRequest {
         ///Named CPU and memory size. Built in: `agent-1x` (0.5 vCPU, 1 GB; the default), `agent-2x` (1 vCPU, 2 GB), `agent-3x` (1.5 vCPU, 3 GB); organizations can define more. Not with `resources`.
         #[serde(
@@ -3417,6 +3526,7 @@ pub mod types {
     ///Where the build will run.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UploadUrlRequest {
         ///Region to build in; it must offer cloud builds.
         pub region: ::std::string::String,
@@ -3429,6 +3539,7 @@ pub mod types {
     ///A pre-signed upload for one build context.
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UploadUrlResponse {
         ///Time after which the URL no longer works (RFC 3339).
         #[serde(
@@ -3468,6 +3579,7 @@ pub mod types {
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug)]
     #[serde(untagged)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum UpsertSecretSetBody {
         RegularSecretsRequest(RegularSecretsRequest),
         ImagePullSecretRequest(ImagePullSecretRequest),
@@ -3485,6 +3597,7 @@ pub mod types {
     ///`UpsertSecretSetResponse`
     #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, Default)]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub struct UpsertSecretSetResponse {
         ///Region of the set.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -3502,7 +3615,6 @@ pub mod types {
         ::serde::Deserialize,
         ::serde::Serialize,
         Clone,
-        Copy,
         Debug,
         Eq,
         Hash,
@@ -3511,14 +3623,20 @@ pub mod types {
         PartialOrd
     )]
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    #[non_exhaustive]
     pub enum UpsertSecretSetResponseStatus {
         #[serde(rename = "OK")]
         Ok,
+        /// A value this version of the crate does not know, kept as the
+        /// service sent it (and sent back unchanged).
+        #[serde(untagged)]
+        Unknown(crate::UnknownValue),
     }
     impl ::std::fmt::Display for UpsertSecretSetResponseStatus {
         fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-            match *self {
+            match self {
                 Self::Ok => f.write_str("OK"),
+                Self::Unknown(other) => f.write_str(other.as_str()),
             }
         }
     }
@@ -3529,7 +3647,7 @@ pub mod types {
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
             match value {
                 "OK" => Ok(Self::Ok),
-                _ => Err("invalid value".into()),
+                other => Ok(Self::Unknown(crate::UnknownValue::new(other))),
             }
         }
     }
@@ -3680,11 +3798,11 @@ pub mod types {
         #[derive(Clone, Debug)]
         pub struct AutoScalingConfig {
             max_agents: ::std::result::Result<
-                ::std::option::Option<::std::num::NonZeroU64>,
+                ::std::option::Option<i64>,
                 ::std::string::String,
             >,
             min_agents: ::std::result::Result<
-                ::std::option::Option<u64>,
+                ::std::option::Option<i64>,
                 ::std::string::String,
             >,
         }
@@ -3699,28 +3817,52 @@ pub mod types {
         impl AutoScalingConfig {
             pub fn max_agents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<::std::num::NonZeroU64>,
-                >,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_agents = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for max_agents: {e}")
-                    });
+                self.max_agents = crate::ranges::check(
+                    value
+                        .try_into()
+                        .map(Some)
+                        .map_err(|e| {
+                            format!(
+                                "error converting supplied value for max_agents: {e}"
+                            )
+                        }),
+                    "maxAgents",
+                    Some(1i64),
+                    None,
+                );
                 self
             }
             pub fn min_agents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<u64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.min_agents = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!("error converting supplied value for min_agents: {e}")
-                    });
+                self.min_agents = crate::ranges::check(
+                    value
+                        .try_into()
+                        .map(Some)
+                        .map_err(|e| {
+                            format!(
+                                "error converting supplied value for min_agents: {e}"
+                            )
+                        }),
+                    "minAgents",
+                    Some(0i64),
+                    None,
+                );
+                self
+            }
+            ///Sets `max_agents`, or clears it with `None`.
+            pub fn set_max_agents(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.max_agents = Ok(value);
+                self
+            }
+            ///Sets `min_agents`, or clears it with `None`.
+            pub fn set_min_agents(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.min_agents = Ok(value);
                 self
             }
         }
@@ -3835,11 +3977,12 @@ pub mod types {
         impl Build {
             pub fn build_duration_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.build_duration_seconds = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for build_duration_seconds: {e}"
@@ -3849,11 +3992,12 @@ pub mod types {
             }
             pub fn completed_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.completed_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for completed_at: {e}")
                     });
@@ -3861,11 +4005,12 @@ pub mod types {
             }
             pub fn context_hash<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.context_hash = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for context_hash: {e}")
                     });
@@ -3873,11 +4018,12 @@ pub mod types {
             }
             pub fn context_size_bytes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.context_size_bytes = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for context_size_bytes: {e}"
@@ -3887,11 +4033,12 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -3899,11 +4046,12 @@ pub mod types {
             }
             pub fn dockerfile_path<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.dockerfile_path = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for dockerfile_path: {e}"
@@ -3913,11 +4061,12 @@ pub mod types {
             }
             pub fn error_message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error_message = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for error_message: {e}")
                     });
@@ -3925,21 +4074,23 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn image_size_bytes<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image_size_bytes = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for image_size_bytes: {e}"
@@ -3949,11 +4100,12 @@ pub mod types {
             }
             pub fn image_uri<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image_uri = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for image_uri: {e}")
                     });
@@ -3961,11 +4113,12 @@ pub mod types {
             }
             pub fn logs_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.logs_url = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for logs_url: {e}")
                     });
@@ -3973,11 +4126,12 @@ pub mod types {
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.organization_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for organization_id: {e}"
@@ -3987,11 +4141,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -3999,11 +4154,12 @@ pub mod types {
             }
             pub fn started_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.started_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for started_at: {e}")
                     });
@@ -4011,11 +4167,12 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::BuildStatus>>,
+                T: ::std::convert::TryInto<super::BuildStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
@@ -4023,14 +4180,140 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `build_duration_seconds`, or clears it with `None`.
+            pub fn set_build_duration_seconds(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.build_duration_seconds = Ok(value);
+                self
+            }
+            ///Sets `completed_at`, or clears it with `None`.
+            pub fn set_completed_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.completed_at = Ok(value);
+                self
+            }
+            ///Sets `context_hash`, or clears it with `None`.
+            pub fn set_context_hash(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.context_hash = Ok(value);
+                self
+            }
+            ///Sets `context_size_bytes`, or clears it with `None`.
+            pub fn set_context_size_bytes(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.context_size_bytes = Ok(value);
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `dockerfile_path`, or clears it with `None`.
+            pub fn set_dockerfile_path(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.dockerfile_path = Ok(value);
+                self
+            }
+            ///Sets `error_message`, or clears it with `None`.
+            pub fn set_error_message(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.error_message = Ok(value);
+                self
+            }
+            ///Sets `id`, or clears it with `None`.
+            pub fn set_id(mut self, value: ::std::option::Option<::uuid::Uuid>) -> Self {
+                self.id = Ok(value);
+                self
+            }
+            ///Sets `image_size_bytes`, or clears it with `None`.
+            pub fn set_image_size_bytes(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.image_size_bytes = Ok(value);
+                self
+            }
+            ///Sets `image_uri`, or clears it with `None`.
+            pub fn set_image_uri(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image_uri = Ok(value);
+                self
+            }
+            ///Sets `logs_url`, or clears it with `None`.
+            pub fn set_logs_url(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.logs_url = Ok(value);
+                self
+            }
+            ///Sets `organization_id`, or clears it with `None`.
+            pub fn set_organization_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.organization_id = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `started_at`, or clears it with `None`.
+            pub fn set_started_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.started_at = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<super::BuildStatus>,
+            ) -> Self {
+                self.status = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -4189,11 +4472,12 @@ pub mod types {
         impl CreateBuildResponse {
             pub fn build<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Build>>,
+                T: ::std::convert::TryInto<super::Build>,
                 T::Error: ::std::fmt::Display,
             {
                 self.build = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for build: {e}")
                     });
@@ -4201,11 +4485,12 @@ pub mod types {
             }
             pub fn cached<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cached = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for cached: {e}")
                     });
@@ -4213,14 +4498,36 @@ pub mod types {
             }
             pub fn context_hash<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.context_hash = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for context_hash: {e}")
                     });
+                self
+            }
+            ///Sets `build`, or clears it with `None`.
+            pub fn set_build(
+                mut self,
+                value: ::std::option::Option<super::Build>,
+            ) -> Self {
+                self.build = Ok(value);
+                self
+            }
+            ///Sets `cached`, or clears it with `None`.
+            pub fn set_cached(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.cached = Ok(value);
+                self
+            }
+            ///Sets `context_hash`, or clears it with `None`.
+            pub fn set_context_hash(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.context_hash = Ok(value);
                 self
             }
         }
@@ -4328,11 +4635,12 @@ pub mod types {
         impl CreateServiceRequest {
             pub fn agent_profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_profile = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for agent_profile: {e}")
                     });
@@ -4340,11 +4648,12 @@ pub mod types {
             }
             pub fn architecture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Architecture>>,
+                T: ::std::convert::TryInto<super::Architecture>,
                 T::Error: ::std::fmt::Display,
             {
                 self.architecture = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for architecture: {e}")
                     });
@@ -4352,13 +4661,12 @@ pub mod types {
             }
             pub fn auto_scaling<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AutoScalingConfig>,
-                >,
+                T: ::std::convert::TryInto<super::AutoScalingConfig>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_scaling = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for auto_scaling: {e}")
                     });
@@ -4366,11 +4674,12 @@ pub mod types {
             }
             pub fn build_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.build_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for build_id: {e}")
                     });
@@ -4378,11 +4687,12 @@ pub mod types {
             }
             pub fn image<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for image: {e}")
                     });
@@ -4390,11 +4700,12 @@ pub mod types {
             }
             pub fn image_pull_secret_set<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image_pull_secret_set = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for image_pull_secret_set: {e}"
@@ -4404,13 +4715,12 @@ pub mod types {
             }
             pub fn krisp_viva<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::KrispVivaConfig>,
-                >,
+                T: ::std::convert::TryInto<super::KrispVivaConfig>,
                 T::Error: ::std::fmt::Display,
             {
                 self.krisp_viva = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for krisp_viva: {e}")
                     });
@@ -4418,25 +4728,32 @@ pub mod types {
             }
             pub fn max_session_duration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_session_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_session_duration: {e}"
-                        )
-                    });
+                self.max_session_duration = crate::ranges::check(
+                    value
+                        .try_into()
+                        .map(Some)
+                        .map_err(|e| {
+                            format!(
+                                "error converting supplied value for max_session_duration: {e}"
+                            )
+                        }),
+                    "maxSessionDuration",
+                    Some(60i64),
+                    Some(14400i64),
+                );
                 self
             }
             pub fn node_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.node_type = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for node_type: {e}")
                     });
@@ -4444,11 +4761,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -4456,11 +4774,12 @@ pub mod types {
             }
             pub fn resources<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentResources>>,
+                T: ::std::convert::TryInto<super::AgentResources>,
                 T::Error: ::std::fmt::Display,
             {
                 self.resources = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for resources: {e}")
                     });
@@ -4468,11 +4787,12 @@ pub mod types {
             }
             pub fn secret_set<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.secret_set = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for secret_set: {e}")
                     });
@@ -4492,16 +4812,121 @@ pub mod types {
             }
             pub fn websocket_auth<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.websocket_auth = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for websocket_auth: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `agent_profile`, or clears it with `None`.
+            pub fn set_agent_profile(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.agent_profile = Ok(value);
+                self
+            }
+            ///Sets `architecture`, or clears it with `None`.
+            pub fn set_architecture(
+                mut self,
+                value: ::std::option::Option<super::Architecture>,
+            ) -> Self {
+                self.architecture = Ok(value);
+                self
+            }
+            ///Sets `auto_scaling`, or clears it with `None`.
+            pub fn set_auto_scaling(
+                mut self,
+                value: ::std::option::Option<super::AutoScalingConfig>,
+            ) -> Self {
+                self.auto_scaling = Ok(value);
+                self
+            }
+            ///Sets `build_id`, or clears it with `None`.
+            pub fn set_build_id(
+                mut self,
+                value: ::std::option::Option<::uuid::Uuid>,
+            ) -> Self {
+                self.build_id = Ok(value);
+                self
+            }
+            ///Sets `image`, or clears it with `None`.
+            pub fn set_image(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image = Ok(value);
+                self
+            }
+            ///Sets `image_pull_secret_set`, or clears it with `None`.
+            pub fn set_image_pull_secret_set(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image_pull_secret_set = Ok(value);
+                self
+            }
+            ///Sets `krisp_viva`, or clears it with `None`.
+            pub fn set_krisp_viva(
+                mut self,
+                value: ::std::option::Option<super::KrispVivaConfig>,
+            ) -> Self {
+                self.krisp_viva = Ok(value);
+                self
+            }
+            ///Sets `max_session_duration`, or clears it with `None`.
+            pub fn set_max_session_duration(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.max_session_duration = Ok(value);
+                self
+            }
+            ///Sets `node_type`, or clears it with `None`.
+            pub fn set_node_type(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.node_type = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `resources`, or clears it with `None`.
+            pub fn set_resources(
+                mut self,
+                value: ::std::option::Option<super::AgentResources>,
+            ) -> Self {
+                self.resources = Ok(value);
+                self
+            }
+            ///Sets `secret_set`, or clears it with `None`.
+            pub fn set_secret_set(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.secret_set = Ok(value);
+                self
+            }
+            ///Sets `websocket_auth`, or clears it with `None`.
+            pub fn set_websocket_auth(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.websocket_auth = Ok(value);
                 self
             }
         }
@@ -4596,11 +5021,12 @@ pub mod types {
         impl ErrorResponse {
             pub fn code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.code = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for code: {e}")
                     });
@@ -4608,11 +5034,12 @@ pub mod types {
             }
             pub fn current_spend_cents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.current_spend_cents = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for current_spend_cents: {e}"
@@ -4622,11 +5049,12 @@ pub mod types {
             }
             pub fn err<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.err = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for err: {e}")
                     });
@@ -4634,11 +5062,12 @@ pub mod types {
             }
             pub fn error<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for error: {e}")
                     });
@@ -4646,11 +5075,12 @@ pub mod types {
             }
             pub fn limit_cents<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.limit_cents = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for limit_cents: {e}")
                     });
@@ -4658,11 +5088,12 @@ pub mod types {
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for message: {e}")
                     });
@@ -4670,14 +5101,68 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
+                self
+            }
+            ///Sets `code`, or clears it with `None`.
+            pub fn set_code(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.code = Ok(value);
+                self
+            }
+            ///Sets `current_spend_cents`, or clears it with `None`.
+            pub fn set_current_spend_cents(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.current_spend_cents = Ok(value);
+                self
+            }
+            ///Sets `err`, or clears it with `None`.
+            pub fn set_err(
+                mut self,
+                value: ::std::option::Option<::serde_json::Value>,
+            ) -> Self {
+                self.err = Ok(value);
+                self
+            }
+            ///Sets `error`, or clears it with `None`.
+            pub fn set_error(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.error = Ok(value);
+                self
+            }
+            ///Sets `limit_cents`, or clears it with `None`.
+            pub fn set_limit_cents(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.limit_cents = Ok(value);
+                self
+            }
+            ///Sets `message`, or clears it with `None`.
+            pub fn set_message(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.message = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<::serde_json::Value>,
+            ) -> Self {
+                self.status = Ok(value);
                 self
             }
         }
@@ -4744,14 +5229,23 @@ pub mod types {
             }
             pub fn next_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.next_token = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for next_token: {e}")
                     });
+                self
+            }
+            ///Sets `next_token`, or clears it with `None`.
+            pub fn set_next_token(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.next_token = Ok(value);
                 self
             }
         }
@@ -4792,14 +5286,23 @@ pub mod types {
         impl GetBuildResponse {
             pub fn build<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Build>>,
+                T: ::std::convert::TryInto<super::Build>,
                 T::Error: ::std::fmt::Display,
             {
                 self.build = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for build: {e}")
                     });
+                self
+            }
+            ///Sets `build`, or clears it with `None`.
+            pub fn set_build(
+                mut self,
+                value: ::std::option::Option<super::Build>,
+            ) -> Self {
+                self.build = Ok(value);
                 self
             }
         }
@@ -4852,16 +5355,23 @@ pub mod types {
             }
             pub fn total<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::GetLogsResponseTotal>,
-                >,
+                T: ::std::convert::TryInto<super::GetLogsResponseTotal>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for total: {e}")
                     });
+                self
+            }
+            ///Sets `total`, or clears it with `None`.
+            pub fn set_total(
+                mut self,
+                value: ::std::option::Option<super::GetLogsResponseTotal>,
+            ) -> Self {
+                self.total = Ok(value);
                 self
             }
         }
@@ -4911,11 +5421,12 @@ pub mod types {
         impl GetLogsResponseLogsItem {
             pub fn deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deployment_id: {e}")
                     });
@@ -4923,11 +5434,12 @@ pub mod types {
             }
             pub fn log<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.log = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for log: {e}")
                     });
@@ -4935,14 +5447,39 @@ pub mod types {
             }
             pub fn timestamp<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.timestamp = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for timestamp: {e}")
                     });
+                self
+            }
+            ///Sets `deployment_id`, or clears it with `None`.
+            pub fn set_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.deployment_id = Ok(value);
+                self
+            }
+            ///Sets `log`, or clears it with `None`.
+            pub fn set_log(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.log = Ok(value);
+                self
+            }
+            ///Sets `timestamp`, or clears it with `None`.
+            pub fn set_timestamp(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.timestamp = Ok(value);
                 self
             }
         }
@@ -4991,13 +5528,12 @@ pub mod types {
         impl GetLogsResponseTotal {
             pub fn relation<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::GetLogsResponseTotalRelation>,
-                >,
+                T: ::std::convert::TryInto<super::GetLogsResponseTotalRelation>,
                 T::Error: ::std::fmt::Display,
             {
                 self.relation = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for relation: {e}")
                     });
@@ -5005,14 +5541,28 @@ pub mod types {
             }
             pub fn value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.value = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for value: {e}")
                     });
+                self
+            }
+            ///Sets `relation`, or clears it with `None`.
+            pub fn set_relation(
+                mut self,
+                value: ::std::option::Option<super::GetLogsResponseTotalRelation>,
+            ) -> Self {
+                self.relation = Ok(value);
+                self
+            }
+            ///Sets `value`, or clears it with `None`.
+            pub fn set_value(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.value = Ok(value);
                 self
             }
         }
@@ -5053,16 +5603,23 @@ pub mod types {
         impl GetPropertiesResponse {
             pub fn properties<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::OrganizationProperties>,
-                >,
+                T: ::std::convert::TryInto<super::OrganizationProperties>,
                 T::Error: ::std::fmt::Display,
             {
                 self.properties = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for properties: {e}")
                     });
+                self
+            }
+            ///Sets `properties`, or clears it with `None`.
+            pub fn set_properties(
+                mut self,
+                value: ::std::option::Option<super::OrganizationProperties>,
+            ) -> Self {
+                self.properties = Ok(value);
                 self
             }
         }
@@ -5117,11 +5674,12 @@ pub mod types {
         impl GetSecretSetResponse {
             pub fn error_message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error_message = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for error_message: {e}")
                     });
@@ -5129,11 +5687,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -5153,16 +5712,39 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SecretSetStatus>,
-                >,
+                T: ::std::convert::TryInto<super::SecretSetStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
+                self
+            }
+            ///Sets `error_message`, or clears it with `None`.
+            pub fn set_error_message(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.error_message = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<super::SecretSetStatus>,
+            ) -> Self {
+                self.status = Ok(value);
                 self
             }
         }
@@ -5224,14 +5806,20 @@ pub mod types {
             }
             pub fn total_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total_count = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for total_count: {e}")
                     });
+                self
+            }
+            ///Sets `total_count`, or clears it with `None`.
+            pub fn set_total_count(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.total_count = Ok(value);
                 self
             }
         }
@@ -5309,11 +5897,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -5329,6 +5918,14 @@ pub mod types {
                     .map_err(|e| {
                         format!("error converting supplied value for secret_value: {e}")
                     });
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
                 self
             }
         }
@@ -5374,16 +5971,23 @@ pub mod types {
         impl KrispVivaConfig {
             pub fn audio_filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::KrispVivaConfigAudioFilter>,
-                >,
+                T: ::std::convert::TryInto<super::KrispVivaConfigAudioFilter>,
                 T::Error: ::std::fmt::Display,
             {
                 self.audio_filter = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for audio_filter: {e}")
                     });
+                self
+            }
+            ///Sets `audio_filter`, or clears it with `None`.
+            pub fn set_audio_filter(
+                mut self,
+                value: ::std::option::Option<super::KrispVivaConfigAudioFilter>,
+            ) -> Self {
+                self.audio_filter = Ok(value);
                 self
             }
         }
@@ -5448,11 +6052,12 @@ pub mod types {
             }
             pub fn limit<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.limit = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for limit: {e}")
                     });
@@ -5460,11 +6065,12 @@ pub mod types {
             }
             pub fn offset<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.offset = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for offset: {e}")
                     });
@@ -5472,14 +6078,30 @@ pub mod types {
             }
             pub fn total<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.total = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for total: {e}")
                     });
+                self
+            }
+            ///Sets `limit`, or clears it with `None`.
+            pub fn set_limit(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.limit = Ok(value);
+                self
+            }
+            ///Sets `offset`, or clears it with `None`.
+            pub fn set_offset(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.offset = Ok(value);
+                self
+            }
+            ///Sets `total`, or clears it with `None`.
+            pub fn set_total(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.total = Ok(value);
                 self
             }
         }
@@ -5652,14 +6274,23 @@ pub mod types {
         impl OkStatus {
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::OkStatusStatus>>,
+                T: ::std::convert::TryInto<super::OkStatusStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<super::OkStatusStatus>,
+            ) -> Self {
+                self.status = Ok(value);
                 self
             }
         }
@@ -5693,16 +6324,25 @@ pub mod types {
         impl OrganizationProperties {
             pub fn default_region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.default_region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for default_region: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `default_region`, or clears it with `None`.
+            pub fn set_default_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.default_region = Ok(value);
                 self
             }
         }
@@ -5833,11 +6473,12 @@ pub mod types {
             }
             pub fn current_value<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.current_value = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for current_value: {e}")
                     });
@@ -5845,11 +6486,12 @@ pub mod types {
             }
             pub fn default<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::serde_json::Value>>,
+                T: ::std::convert::TryInto<::serde_json::Value>,
                 T::Error: ::std::fmt::Display,
             {
                 self.default = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for default: {e}")
                     });
@@ -5857,11 +6499,12 @@ pub mod types {
             }
             pub fn description<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.description = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for description: {e}")
                     });
@@ -5869,11 +6512,12 @@ pub mod types {
             }
             pub fn read_only<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.read_only = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for read_only: {e}")
                     });
@@ -5889,6 +6533,35 @@ pub mod types {
                     .map_err(|e| {
                         format!("error converting supplied value for type_: {e}")
                     });
+                self
+            }
+            ///Sets `current_value`, or clears it with `None`.
+            pub fn set_current_value(
+                mut self,
+                value: ::std::option::Option<::serde_json::Value>,
+            ) -> Self {
+                self.current_value = Ok(value);
+                self
+            }
+            ///Sets `default`, or clears it with `None`.
+            pub fn set_default(
+                mut self,
+                value: ::std::option::Option<::serde_json::Value>,
+            ) -> Self {
+                self.default = Ok(value);
+                self
+            }
+            ///Sets `description`, or clears it with `None`.
+            pub fn set_description(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.description = Ok(value);
+                self
+            }
+            ///Sets `read_only`, or clears it with `None`.
+            pub fn set_read_only(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.read_only = Ok(value);
                 self
             }
         }
@@ -5950,14 +6623,23 @@ pub mod types {
             }
             pub fn display_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.display_name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for display_name: {e}")
                     });
+                self
+            }
+            ///Sets `display_name`, or clears it with `None`.
+            pub fn set_display_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.display_name = Ok(value);
                 self
             }
         }
@@ -6002,11 +6684,12 @@ pub mod types {
         impl RegularSecretsRequest {
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -6024,6 +6707,14 @@ pub mod types {
                     .map_err(|e| {
                         format!("error converting supplied value for secrets: {e}")
                     });
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
                 self
             }
         }
@@ -6168,11 +6859,12 @@ pub mod types {
         impl RevisionHealth {
             pub fn last_exit_code<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_exit_code = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for last_exit_code: {e}"
@@ -6182,11 +6874,12 @@ pub mod types {
             }
             pub fn last_termination_reason<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.last_termination_reason = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for last_termination_reason: {e}"
@@ -6196,11 +6889,12 @@ pub mod types {
             }
             pub fn message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.message = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for message: {e}")
                     });
@@ -6208,11 +6902,12 @@ pub mod types {
             }
             pub fn ready<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ready = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for ready: {e}")
                     });
@@ -6220,11 +6915,12 @@ pub mod types {
             }
             pub fn reason<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reason = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for reason: {e}")
                     });
@@ -6232,11 +6928,12 @@ pub mod types {
             }
             pub fn replicas_started<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.replicas_started = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for replicas_started: {e}"
@@ -6246,11 +6943,12 @@ pub mod types {
             }
             pub fn restart_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.restart_count = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for restart_count: {e}")
                     });
@@ -6258,16 +6956,76 @@ pub mod types {
             }
             pub fn state<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::RevisionHealthState>,
-                >,
+                T: ::std::convert::TryInto<super::RevisionHealthState>,
                 T::Error: ::std::fmt::Display,
             {
                 self.state = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for state: {e}")
                     });
+                self
+            }
+            ///Sets `last_exit_code`, or clears it with `None`.
+            pub fn set_last_exit_code(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.last_exit_code = Ok(value);
+                self
+            }
+            ///Sets `last_termination_reason`, or clears it with `None`.
+            pub fn set_last_termination_reason(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.last_termination_reason = Ok(value);
+                self
+            }
+            ///Sets `message`, or clears it with `None`.
+            pub fn set_message(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.message = Ok(value);
+                self
+            }
+            ///Sets `ready`, or clears it with `None`.
+            pub fn set_ready(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.ready = Ok(value);
+                self
+            }
+            ///Sets `reason`, or clears it with `None`.
+            pub fn set_reason(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.reason = Ok(value);
+                self
+            }
+            ///Sets `replicas_started`, or clears it with `None`.
+            pub fn set_replicas_started(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.replicas_started = Ok(value);
+                self
+            }
+            ///Sets `restart_count`, or clears it with `None`.
+            pub fn set_restart_count(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.restart_count = Ok(value);
+                self
+            }
+            ///Sets `state`, or clears it with `None`.
+            pub fn set_state(
+                mut self,
+                value: ::std::option::Option<super::RevisionHealthState>,
+            ) -> Self {
+                self.state = Ok(value);
                 self
             }
         }
@@ -6344,11 +7102,12 @@ pub mod types {
         impl RevisionInfo {
             pub fn deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deployment_id: {e}")
                     });
@@ -6356,11 +7115,12 @@ pub mod types {
             }
             pub fn has_infrastructure_issue<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.has_infrastructure_issue = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for has_infrastructure_issue: {e}"
@@ -6370,11 +7130,12 @@ pub mod types {
             }
             pub fn health<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::RevisionHealth>>,
+                T: ::std::convert::TryInto<super::RevisionHealth>,
                 T::Error: ::std::fmt::Display,
             {
                 self.health = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for health: {e}")
                     });
@@ -6382,13 +7143,12 @@ pub mod types {
             }
             pub fn phase<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::RevisionInfoPhase>,
-                >,
+                T: ::std::convert::TryInto<super::RevisionInfoPhase>,
                 T::Error: ::std::fmt::Display,
             {
                 self.phase = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for phase: {e}")
                     });
@@ -6396,11 +7156,12 @@ pub mod types {
             }
             pub fn phase_started_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.phase_started_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for phase_started_at: {e}"
@@ -6410,16 +7171,65 @@ pub mod types {
             }
             pub fn ready_replicas<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ready_replicas = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for ready_replicas: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `deployment_id`, or clears it with `None`.
+            pub fn set_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.deployment_id = Ok(value);
+                self
+            }
+            ///Sets `has_infrastructure_issue`, or clears it with `None`.
+            pub fn set_has_infrastructure_issue(
+                mut self,
+                value: ::std::option::Option<bool>,
+            ) -> Self {
+                self.has_infrastructure_issue = Ok(value);
+                self
+            }
+            ///Sets `health`, or clears it with `None`.
+            pub fn set_health(
+                mut self,
+                value: ::std::option::Option<super::RevisionHealth>,
+            ) -> Self {
+                self.health = Ok(value);
+                self
+            }
+            ///Sets `phase`, or clears it with `None`.
+            pub fn set_phase(
+                mut self,
+                value: ::std::option::Option<super::RevisionInfoPhase>,
+            ) -> Self {
+                self.phase = Ok(value);
+                self
+            }
+            ///Sets `phase_started_at`, or clears it with `None`.
+            pub fn set_phase_started_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.phase_started_at = Ok(value);
+                self
+            }
+            ///Sets `ready_replicas`, or clears it with `None`.
+            pub fn set_ready_replicas(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.ready_replicas = Ok(value);
                 self
             }
         }
@@ -6467,14 +7277,23 @@ pub mod types {
         impl SecretKey {
             pub fn field_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.field_name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for field_name: {e}")
                     });
+                self
+            }
+            ///Sets `field_name`, or clears it with `None`.
+            pub fn set_field_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.field_name = Ok(value);
                 self
             }
         }
@@ -6532,11 +7351,12 @@ pub mod types {
         impl SecretSetSummary {
             pub fn error_message<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.error_message = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for error_message: {e}")
                     });
@@ -6544,11 +7364,12 @@ pub mod types {
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for name: {e}")
                     });
@@ -6556,11 +7377,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -6568,13 +7390,12 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SecretSetStatus>,
-                >,
+                T: ::std::convert::TryInto<super::SecretSetStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
@@ -6582,16 +7403,55 @@ pub mod types {
             }
             pub fn type_<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SecretSetSummaryType>,
-                >,
+                T: ::std::convert::TryInto<super::SecretSetSummaryType>,
                 T::Error: ::std::fmt::Display,
             {
                 self.type_ = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for type_: {e}")
                     });
+                self
+            }
+            ///Sets `error_message`, or clears it with `None`.
+            pub fn set_error_message(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.error_message = Ok(value);
+                self
+            }
+            ///Sets `name`, or clears it with `None`.
+            pub fn set_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.name = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<super::SecretSetStatus>,
+            ) -> Self {
+                self.status = Ok(value);
+                self
+            }
+            ///Sets `type_`, or clears it with `None`.
+            pub fn set_type_(
+                mut self,
+                value: ::std::option::Option<super::SecretSetSummaryType>,
+            ) -> Self {
+                self.type_ = Ok(value);
                 self
             }
         }
@@ -6717,11 +7577,12 @@ pub mod types {
         impl ServiceDetailsResponse {
             pub fn active_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for active_deployment_id: {e}"
@@ -6731,11 +7592,12 @@ pub mod types {
             }
             pub fn active_deployment_ready<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active_deployment_ready = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for active_deployment_ready: {e}"
@@ -6745,11 +7607,12 @@ pub mod types {
             }
             pub fn active_session_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active_session_count = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for active_session_count: {e}"
@@ -6759,11 +7622,12 @@ pub mod types {
             }
             pub fn agent_profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_profile = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for agent_profile: {e}")
                     });
@@ -6771,13 +7635,12 @@ pub mod types {
             }
             pub fn auto_scaling<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ServiceDetailsResponseAutoScaling>,
-                >,
+                T: ::std::convert::TryInto<super::ServiceDetailsResponseAutoScaling>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_scaling = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for auto_scaling: {e}")
                     });
@@ -6785,11 +7648,12 @@ pub mod types {
             }
             pub fn available<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.available = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for available: {e}")
                     });
@@ -6797,11 +7661,12 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -6809,11 +7674,12 @@ pub mod types {
             }
             pub fn current_revision<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::RevisionInfo>>,
+                T: ::std::convert::TryInto<super::RevisionInfo>,
                 T::Error: ::std::fmt::Display,
             {
                 self.current_revision = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for current_revision: {e}"
@@ -6823,13 +7689,12 @@ pub mod types {
             }
             pub fn deployment<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ServiceDetailsResponseDeployment>,
-                >,
+                T: ::std::convert::TryInto<super::ServiceDetailsResponseDeployment>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deployment = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deployment: {e}")
                     });
@@ -6837,11 +7702,12 @@ pub mod types {
             }
             pub fn desired_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.desired_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for desired_deployment_id: {e}"
@@ -6851,13 +7717,12 @@ pub mod types {
             }
             pub fn krisp_viva<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ServiceDetailsResponseKrispViva>,
-                >,
+                T: ::std::convert::TryInto<super::ServiceDetailsResponseKrispViva>,
                 T::Error: ::std::fmt::Display,
             {
                 self.krisp_viva = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for krisp_viva: {e}")
                     });
@@ -6865,11 +7730,12 @@ pub mod types {
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for name: {e}")
                     });
@@ -6877,11 +7743,12 @@ pub mod types {
             }
             pub fn previous_revision<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::RevisionInfo>>,
+                T: ::std::convert::TryInto<super::RevisionInfo>,
                 T::Error: ::std::fmt::Display,
             {
                 self.previous_revision = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for previous_revision: {e}"
@@ -6891,11 +7758,12 @@ pub mod types {
             }
             pub fn ready<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ready = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for ready: {e}")
                     });
@@ -6903,11 +7771,12 @@ pub mod types {
             }
             pub fn reconciled_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reconciled_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for reconciled_deployment_id: {e}"
@@ -6917,11 +7786,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -6929,14 +7799,145 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `active_deployment_id`, or clears it with `None`.
+            pub fn set_active_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.active_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `active_deployment_ready`, or clears it with `None`.
+            pub fn set_active_deployment_ready(
+                mut self,
+                value: ::std::option::Option<bool>,
+            ) -> Self {
+                self.active_deployment_ready = Ok(value);
+                self
+            }
+            ///Sets `active_session_count`, or clears it with `None`.
+            pub fn set_active_session_count(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.active_session_count = Ok(value);
+                self
+            }
+            ///Sets `agent_profile`, or clears it with `None`.
+            pub fn set_agent_profile(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.agent_profile = Ok(value);
+                self
+            }
+            ///Sets `auto_scaling`, or clears it with `None`.
+            pub fn set_auto_scaling(
+                mut self,
+                value: ::std::option::Option<super::ServiceDetailsResponseAutoScaling>,
+            ) -> Self {
+                self.auto_scaling = Ok(value);
+                self
+            }
+            ///Sets `available`, or clears it with `None`.
+            pub fn set_available(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.available = Ok(value);
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `current_revision`, or clears it with `None`.
+            pub fn set_current_revision(
+                mut self,
+                value: ::std::option::Option<super::RevisionInfo>,
+            ) -> Self {
+                self.current_revision = Ok(value);
+                self
+            }
+            ///Sets `deployment`, or clears it with `None`.
+            pub fn set_deployment(
+                mut self,
+                value: ::std::option::Option<super::ServiceDetailsResponseDeployment>,
+            ) -> Self {
+                self.deployment = Ok(value);
+                self
+            }
+            ///Sets `desired_deployment_id`, or clears it with `None`.
+            pub fn set_desired_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.desired_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `krisp_viva`, or clears it with `None`.
+            pub fn set_krisp_viva(
+                mut self,
+                value: ::std::option::Option<super::ServiceDetailsResponseKrispViva>,
+            ) -> Self {
+                self.krisp_viva = Ok(value);
+                self
+            }
+            ///Sets `name`, or clears it with `None`.
+            pub fn set_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.name = Ok(value);
+                self
+            }
+            ///Sets `previous_revision`, or clears it with `None`.
+            pub fn set_previous_revision(
+                mut self,
+                value: ::std::option::Option<super::RevisionInfo>,
+            ) -> Self {
+                self.previous_revision = Ok(value);
+                self
+            }
+            ///Sets `ready`, or clears it with `None`.
+            pub fn set_ready(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.ready = Ok(value);
+                self
+            }
+            ///Sets `reconciled_deployment_id`, or clears it with `None`.
+            pub fn set_reconciled_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.reconciled_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -7013,11 +8014,12 @@ pub mod types {
         impl ServiceDetailsResponseAutoScaling {
             pub fn max_replicas<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max_replicas = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for max_replicas: {e}")
                     });
@@ -7025,14 +8027,31 @@ pub mod types {
             }
             pub fn min_replicas<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.min_replicas = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for min_replicas: {e}")
                     });
+                self
+            }
+            ///Sets `max_replicas`, or clears it with `None`.
+            pub fn set_max_replicas(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.max_replicas = Ok(value);
+                self
+            }
+            ///Sets `min_replicas`, or clears it with `None`.
+            pub fn set_min_replicas(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.min_replicas = Ok(value);
                 self
             }
         }
@@ -7094,11 +8113,12 @@ pub mod types {
         impl ServiceDetailsResponseDeployment {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -7106,25 +8126,25 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn manifest<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifest,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifest,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.manifest = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for manifest: {e}")
                     });
@@ -7132,11 +8152,12 @@ pub mod types {
             }
             pub fn service_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.service_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for service_id: {e}")
                     });
@@ -7144,14 +8165,57 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `id`, or clears it with `None`.
+            pub fn set_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.id = Ok(value);
+                self
+            }
+            ///Sets `manifest`, or clears it with `None`.
+            pub fn set_manifest(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifest,
+                >,
+            ) -> Self {
+                self.manifest = Ok(value);
+                self
+            }
+            ///Sets `service_id`, or clears it with `None`.
+            pub fn set_service_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.service_id = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -7218,11 +8282,12 @@ pub mod types {
         impl ServiceDetailsResponseDeploymentManifest {
             pub fn api_version<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.api_version = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for api_version: {e}")
                     });
@@ -7230,11 +8295,12 @@ pub mod types {
             }
             pub fn kind<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.kind = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for kind: {e}")
                     });
@@ -7243,14 +8309,13 @@ pub mod types {
             pub fn metadata<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifestMetadata,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifestMetadata,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.metadata = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for metadata: {e}")
                     });
@@ -7259,17 +8324,52 @@ pub mod types {
             pub fn spec<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifestSpec,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifestSpec,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.spec = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for spec: {e}")
                     });
+                self
+            }
+            ///Sets `api_version`, or clears it with `None`.
+            pub fn set_api_version(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.api_version = Ok(value);
+                self
+            }
+            ///Sets `kind`, or clears it with `None`.
+            pub fn set_kind(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.kind = Ok(value);
+                self
+            }
+            ///Sets `metadata`, or clears it with `None`.
+            pub fn set_metadata(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifestMetadata,
+                >,
+            ) -> Self {
+                self.metadata = Ok(value);
+                self
+            }
+            ///Sets `spec`, or clears it with `None`.
+            pub fn set_spec(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifestSpec,
+                >,
+            ) -> Self {
+                self.spec = Ok(value);
                 self
             }
         }
@@ -7321,11 +8421,12 @@ pub mod types {
         impl ServiceDetailsResponseDeploymentManifestMetadata {
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for name: {e}")
                     });
@@ -7333,14 +8434,31 @@ pub mod types {
             }
             pub fn namespace<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.namespace = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for namespace: {e}")
                     });
+                self
+            }
+            ///Sets `name`, or clears it with `None`.
+            pub fn set_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.name = Ok(value);
+                self
+            }
+            ///Sets `namespace`, or clears it with `None`.
+            pub fn set_namespace(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.namespace = Ok(value);
                 self
             }
         }
@@ -7427,14 +8545,13 @@ pub mod types {
             pub fn auto_scaling<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifestSpecAutoScaling,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifestSpecAutoScaling,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_scaling = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for auto_scaling: {e}")
                     });
@@ -7442,11 +8559,12 @@ pub mod types {
             }
             pub fn daily_node_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.daily_node_type = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for daily_node_type: {e}"
@@ -7470,11 +8588,12 @@ pub mod types {
             }
             pub fn image<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for image: {e}")
                     });
@@ -7482,11 +8601,12 @@ pub mod types {
             }
             pub fn image_pull_secret_name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image_pull_secret_name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for image_pull_secret_name: {e}"
@@ -7497,14 +8617,13 @@ pub mod types {
             pub fn krisp_viva<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifestSpecKrispViva,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifestSpecKrispViva,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.krisp_viva = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for krisp_viva: {e}")
                     });
@@ -7512,11 +8631,12 @@ pub mod types {
             }
             pub fn max_session_duration_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max_session_duration_seconds = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for max_session_duration_seconds: {e}"
@@ -7527,17 +8647,78 @@ pub mod types {
             pub fn resources<T>(mut self, value: T) -> Self
             where
                 T: ::std::convert::TryInto<
-                    ::std::option::Option<
-                        super::ServiceDetailsResponseDeploymentManifestSpecResources,
-                    >,
+                    super::ServiceDetailsResponseDeploymentManifestSpecResources,
                 >,
                 T::Error: ::std::fmt::Display,
             {
                 self.resources = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for resources: {e}")
                     });
+                self
+            }
+            ///Sets `auto_scaling`, or clears it with `None`.
+            pub fn set_auto_scaling(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifestSpecAutoScaling,
+                >,
+            ) -> Self {
+                self.auto_scaling = Ok(value);
+                self
+            }
+            ///Sets `daily_node_type`, or clears it with `None`.
+            pub fn set_daily_node_type(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.daily_node_type = Ok(value);
+                self
+            }
+            ///Sets `image`, or clears it with `None`.
+            pub fn set_image(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image = Ok(value);
+                self
+            }
+            ///Sets `image_pull_secret_name`, or clears it with `None`.
+            pub fn set_image_pull_secret_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image_pull_secret_name = Ok(value);
+                self
+            }
+            ///Sets `krisp_viva`, or clears it with `None`.
+            pub fn set_krisp_viva(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifestSpecKrispViva,
+                >,
+            ) -> Self {
+                self.krisp_viva = Ok(value);
+                self
+            }
+            ///Sets `max_session_duration_seconds`, or clears it with `None`.
+            pub fn set_max_session_duration_seconds(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.max_session_duration_seconds = Ok(value);
+                self
+            }
+            ///Sets `resources`, or clears it with `None`.
+            pub fn set_resources(
+                mut self,
+                value: ::std::option::Option<
+                    super::ServiceDetailsResponseDeploymentManifestSpecResources,
+                >,
+            ) -> Self {
+                self.resources = Ok(value);
                 self
             }
         }
@@ -7597,11 +8778,12 @@ pub mod types {
         impl ServiceDetailsResponseDeploymentManifestSpecAutoScaling {
             pub fn max_replicas<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.max_replicas = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for max_replicas: {e}")
                     });
@@ -7609,14 +8791,31 @@ pub mod types {
             }
             pub fn min_replicas<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.min_replicas = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for min_replicas: {e}")
                     });
+                self
+            }
+            ///Sets `max_replicas`, or clears it with `None`.
+            pub fn set_max_replicas(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.max_replicas = Ok(value);
+                self
+            }
+            ///Sets `min_replicas`, or clears it with `None`.
+            pub fn set_min_replicas(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.min_replicas = Ok(value);
                 self
             }
         }
@@ -7663,14 +8862,23 @@ pub mod types {
         impl ServiceDetailsResponseDeploymentManifestSpecKrispViva {
             pub fn audio_filters<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.audio_filters = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for audio_filters: {e}")
                     });
+                self
+            }
+            ///Sets `audio_filters`, or clears it with `None`.
+            pub fn set_audio_filters(
+                mut self,
+                value: ::std::option::Option<bool>,
+            ) -> Self {
+                self.audio_filters = Ok(value);
                 self
             }
         }
@@ -7720,11 +8928,12 @@ pub mod types {
         impl ServiceDetailsResponseDeploymentManifestSpecResources {
             pub fn cpu<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cpu = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for cpu: {e}")
                     });
@@ -7732,14 +8941,31 @@ pub mod types {
             }
             pub fn memory<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.memory = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for memory: {e}")
                     });
+                self
+            }
+            ///Sets `cpu`, or clears it with `None`.
+            pub fn set_cpu(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.cpu = Ok(value);
+                self
+            }
+            ///Sets `memory`, or clears it with `None`.
+            pub fn set_memory(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.memory = Ok(value);
                 self
             }
         }
@@ -7785,14 +9011,23 @@ pub mod types {
         impl ServiceDetailsResponseKrispViva {
             pub fn audio_filter<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.audio_filter = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for audio_filter: {e}")
                     });
+                self
+            }
+            ///Sets `audio_filter`, or clears it with `None`.
+            pub fn set_audio_filter(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.audio_filter = Ok(value);
                 self
             }
         }
@@ -7882,11 +9117,12 @@ pub mod types {
         impl ServiceListItem {
             pub fn active_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.active_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for active_deployment_id: {e}"
@@ -7896,11 +9132,12 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -7908,11 +9145,12 @@ pub mod types {
             }
             pub fn deleted_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deleted_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deleted_at: {e}")
                     });
@@ -7920,13 +9158,12 @@ pub mod types {
             }
             pub fn deployment<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::ServiceListItemDeployment>,
-                >,
+                T: ::std::convert::TryInto<super::ServiceListItemDeployment>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deployment = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deployment: {e}")
                     });
@@ -7934,11 +9171,12 @@ pub mod types {
             }
             pub fn desired_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.desired_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for desired_deployment_id: {e}"
@@ -7948,21 +9186,23 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn name<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.name = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for name: {e}")
                     });
@@ -7970,11 +9210,12 @@ pub mod types {
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.organization_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for organization_id: {e}"
@@ -7984,11 +9225,12 @@ pub mod types {
             }
             pub fn reconciled_deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.reconciled_deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for reconciled_deployment_id: {e}"
@@ -7998,11 +9240,12 @@ pub mod types {
             }
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -8010,14 +9253,103 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `active_deployment_id`, or clears it with `None`.
+            pub fn set_active_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.active_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `deleted_at`, or clears it with `None`.
+            pub fn set_deleted_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.deleted_at = Ok(value);
+                self
+            }
+            ///Sets `deployment`, or clears it with `None`.
+            pub fn set_deployment(
+                mut self,
+                value: ::std::option::Option<super::ServiceListItemDeployment>,
+            ) -> Self {
+                self.deployment = Ok(value);
+                self
+            }
+            ///Sets `desired_deployment_id`, or clears it with `None`.
+            pub fn set_desired_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.desired_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `id`, or clears it with `None`.
+            pub fn set_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.id = Ok(value);
+                self
+            }
+            ///Sets `name`, or clears it with `None`.
+            pub fn set_name(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.name = Ok(value);
+                self
+            }
+            ///Sets `organization_id`, or clears it with `None`.
+            pub fn set_organization_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.organization_id = Ok(value);
+                self
+            }
+            ///Sets `reconciled_deployment_id`, or clears it with `None`.
+            pub fn set_reconciled_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.reconciled_deployment_id = Ok(value);
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -8095,11 +9427,12 @@ pub mod types {
         impl ServiceListItemDeployment {
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -8107,11 +9440,12 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
@@ -8131,11 +9465,12 @@ pub mod types {
             }
             pub fn service_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.service_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for service_id: {e}")
                     });
@@ -8143,14 +9478,47 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `id`, or clears it with `None`.
+            pub fn set_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.id = Ok(value);
+                self
+            }
+            ///Sets `service_id`, or clears it with `None`.
+            pub fn set_service_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.service_id = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -8253,11 +9621,12 @@ pub mod types {
         impl SessionResponse {
             pub fn bot_start_seconds<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.bot_start_seconds = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for bot_start_seconds: {e}"
@@ -8267,11 +9636,12 @@ pub mod types {
             }
             pub fn cold_start<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<bool>>,
+                T: ::std::convert::TryInto<bool>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cold_start = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for cold_start: {e}")
                     });
@@ -8279,11 +9649,12 @@ pub mod types {
             }
             pub fn completion_status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.completion_status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for completion_status: {e}"
@@ -8293,11 +9664,12 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -8305,11 +9677,12 @@ pub mod types {
             }
             pub fn deployment_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.deployment_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for deployment_id: {e}")
                     });
@@ -8317,11 +9690,12 @@ pub mod types {
             }
             pub fn ended_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ended_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for ended_at: {e}")
                     });
@@ -8343,11 +9717,12 @@ pub mod types {
             }
             pub fn organization_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.organization_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for organization_id: {e}"
@@ -8357,13 +9732,12 @@ pub mod types {
             }
             pub fn resource_metrics<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::SessionResponseResourceMetrics>,
-                >,
+                T: ::std::convert::TryInto<super::SessionResponseResourceMetrics>,
                 T::Error: ::std::fmt::Display,
             {
                 self.resource_metrics = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for resource_metrics: {e}"
@@ -8373,11 +9747,12 @@ pub mod types {
             }
             pub fn service_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.service_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for service_id: {e}")
                     });
@@ -8385,11 +9760,12 @@ pub mod types {
             }
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for session_id: {e}")
                     });
@@ -8397,14 +9773,100 @@ pub mod types {
             }
             pub fn updated_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.updated_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for updated_at: {e}")
                     });
+                self
+            }
+            ///Sets `bot_start_seconds`, or clears it with `None`.
+            pub fn set_bot_start_seconds(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.bot_start_seconds = Ok(value);
+                self
+            }
+            ///Sets `cold_start`, or clears it with `None`.
+            pub fn set_cold_start(mut self, value: ::std::option::Option<bool>) -> Self {
+                self.cold_start = Ok(value);
+                self
+            }
+            ///Sets `completion_status`, or clears it with `None`.
+            pub fn set_completion_status(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.completion_status = Ok(value);
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `deployment_id`, or clears it with `None`.
+            pub fn set_deployment_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.deployment_id = Ok(value);
+                self
+            }
+            ///Sets `ended_at`, or clears it with `None`.
+            pub fn set_ended_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.ended_at = Ok(value);
+                self
+            }
+            ///Sets `organization_id`, or clears it with `None`.
+            pub fn set_organization_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.organization_id = Ok(value);
+                self
+            }
+            ///Sets `resource_metrics`, or clears it with `None`.
+            pub fn set_resource_metrics(
+                mut self,
+                value: ::std::option::Option<super::SessionResponseResourceMetrics>,
+            ) -> Self {
+                self.resource_metrics = Ok(value);
+                self
+            }
+            ///Sets `service_id`, or clears it with `None`.
+            pub fn set_service_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.service_id = Ok(value);
+                self
+            }
+            ///Sets `session_id`, or clears it with `None`.
+            pub fn set_session_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.session_id = Ok(value);
+                self
+            }
+            ///Sets `updated_at`, or clears it with `None`.
+            pub fn set_updated_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.updated_at = Ok(value);
                 self
             }
         }
@@ -8469,11 +9931,12 @@ pub mod types {
         impl SessionResponseMeetingIdsItem {
             pub fn meeting_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.meeting_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for meeting_id: {e}")
                     });
@@ -8481,16 +9944,33 @@ pub mod types {
             }
             pub fn participant_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.participant_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for participant_id: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `meeting_id`, or clears it with `None`.
+            pub fn set_meeting_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.meeting_id = Ok(value);
+                self
+            }
+            ///Sets `participant_id`, or clears it with `None`.
+            pub fn set_participant_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.participant_id = Ok(value);
                 self
             }
         }
@@ -8597,11 +10077,12 @@ pub mod types {
         impl SessionResponseResourceMetrics {
             pub fn cpu_millicores_p50<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cpu_millicores_p50 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for cpu_millicores_p50: {e}"
@@ -8611,11 +10092,12 @@ pub mod types {
             }
             pub fn cpu_millicores_p90<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cpu_millicores_p90 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for cpu_millicores_p90: {e}"
@@ -8625,11 +10107,12 @@ pub mod types {
             }
             pub fn cpu_millicores_p95<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cpu_millicores_p95 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for cpu_millicores_p95: {e}"
@@ -8639,11 +10122,12 @@ pub mod types {
             }
             pub fn cpu_millicores_p99<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.cpu_millicores_p99 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for cpu_millicores_p99: {e}"
@@ -8653,11 +10137,12 @@ pub mod types {
             }
             pub fn created_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.created_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for created_at: {e}")
                     });
@@ -8665,11 +10150,12 @@ pub mod types {
             }
             pub fn event_ts<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.event_ts = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for event_ts: {e}")
                     });
@@ -8677,21 +10163,23 @@ pub mod types {
             }
             pub fn id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for id: {e}"));
                 self
             }
             pub fn memory_bytes_p50<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.memory_bytes_p50 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for memory_bytes_p50: {e}"
@@ -8701,11 +10189,12 @@ pub mod types {
             }
             pub fn memory_bytes_p90<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.memory_bytes_p90 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for memory_bytes_p90: {e}"
@@ -8715,11 +10204,12 @@ pub mod types {
             }
             pub fn memory_bytes_p95<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.memory_bytes_p95 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for memory_bytes_p95: {e}"
@@ -8729,11 +10219,12 @@ pub mod types {
             }
             pub fn memory_bytes_p99<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.memory_bytes_p99 = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for memory_bytes_p99: {e}"
@@ -8743,11 +10234,12 @@ pub mod types {
             }
             pub fn sample_count<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.sample_count = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for sample_count: {e}")
                     });
@@ -8755,11 +10247,12 @@ pub mod types {
             }
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for session_id: {e}")
                     });
@@ -8777,6 +10270,110 @@ pub mod types {
                     .map_err(|e| {
                         format!("error converting supplied value for timeseries: {e}")
                     });
+                self
+            }
+            ///Sets `cpu_millicores_p50`, or clears it with `None`.
+            pub fn set_cpu_millicores_p50(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.cpu_millicores_p50 = Ok(value);
+                self
+            }
+            ///Sets `cpu_millicores_p90`, or clears it with `None`.
+            pub fn set_cpu_millicores_p90(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.cpu_millicores_p90 = Ok(value);
+                self
+            }
+            ///Sets `cpu_millicores_p95`, or clears it with `None`.
+            pub fn set_cpu_millicores_p95(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.cpu_millicores_p95 = Ok(value);
+                self
+            }
+            ///Sets `cpu_millicores_p99`, or clears it with `None`.
+            pub fn set_cpu_millicores_p99(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.cpu_millicores_p99 = Ok(value);
+                self
+            }
+            ///Sets `created_at`, or clears it with `None`.
+            pub fn set_created_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.created_at = Ok(value);
+                self
+            }
+            ///Sets `event_ts`, or clears it with `None`.
+            pub fn set_event_ts(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.event_ts = Ok(value);
+                self
+            }
+            ///Sets `id`, or clears it with `None`.
+            pub fn set_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.id = Ok(value);
+                self
+            }
+            ///Sets `memory_bytes_p50`, or clears it with `None`.
+            pub fn set_memory_bytes_p50(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.memory_bytes_p50 = Ok(value);
+                self
+            }
+            ///Sets `memory_bytes_p90`, or clears it with `None`.
+            pub fn set_memory_bytes_p90(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.memory_bytes_p90 = Ok(value);
+                self
+            }
+            ///Sets `memory_bytes_p95`, or clears it with `None`.
+            pub fn set_memory_bytes_p95(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.memory_bytes_p95 = Ok(value);
+                self
+            }
+            ///Sets `memory_bytes_p99`, or clears it with `None`.
+            pub fn set_memory_bytes_p99(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.memory_bytes_p99 = Ok(value);
+                self
+            }
+            ///Sets `sample_count`, or clears it with `None`.
+            pub fn set_sample_count(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.sample_count = Ok(value);
+                self
+            }
+            ///Sets `session_id`, or clears it with `None`.
+            pub fn set_session_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.session_id = Ok(value);
                 self
             }
         }
@@ -8843,32 +10440,50 @@ pub mod types {
         impl SessionResponseResourceMetricsTimeseriesItem {
             pub fn c<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.c = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for c: {e}"));
                 self
             }
             pub fn m<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.m = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for m: {e}"));
                 self
             }
             pub fn t<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
                 self.t = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| format!("error converting supplied value for t: {e}"));
+                self
+            }
+            ///Sets `c`, or clears it with `None`.
+            pub fn set_c(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.c = Ok(value);
+                self
+            }
+            ///Sets `m`, or clears it with `None`.
+            pub fn set_m(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.m = Ok(value);
+                self
+            }
+            ///Sets `t`, or clears it with `None`.
+            pub fn set_t(mut self, value: ::std::option::Option<i64>) -> Self {
+                self.t = Ok(value);
                 self
             }
         }
@@ -9008,16 +10623,23 @@ pub mod types {
             }
             pub fn transport<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::StartRequestTransport>,
-                >,
+                T: ::std::convert::TryInto<super::StartRequestTransport>,
                 T::Error: ::std::fmt::Display,
             {
                 self.transport = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for transport: {e}")
                     });
+                self
+            }
+            ///Sets `transport`, or clears it with `None`.
+            pub fn set_transport(
+                mut self,
+                value: ::std::option::Option<super::StartRequestTransport>,
+            ) -> Self {
+                self.transport = Ok(value);
                 self
             }
         }
@@ -9098,11 +10720,12 @@ pub mod types {
         impl StartResponse {
             pub fn body<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.body = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for body: {e}")
                     });
@@ -9110,11 +10733,12 @@ pub mod types {
             }
             pub fn daily_room<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.daily_room = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for daily_room: {e}")
                     });
@@ -9122,11 +10746,12 @@ pub mod types {
             }
             pub fn daily_token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.daily_token = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for daily_token: {e}")
                     });
@@ -9134,13 +10759,12 @@ pub mod types {
             }
             pub fn ice_config<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::StartResponseIceConfig>,
-                >,
+                T: ::std::convert::TryInto<super::StartResponseIceConfig>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ice_config = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for ice_config: {e}")
                     });
@@ -9148,11 +10772,12 @@ pub mod types {
             }
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for session_id: {e}")
                     });
@@ -9160,11 +10785,12 @@ pub mod types {
             }
             pub fn token<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.token = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for token: {e}")
                     });
@@ -9172,14 +10798,71 @@ pub mod types {
             }
             pub fn ws_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.ws_url = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for ws_url: {e}")
                     });
+                self
+            }
+            ///Sets `body`, or clears it with `None`.
+            pub fn set_body(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.body = Ok(value);
+                self
+            }
+            ///Sets `daily_room`, or clears it with `None`.
+            pub fn set_daily_room(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.daily_room = Ok(value);
+                self
+            }
+            ///Sets `daily_token`, or clears it with `None`.
+            pub fn set_daily_token(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.daily_token = Ok(value);
+                self
+            }
+            ///Sets `ice_config`, or clears it with `None`.
+            pub fn set_ice_config(
+                mut self,
+                value: ::std::option::Option<super::StartResponseIceConfig>,
+            ) -> Self {
+                self.ice_config = Ok(value);
+                self
+            }
+            ///Sets `session_id`, or clears it with `None`.
+            pub fn set_session_id(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.session_id = Ok(value);
+                self
+            }
+            ///Sets `token`, or clears it with `None`.
+            pub fn set_token(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.token = Ok(value);
+                self
+            }
+            ///Sets `ws_url`, or clears it with `None`.
+            pub fn set_ws_url(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.ws_url = Ok(value);
                 self
             }
         }
@@ -9288,11 +10971,12 @@ pub mod types {
         impl StartResponseIceConfigIceServersItem {
             pub fn credential<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.credential = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for credential: {e}")
                     });
@@ -9312,14 +10996,31 @@ pub mod types {
             }
             pub fn username<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.username = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for username: {e}")
                     });
+                self
+            }
+            ///Sets `credential`, or clears it with `None`.
+            pub fn set_credential(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.credential = Ok(value);
+                self
+            }
+            ///Sets `username`, or clears it with `None`.
+            pub fn set_username(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.username = Ok(value);
                 self
             }
         }
@@ -9368,11 +11069,12 @@ pub mod types {
         impl StopResponse {
             pub fn session_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.session_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for session_id: {e}")
                     });
@@ -9380,14 +11082,31 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
+                self
+            }
+            ///Sets `session_id`, or clears it with `None`.
+            pub fn set_session_id(
+                mut self,
+                value: ::std::option::Option<::uuid::Uuid>,
+            ) -> Self {
+                self.session_id = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.status = Ok(value);
                 self
             }
         }
@@ -9427,16 +11146,25 @@ pub mod types {
         impl UpdatePropertiesBody {
             pub fn default_region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.default_region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for default_region: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `default_region`, or clears it with `None`.
+            pub fn set_default_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.default_region = Ok(value);
                 self
             }
         }
@@ -9532,11 +11260,12 @@ pub mod types {
         impl UpdateServiceRequest {
             pub fn agent_profile<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.agent_profile = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for agent_profile: {e}")
                     });
@@ -9544,11 +11273,12 @@ pub mod types {
             }
             pub fn architecture<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::Architecture>>,
+                T: ::std::convert::TryInto<super::Architecture>,
                 T::Error: ::std::fmt::Display,
             {
                 self.architecture = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for architecture: {e}")
                     });
@@ -9556,13 +11286,12 @@ pub mod types {
             }
             pub fn auto_scaling<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::AutoScalingConfig>,
-                >,
+                T: ::std::convert::TryInto<super::AutoScalingConfig>,
                 T::Error: ::std::fmt::Display,
             {
                 self.auto_scaling = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for auto_scaling: {e}")
                     });
@@ -9570,11 +11299,12 @@ pub mod types {
             }
             pub fn build_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.build_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for build_id: {e}")
                     });
@@ -9596,11 +11326,12 @@ pub mod types {
             }
             pub fn image<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for image: {e}")
                     });
@@ -9608,11 +11339,12 @@ pub mod types {
             }
             pub fn image_pull_secret_set<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.image_pull_secret_set = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for image_pull_secret_set: {e}"
@@ -9622,13 +11354,12 @@ pub mod types {
             }
             pub fn krisp_viva<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::KrispVivaConfig>,
-                >,
+                T: ::std::convert::TryInto<super::KrispVivaConfig>,
                 T::Error: ::std::fmt::Display,
             {
                 self.krisp_viva = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for krisp_viva: {e}")
                     });
@@ -9636,25 +11367,32 @@ pub mod types {
             }
             pub fn max_session_duration<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<i64>>,
+                T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_session_duration = value
-                    .try_into()
-                    .map_err(|e| {
-                        format!(
-                            "error converting supplied value for max_session_duration: {e}"
-                        )
-                    });
+                self.max_session_duration = crate::ranges::check(
+                    value
+                        .try_into()
+                        .map(Some)
+                        .map_err(|e| {
+                            format!(
+                                "error converting supplied value for max_session_duration: {e}"
+                            )
+                        }),
+                    "maxSessionDuration",
+                    Some(60i64),
+                    Some(14400i64),
+                );
                 self
             }
             pub fn node_type<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.node_type = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for node_type: {e}")
                     });
@@ -9662,11 +11400,12 @@ pub mod types {
             }
             pub fn resources<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<super::AgentResources>>,
+                T: ::std::convert::TryInto<super::AgentResources>,
                 T::Error: ::std::fmt::Display,
             {
                 self.resources = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for resources: {e}")
                     });
@@ -9674,11 +11413,12 @@ pub mod types {
             }
             pub fn secret_set<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.secret_set = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for secret_set: {e}")
                     });
@@ -9686,16 +11426,113 @@ pub mod types {
             }
             pub fn websocket_auth<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.websocket_auth = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!(
                             "error converting supplied value for websocket_auth: {e}"
                         )
                     });
+                self
+            }
+            ///Sets `agent_profile`, or clears it with `None`.
+            pub fn set_agent_profile(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.agent_profile = Ok(value);
+                self
+            }
+            ///Sets `architecture`, or clears it with `None`.
+            pub fn set_architecture(
+                mut self,
+                value: ::std::option::Option<super::Architecture>,
+            ) -> Self {
+                self.architecture = Ok(value);
+                self
+            }
+            ///Sets `auto_scaling`, or clears it with `None`.
+            pub fn set_auto_scaling(
+                mut self,
+                value: ::std::option::Option<super::AutoScalingConfig>,
+            ) -> Self {
+                self.auto_scaling = Ok(value);
+                self
+            }
+            ///Sets `build_id`, or clears it with `None`.
+            pub fn set_build_id(
+                mut self,
+                value: ::std::option::Option<::uuid::Uuid>,
+            ) -> Self {
+                self.build_id = Ok(value);
+                self
+            }
+            ///Sets `image`, or clears it with `None`.
+            pub fn set_image(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image = Ok(value);
+                self
+            }
+            ///Sets `image_pull_secret_set`, or clears it with `None`.
+            pub fn set_image_pull_secret_set(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.image_pull_secret_set = Ok(value);
+                self
+            }
+            ///Sets `krisp_viva`, or clears it with `None`.
+            pub fn set_krisp_viva(
+                mut self,
+                value: ::std::option::Option<super::KrispVivaConfig>,
+            ) -> Self {
+                self.krisp_viva = Ok(value);
+                self
+            }
+            ///Sets `max_session_duration`, or clears it with `None`.
+            pub fn set_max_session_duration(
+                mut self,
+                value: ::std::option::Option<i64>,
+            ) -> Self {
+                self.max_session_duration = Ok(value);
+                self
+            }
+            ///Sets `node_type`, or clears it with `None`.
+            pub fn set_node_type(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.node_type = Ok(value);
+                self
+            }
+            ///Sets `resources`, or clears it with `None`.
+            pub fn set_resources(
+                mut self,
+                value: ::std::option::Option<super::AgentResources>,
+            ) -> Self {
+                self.resources = Ok(value);
+                self
+            }
+            ///Sets `secret_set`, or clears it with `None`.
+            pub fn set_secret_set(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.secret_set = Ok(value);
+                self
+            }
+            ///Sets `websocket_auth`, or clears it with `None`.
+            pub fn set_websocket_auth(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.websocket_auth = Ok(value);
                 self
             }
         }
@@ -9814,11 +11651,12 @@ pub mod types {
         impl UploadUrlResponse {
             pub fn expires_at<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.expires_at = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for expires_at: {e}")
                     });
@@ -9843,11 +11681,12 @@ pub mod types {
             }
             pub fn upload_id<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::uuid::Uuid>>,
+                T: ::std::convert::TryInto<::uuid::Uuid>,
                 T::Error: ::std::fmt::Display,
             {
                 self.upload_id = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for upload_id: {e}")
                     });
@@ -9855,14 +11694,39 @@ pub mod types {
             }
             pub fn upload_url<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.upload_url = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for upload_url: {e}")
                     });
+                self
+            }
+            ///Sets `expires_at`, or clears it with `None`.
+            pub fn set_expires_at(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.expires_at = Ok(value);
+                self
+            }
+            ///Sets `upload_id`, or clears it with `None`.
+            pub fn set_upload_id(
+                mut self,
+                value: ::std::option::Option<::uuid::Uuid>,
+            ) -> Self {
+                self.upload_id = Ok(value);
+                self
+            }
+            ///Sets `upload_url`, or clears it with `None`.
+            pub fn set_upload_url(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.upload_url = Ok(value);
                 self
             }
         }
@@ -9911,11 +11775,12 @@ pub mod types {
         impl UpsertSecretSetResponse {
             pub fn region<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<::std::option::Option<::std::string::String>>,
+                T: ::std::convert::TryInto<::std::string::String>,
                 T::Error: ::std::fmt::Display,
             {
                 self.region = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for region: {e}")
                     });
@@ -9923,16 +11788,31 @@ pub mod types {
             }
             pub fn status<T>(mut self, value: T) -> Self
             where
-                T: ::std::convert::TryInto<
-                    ::std::option::Option<super::UpsertSecretSetResponseStatus>,
-                >,
+                T: ::std::convert::TryInto<super::UpsertSecretSetResponseStatus>,
                 T::Error: ::std::fmt::Display,
             {
                 self.status = value
                     .try_into()
+                    .map(Some)
                     .map_err(|e| {
                         format!("error converting supplied value for status: {e}")
                     });
+                self
+            }
+            ///Sets `region`, or clears it with `None`.
+            pub fn set_region(
+                mut self,
+                value: ::std::option::Option<::std::string::String>,
+            ) -> Self {
+                self.region = Ok(value);
+                self
+            }
+            ///Sets `status`, or clears it with `None`.
+            pub fn set_status(
+                mut self,
+                value: ::std::option::Option<super::UpsertSecretSetResponseStatus>,
+            ) -> Self {
+                self.status = Ok(value);
                 self
             }
         }
@@ -10250,72 +12130,6 @@ pub mod types {
         }
     }
 }
-#[derive(Clone, Debug)]
-/**Client for Pipecat Cloud
-
-Manage Pipecat Cloud agents, secret sets, builds, regions and organization properties (private API, private key), and start and talk to agent sessions (public API, public key).
-
-Version: 1.0.0*/
-pub struct Client {
-    pub(crate) baseurl: String,
-    pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::config::ClientConfig,
-}
-impl Client {
-    /// Create a new client.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::config::ClientConfig) -> Self {
-        #[cfg(not(target_arch = "wasm32"))]
-        let client = {
-            let dur = ::std::time::Duration::from_secs(15u64);
-            reqwest::ClientBuilder::new().connect_timeout(dur).timeout(dur)
-        };
-        #[cfg(target_arch = "wasm32")]
-        let client = reqwest::ClientBuilder::new();
-        Self::new_with_client(baseurl, client.build().unwrap(), inner)
-    }
-    /// Construct a new client with an existing `reqwest::Client`,
-    /// allowing more control over its configuration.
-    ///
-    /// `baseurl` is the base URL provided to the internal
-    /// `reqwest::Client`, and should include a scheme and hostname,
-    /// as well as port and a path stem if applicable.
-    pub fn new_with_client(
-        baseurl: &str,
-        client: reqwest::Client,
-        inner: crate::config::ClientConfig,
-    ) -> Self {
-        Self {
-            baseurl: baseurl.to_string(),
-            client,
-            inner,
-        }
-    }
-}
-impl ClientInfo<crate::config::ClientConfig> for Client {
-    fn api_version() -> &'static str {
-        "1.0.0"
-    }
-    fn baseurl(&self) -> &str {
-        self.baseurl.as_str()
-    }
-    fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-    fn inner(&self) -> &crate::config::ClientConfig {
-        &self.inner
-    }
-}
-const _: () = {
-    #[allow(dead_code)]
-    fn assert_client_hooks()
-    where
-        Client: ClientHooks<crate::config::ClientConfig>,
-    {}
-};
 impl Client {
     /**List the organization's agents
 
@@ -10768,11 +12582,6 @@ let response = client.delete_secret_from_set()
 #[allow(clippy::all)]
 pub mod builder {
     use super::types;
-    #[allow(unused_imports)]
-    use super::{
-        encode_path, ByteStream, ClientInfo, ClientHooks, Error, OperationInfo,
-        RequestBuilderExt, ResponseValue,
-    };
     /**Builder for [`Client::list_services`]
 
 [`Client::list_services`]: super::Client::list_services*/
@@ -10783,7 +12592,7 @@ pub mod builder {
         region: Result<Option<::std::string::String>, String>,
     }
     impl<'a> ListServices<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 include_active_deployment: Ok(None),
@@ -10814,14 +12623,25 @@ pub mod builder {
                 .map_err(|e| format!("region: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ListServicesResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/agents`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ListServicesResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ListServicesResponse>, crate::Error> {
             let Self { client, include_active_deployment, region } = self;
             let include_active_deployment = include_active_deployment
-                .map_err(Error::InvalidRequest)?;
-            let region = region.map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
+            let region = region.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -10838,17 +12658,17 @@ pub mod builder {
                     ),
                 )
                 .query(&progenitor_client::QueryParam::new("region", &region))
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_services",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::LIST_SERVICES,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -10861,7 +12681,7 @@ pub mod builder {
         body: Result<types::builder::CreateServiceRequest, String>,
     }
     impl<'a> CreateService<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
@@ -10893,16 +12713,27 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ServiceDetailsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `POST` request to `/agents`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ServiceDetailsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ServiceDetailsResponse>, crate::Error> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::CreateServiceRequest::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -10913,17 +12744,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_service",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::CREATE_SERVICE,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -10936,7 +12767,7 @@ pub mod builder {
         agent_name: Result<types::GetServiceAgentName, String>,
     }
     impl<'a> GetService<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -10952,12 +12783,23 @@ pub mod builder {
             self.agent_name = value.try_into().map_err(|e| format!("agent_name: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ServiceDetailsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/agents/{agentName}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ServiceDetailsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ServiceDetailsResponse>, crate::Error> {
             let Self { client, agent_name } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -10967,17 +12809,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_service",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_SERVICE,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -10991,7 +12833,7 @@ pub mod builder {
         body: Result<types::builder::UpdateServiceRequest, String>,
     }
     impl<'a> UpdateService<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11034,17 +12876,28 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ServiceDetailsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `POST` request to `/agents/{agentName}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ServiceDetailsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ServiceDetailsResponse>, crate::Error> {
             let Self { client, agent_name, body } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
             let body = body
                 .and_then(|v| {
                     types::UpdateServiceRequest::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11055,17 +12908,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_service",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::UPDATE_SERVICE,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11078,7 +12931,7 @@ pub mod builder {
         agent_name: Result<types::DeleteServiceAgentName, String>,
     }
     impl<'a> DeleteService<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11094,10 +12947,23 @@ pub mod builder {
             self.agent_name = value.try_into().map_err(|e| format!("agent_name: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::OkStatus, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `DELETE` request to `/agents/{agentName}`
-        pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
+            self,
+        ) -> Result<crate::Response<types::OkStatus>, crate::Error> {
             let Self { client, agent_name } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents", &agent_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11107,17 +12973,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_service",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::DELETE_SERVICE,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11138,7 +13004,7 @@ pub mod builder {
         start_time: Result<Option<i64>, String>,
     }
     impl<'a> GetLogs<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11247,10 +13113,21 @@ pub mod builder {
                 .map_err(|e| format!("start_time: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetLogsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/agents/{agentName}/logs`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetLogsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetLogsResponse>, crate::Error> {
             let Self {
                 client,
                 agent_name,
@@ -11263,15 +13140,15 @@ pub mod builder {
                 session_id,
                 start_time,
             } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let deployment_id = deployment_id.map_err(Error::InvalidRequest)?;
-            let end_time = end_time.map_err(Error::InvalidRequest)?;
-            let limit = limit.map_err(Error::InvalidRequest)?;
-            let offset = offset.map_err(Error::InvalidRequest)?;
-            let order = order.map_err(Error::InvalidRequest)?;
-            let query = query.map_err(Error::InvalidRequest)?;
-            let session_id = session_id.map_err(Error::InvalidRequest)?;
-            let start_time = start_time.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
+            let deployment_id = deployment_id.map_err(crate::Error::invalid_request)?;
+            let end_time = end_time.map_err(crate::Error::invalid_request)?;
+            let limit = limit.map_err(crate::Error::invalid_request)?;
+            let offset = offset.map_err(crate::Error::invalid_request)?;
+            let order = order.map_err(crate::Error::invalid_request)?;
+            let query = query.map_err(crate::Error::invalid_request)?;
+            let session_id = session_id.map_err(crate::Error::invalid_request)?;
+            let start_time = start_time.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents", &agent_name.to_string(), "logs"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11291,17 +13168,17 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("query", &query))
                 .query(&progenitor_client::QueryParam::new("sessionId", &session_id))
                 .query(&progenitor_client::QueryParam::new("startTime", &start_time))
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_logs",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_LOGS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11323,7 +13200,7 @@ pub mod builder {
         status: Result<Option<types::GetSessionsStatus>, String>,
     }
     impl<'a> GetSessions<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11450,10 +13327,21 @@ pub mod builder {
                 .map_err(|e| format!("status: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetSessionsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/agents/{agentName}/sessions`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetSessionsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetSessionsResponse>, crate::Error> {
             let Self {
                 client,
                 agent_name,
@@ -11467,16 +13355,16 @@ pub mod builder {
                 start_type,
                 status,
             } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let deployment_id = deployment_id.map_err(Error::InvalidRequest)?;
-            let end_time = end_time.map_err(Error::InvalidRequest)?;
-            let limit = limit.map_err(Error::InvalidRequest)?;
-            let offset = offset.map_err(Error::InvalidRequest)?;
-            let start_time = start_time.map_err(Error::InvalidRequest)?;
-            let start_time_max = start_time_max.map_err(Error::InvalidRequest)?;
-            let start_time_min = start_time_min.map_err(Error::InvalidRequest)?;
-            let start_type = start_type.map_err(Error::InvalidRequest)?;
-            let status = status.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
+            let deployment_id = deployment_id.map_err(crate::Error::invalid_request)?;
+            let end_time = end_time.map_err(crate::Error::invalid_request)?;
+            let limit = limit.map_err(crate::Error::invalid_request)?;
+            let offset = offset.map_err(crate::Error::invalid_request)?;
+            let start_time = start_time.map_err(crate::Error::invalid_request)?;
+            let start_time_max = start_time_max.map_err(crate::Error::invalid_request)?;
+            let start_time_min = start_time_min.map_err(crate::Error::invalid_request)?;
+            let start_type = start_type.map_err(crate::Error::invalid_request)?;
+            let status = status.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["agents", &agent_name.to_string(), "sessions"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11501,17 +13389,17 @@ pub mod builder {
                 )
                 .query(&progenitor_client::QueryParam::new("startType", &start_type))
                 .query(&progenitor_client::QueryParam::new("status", &status))
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_sessions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_SESSIONS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11525,7 +13413,7 @@ pub mod builder {
         session_id: Result<::uuid::Uuid, String>,
     }
     impl<'a> GetSession<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11550,13 +13438,24 @@ pub mod builder {
             self.session_id = value.try_into().map_err(|e| format!("session_id: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::SessionResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/agents/{agentName}/sessions/{sessionId}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::SessionResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::SessionResponse>, crate::Error> {
             let Self { client, agent_name, session_id } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
+            let session_id = session_id.map_err(crate::Error::invalid_request)?;
             let url = client
                 .inner
                 .url(
@@ -11575,17 +13474,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_SESSION,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11599,7 +13498,7 @@ pub mod builder {
         session_id: Result<::uuid::Uuid, String>,
     }
     impl<'a> StopSession<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -11624,13 +13523,24 @@ pub mod builder {
             self.session_id = value.try_into().map_err(|e| format!("session_id: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::StopResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `DELETE` request to `/agents/{agentName}/sessions/{sessionId}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::StopResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::StopResponse>, crate::Error> {
             let Self { client, agent_name, session_id } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
-            let session_id = session_id.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
+            let session_id = session_id.map_err(crate::Error::invalid_request)?;
             let url = client
                 .inner
                 .url(
@@ -11649,17 +13559,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "stop_session",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::STOP_SESSION,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11670,13 +13580,13 @@ pub mod builder {
     pub struct ListBuilds<'a> {
         client: &'a super::Client,
         context_hash: Result<Option<::std::string::String>, String>,
-        limit: Result<Option<::std::num::NonZeroU64>, String>,
-        offset: Result<Option<u64>, String>,
+        limit: Result<Option<i64>, String>,
+        offset: Result<Option<i64>, String>,
         region: Result<Option<::std::string::String>, String>,
         status: Result<Option<types::BuildStatus>, String>,
     }
     impl<'a> ListBuilds<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 context_hash: Ok(None),
@@ -11701,23 +13611,28 @@ pub mod builder {
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::num::NonZeroU64>,
-            <V as std::convert::TryInto<
-                ::std::num::NonZeroU64,
-            >>::Error: std::fmt::Display,
+            V: std::convert::TryInto<i64>,
+            <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.limit = value.try_into().map(Some).map_err(|e| format!("limit: {}", e));
+            self.limit = crate::ranges::check(
+                value.try_into().map(Some).map_err(|e| format!("limit: {}", e)),
+                "limit",
+                Some(1i64),
+                Some(100i64),
+            );
             self
         }
         pub fn offset<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<u64>,
-            <V as std::convert::TryInto<u64>>::Error: std::fmt::Display,
+            V: std::convert::TryInto<i64>,
+            <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.offset = value
-                .try_into()
-                .map(Some)
-                .map_err(|e| format!("offset: {}", e));
+            self.offset = crate::ranges::check(
+                value.try_into().map(Some).map_err(|e| format!("offset: {}", e)),
+                "offset",
+                Some(0i64),
+                None,
+            );
             self
         }
         pub fn region<V>(mut self, value: V) -> Self
@@ -11744,16 +13659,27 @@ pub mod builder {
                 .map_err(|e| format!("status: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ListBuildsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/builds`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ListBuildsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ListBuildsResponse>, crate::Error> {
             let Self { client, context_hash, limit, offset, region, status } = self;
-            let context_hash = context_hash.map_err(Error::InvalidRequest)?;
-            let limit = limit.map_err(Error::InvalidRequest)?;
-            let offset = offset.map_err(Error::InvalidRequest)?;
-            let region = region.map_err(Error::InvalidRequest)?;
-            let status = status.map_err(Error::InvalidRequest)?;
+            let context_hash = context_hash.map_err(crate::Error::invalid_request)?;
+            let limit = limit.map_err(crate::Error::invalid_request)?;
+            let offset = offset.map_err(crate::Error::invalid_request)?;
+            let region = region.map_err(crate::Error::invalid_request)?;
+            let status = status.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["builds"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11768,17 +13694,17 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("offset", &offset))
                 .query(&progenitor_client::QueryParam::new("region", &region))
                 .query(&progenitor_client::QueryParam::new("status", &status))
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_builds",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::LIST_BUILDS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11791,7 +13717,7 @@ pub mod builder {
         body: Result<types::builder::CreateBuildRequest, String>,
     }
     impl<'a> CreateBuild<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
@@ -11821,16 +13747,27 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::CreateBuildResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `POST` request to `/builds`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::CreateBuildResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::CreateBuildResponse>, crate::Error> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::CreateBuildRequest::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["builds"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11841,18 +13778,18 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "create_build",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::CREATE_BUILD,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                201u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                201u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11865,7 +13802,7 @@ pub mod builder {
         body: Result<types::builder::UploadUrlRequest, String>,
     }
     impl<'a> GetBuildUploadUrl<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
@@ -11895,16 +13832,27 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::UploadUrlResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `POST` request to `/builds/upload-url`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::UploadUrlResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::UploadUrlResponse>, crate::Error> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::UploadUrlRequest::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["builds", "upload-url"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11915,17 +13863,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_build_upload_url",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_BUILD_UPLOAD_URL,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11938,7 +13886,7 @@ pub mod builder {
         build_id: Result<::uuid::Uuid, String>,
     }
     impl<'a> GetBuild<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 build_id: Err("build_id was not initialized".to_string()),
@@ -11952,12 +13900,23 @@ pub mod builder {
             self.build_id = value.try_into().map_err(|e| format!("build_id: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetBuildResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/builds/{buildId}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetBuildResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetBuildResponse>, crate::Error> {
             let Self { client, build_id } = self;
-            let build_id = build_id.map_err(Error::InvalidRequest)?;
+            let build_id = build_id.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["builds", &build_id.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -11967,17 +13926,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_build",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_BUILD,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -11988,10 +13947,10 @@ pub mod builder {
     pub struct GetBuildLogs<'a> {
         client: &'a super::Client,
         build_id: Result<::uuid::Uuid, String>,
-        limit: Result<Option<::std::num::NonZeroU64>, String>,
+        limit: Result<Option<i64>, String>,
     }
     impl<'a> GetBuildLogs<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 build_id: Err("build_id was not initialized".to_string()),
@@ -12008,21 +13967,35 @@ pub mod builder {
         }
         pub fn limit<V>(mut self, value: V) -> Self
         where
-            V: std::convert::TryInto<::std::num::NonZeroU64>,
-            <V as std::convert::TryInto<
-                ::std::num::NonZeroU64,
-            >>::Error: std::fmt::Display,
+            V: std::convert::TryInto<i64>,
+            <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.limit = value.try_into().map(Some).map_err(|e| format!("limit: {}", e));
+            self.limit = crate::ranges::check(
+                value.try_into().map(Some).map_err(|e| format!("limit: {}", e)),
+                "limit",
+                Some(1i64),
+                Some(10000i64),
+            );
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetBuildLogsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/builds/{buildId}/logs`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetBuildLogsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetBuildLogsResponse>, crate::Error> {
             let Self { client, build_id, limit } = self;
-            let build_id = build_id.map_err(Error::InvalidRequest)?;
-            let limit = limit.map_err(Error::InvalidRequest)?;
+            let build_id = build_id.map_err(crate::Error::invalid_request)?;
+            let limit = limit.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["builds", &build_id.to_string(), "logs"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12033,17 +14006,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_build_logs",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_BUILD_LOGS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12055,13 +14028,24 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> GetProperties<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetPropertiesResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/properties`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetPropertiesResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetPropertiesResponse>, crate::Error> {
             let Self { client } = self;
             let url = client.inner.url(&["properties"]);
             #[allow(unused_mut)]
@@ -12072,17 +14056,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_properties",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_PROPERTIES,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12095,7 +14079,7 @@ pub mod builder {
         body: Result<types::builder::UpdatePropertiesBody, String>,
     }
     impl<'a> UpdateProperties<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 body: Ok(::std::default::Default::default()),
@@ -12127,16 +14111,29 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
-        ///Sends a `PATCH` request to `/properties`
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PropertiesSchemaResponse>, Error<()>> {
+        ) -> Result<types::PropertiesSchemaResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
+        ///Sends a `PATCH` request to `/properties`
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
+            self,
+        ) -> Result<crate::Response<types::PropertiesSchemaResponse>, crate::Error> {
             let Self { client, body } = self;
             let body = body
                 .and_then(|v| {
                     types::UpdatePropertiesBody::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["properties"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12147,17 +14144,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "update_properties",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::UPDATE_PROPERTIES,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12169,13 +14166,26 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> GetPropertiesSchema<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
-        ///Sends a `GET` request to `/properties/schema`
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
         pub async fn send(
             self,
-        ) -> Result<ResponseValue<types::PropertiesSchemaResponse>, Error<()>> {
+        ) -> Result<types::PropertiesSchemaResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
+        ///Sends a `GET` request to `/properties/schema`
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
+            self,
+        ) -> Result<crate::Response<types::PropertiesSchemaResponse>, crate::Error> {
             let Self { client } = self;
             let url = client.inner.url(&["properties", "schema"]);
             #[allow(unused_mut)]
@@ -12186,17 +14196,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_properties_schema",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_PROPERTIES_SCHEMA,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12210,7 +14220,7 @@ pub mod builder {
         body: Result<types::builder::StartRequest, String>,
     }
     impl<'a> StartService<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 agent_name: Err("agent_name was not initialized".to_string()),
@@ -12249,17 +14259,28 @@ pub mod builder {
             self.body = self.body.map(f);
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::StartResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `POST` request to `/public/{agentName}/start`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::StartResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::StartResponse>, crate::Error> {
             let Self { client, agent_name, body } = self;
-            let agent_name = agent_name.map_err(Error::InvalidRequest)?;
+            let agent_name = agent_name.map_err(crate::Error::invalid_request)?;
             let body = body
                 .and_then(|v| {
                     types::StartRequest::try_from(v).map_err(|e| e.to_string())
                 })
-                .map_err(Error::InvalidRequest)?;
+                .map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["public", &agent_name.to_string(), "start"]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12270,17 +14291,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "start_service",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::START_SERVICE,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12292,13 +14313,24 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> ListRegions<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ListRegionsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/regions`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ListRegionsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ListRegionsResponse>, crate::Error> {
             let Self { client } = self;
             let url = client.inner.url(&["regions"]);
             #[allow(unused_mut)]
@@ -12309,17 +14341,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_regions",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::LIST_REGIONS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12331,13 +14363,24 @@ pub mod builder {
         client: &'a super::Client,
     }
     impl<'a> ListSecretSets<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self { client: client }
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::ListSecretSetsResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/secrets`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::ListSecretSetsResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::ListSecretSetsResponse>, crate::Error> {
             let Self { client } = self;
             let url = client.inner.url(&["secrets"]);
             #[allow(unused_mut)]
@@ -12348,17 +14391,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "list_secret_sets",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::LIST_SECRET_SETS,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12371,7 +14414,7 @@ pub mod builder {
         set_name: Result<types::GetSecretSetSetName, String>,
     }
     impl<'a> GetSecretSet<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 set_name: Err("set_name was not initialized".to_string()),
@@ -12387,12 +14430,23 @@ pub mod builder {
             self.set_name = value.try_into().map_err(|e| format!("set_name: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::GetSecretSetResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `GET` request to `/secrets/{setName}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::GetSecretSetResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::GetSecretSetResponse>, crate::Error> {
             let Self { client, set_name } = self;
-            let set_name = set_name.map_err(Error::InvalidRequest)?;
+            let set_name = set_name.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12402,17 +14456,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "get_secret_set",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::GET_SECRET_SET,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12426,7 +14480,7 @@ pub mod builder {
         body: Result<types::UpsertSecretSetBody, String>,
     }
     impl<'a> UpsertSecretSet<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 set_name: Err("set_name was not initialized".to_string()),
@@ -12453,13 +14507,24 @@ pub mod builder {
             self.body = value.try_into().map_err(|e| format!("body: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::UpsertSecretSetResponse, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `PUT` request to `/secrets/{setName}`
-        pub async fn send(
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
             self,
-        ) -> Result<ResponseValue<types::UpsertSecretSetResponse>, Error<()>> {
+        ) -> Result<crate::Response<types::UpsertSecretSetResponse>, crate::Error> {
             let Self { client, set_name, body } = self;
-            let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let body = body.map_err(Error::InvalidRequest)?;
+            let set_name = set_name.map_err(crate::Error::invalid_request)?;
+            let body = body.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12470,17 +14535,17 @@ pub mod builder {
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
                 .json(&body)
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "upsert_secret_set",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::UPSERT_SECRET_SET,
+                )
+                .await?;
             match response.status().as_u16() {
-                202u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                202u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12493,7 +14558,7 @@ pub mod builder {
         set_name: Result<types::DeleteSecretSetSetName, String>,
     }
     impl<'a> DeleteSecretSet<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 set_name: Err("set_name was not initialized".to_string()),
@@ -12509,10 +14574,23 @@ pub mod builder {
             self.set_name = value.try_into().map_err(|e| format!("set_name: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::OkStatus, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `DELETE` request to `/secrets/{setName}`
-        pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
+            self,
+        ) -> Result<crate::Response<types::OkStatus>, crate::Error> {
             let Self { client, set_name } = self;
-            let set_name = set_name.map_err(Error::InvalidRequest)?;
+            let set_name = set_name.map_err(crate::Error::invalid_request)?;
             let url = client.inner.url(&["secrets", &set_name.to_string()]);
             #[allow(unused_mut)]
             let mut request = client
@@ -12522,17 +14600,17 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_secret_set",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::DELETE_SECRET_SET,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
@@ -12546,7 +14624,7 @@ pub mod builder {
         secret_key: Result<types::DeleteSecretFromSetSecretKey, String>,
     }
     impl<'a> DeleteSecretFromSet<'a> {
-        pub fn new(client: &'a super::Client) -> Self {
+        pub(crate) fn new(client: &'a super::Client) -> Self {
             Self {
                 client: client,
                 set_name: Err("set_name was not initialized".to_string()),
@@ -12573,11 +14651,24 @@ pub mod builder {
             self.secret_key = value.try_into().map_err(|e| format!("secret_key: {}", e));
             self
         }
+        /// Sends the request and returns the decoded answer.
+        ///
+        /// Every failure is a [`crate::Error`]: refused before sending
+        /// (a parameter broke a rule, or the key is missing), an error
+        /// answer with the service's code and message, or no usable
+        /// answer. [`Self::send_with_response`] also gives the status
+        /// and headers.
+        pub async fn send(self) -> Result<types::OkStatus, crate::Error> {
+            self.send_with_response().await.map(crate::Response::into_value)
+        }
         ///Sends a `DELETE` request to `/secrets/{setName}/{secretKey}`
-        pub async fn send(self) -> Result<ResponseValue<types::OkStatus>, Error<()>> {
+        /// Like `send`, with the answer's status and headers.
+        pub async fn send_with_response(
+            self,
+        ) -> Result<crate::Response<types::OkStatus>, crate::Error> {
             let Self { client, set_name, secret_key } = self;
-            let set_name = set_name.map_err(Error::InvalidRequest)?;
-            let secret_key = secret_key.map_err(Error::InvalidRequest)?;
+            let set_name = set_name.map_err(crate::Error::invalid_request)?;
+            let secret_key = secret_key.map_err(crate::Error::invalid_request)?;
             let url = client
                 .inner
                 .url(&["secrets", &set_name.to_string(), &secret_key.to_string()]);
@@ -12589,364 +14680,385 @@ pub mod builder {
                     ::reqwest::header::ACCEPT,
                     ::reqwest::header::HeaderValue::from_static("application/json"),
                 )
-                .build()?;
-            let info = OperationInfo {
-                operation_id: "delete_secret_from_set",
-            };
-            client.pre(&mut request, &info).await?;
-            let result = client.exec(request, &info).await;
-            client.post(&result, &info).await?;
-            let response = result?;
+                .build()
+                .map_err(crate::Error::unbuildable)?;
+            let response = crate::transport::execute(
+                    client,
+                    request,
+                    &super::operations::DELETE_SECRET_FROM_SET,
+                )
+                .await?;
             match response.status().as_u16() {
-                200u16 => ResponseValue::from_response(response).await,
-                _ => Err(Error::UnexpectedResponse(response)),
+                200u16 => crate::transport::json(response).await,
+                _ => Err(crate::transport::undocumented(response)),
             }
         }
     }
 }
-/// Items consumers will typically use such as the Client.
-pub mod prelude {
-    pub use self::super::Client;
-}
 /// Every operation of the spec: its path template below the base URL
-/// and the key it is sent with. Read by the client hooks.
+/// and the key it is sent with. Each generated call names its own.
 pub(crate) mod operations {
     use crate::auth::KeyKind;
     /// One operation of the spec.
-    #[derive(Debug)]
+    #[derive(Debug, Clone, Copy)]
     pub(crate) struct Operation {
         /// The spec's operationId.
         pub(crate) id: &'static str,
         pub(crate) method: &'static str,
         pub(crate) path: &'static str,
         pub(crate) key: KeyKind,
-        /// A 409 `CONFLICT` answer means "try again" (retried).
-        pub(crate) retry_conflict: bool,
-        /// A 429 answer means the agent is at capacity (not retried
-        /// unless the caller opts in).
-        pub(crate) capacity_429: bool,
+        /// A 409 `CONFLICT` answer means "busy, try again" (retried).
+        pub(crate) conflict_means_busy: bool,
+        /// A 429 answer means the agent is at capacity (retried only
+        /// when the caller opts in).
+        pub(crate) too_many_means_at_capacity: bool,
         /// Implemented by hand beside the generated code.
         pub(crate) hand_written: bool,
     }
+    ///`POST /builds` (createBuild).
+    pub(crate) const CREATE_BUILD: Operation = Operation {
+        id: "createBuild",
+        method: "POST",
+        path: "/builds",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`POST /agents` (createService).
+    pub(crate) const CREATE_SERVICE: Operation = Operation {
+        id: "createService",
+        method: "POST",
+        path: "/agents",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`DELETE /secrets/{setName}/{secretKey}` (deleteSecretFromSet).
+    pub(crate) const DELETE_SECRET_FROM_SET: Operation = Operation {
+        id: "deleteSecretFromSet",
+        method: "DELETE",
+        path: "/secrets/{setName}/{secretKey}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`DELETE /secrets/{setName}` (deleteSecretSet).
+    pub(crate) const DELETE_SECRET_SET: Operation = Operation {
+        id: "deleteSecretSet",
+        method: "DELETE",
+        path: "/secrets/{setName}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`DELETE /agents/{agentName}` (deleteService).
+    pub(crate) const DELETE_SERVICE: Operation = Operation {
+        id: "deleteService",
+        method: "DELETE",
+        path: "/agents/{agentName}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /builds/{buildId}` (getBuild).
+    pub(crate) const GET_BUILD: Operation = Operation {
+        id: "getBuild",
+        method: "GET",
+        path: "/builds/{buildId}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /builds/{buildId}/logs` (getBuildLogs).
+    pub(crate) const GET_BUILD_LOGS: Operation = Operation {
+        id: "getBuildLogs",
+        method: "GET",
+        path: "/builds/{buildId}/logs",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`POST /builds/upload-url` (getBuildUploadUrl).
+    pub(crate) const GET_BUILD_UPLOAD_URL: Operation = Operation {
+        id: "getBuildUploadUrl",
+        method: "POST",
+        path: "/builds/upload-url",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /agents/{agentName}/logs` (getLogs).
+    pub(crate) const GET_LOGS: Operation = Operation {
+        id: "getLogs",
+        method: "GET",
+        path: "/agents/{agentName}/logs",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /properties` (getProperties).
+    pub(crate) const GET_PROPERTIES: Operation = Operation {
+        id: "getProperties",
+        method: "GET",
+        path: "/properties",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /properties/schema` (getPropertiesSchema).
+    pub(crate) const GET_PROPERTIES_SCHEMA: Operation = Operation {
+        id: "getPropertiesSchema",
+        method: "GET",
+        path: "/properties/schema",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /secrets/{setName}` (getSecretSet).
+    pub(crate) const GET_SECRET_SET: Operation = Operation {
+        id: "getSecretSet",
+        method: "GET",
+        path: "/secrets/{setName}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /agents/{agentName}` (getService).
+    pub(crate) const GET_SERVICE: Operation = Operation {
+        id: "getService",
+        method: "GET",
+        path: "/agents/{agentName}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /agents/{agentName}/sessions/{sessionId}` (getSession).
+    pub(crate) const GET_SESSION: Operation = Operation {
+        id: "getSession",
+        method: "GET",
+        path: "/agents/{agentName}/sessions/{sessionId}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /agents/{agentName}/sessions` (getSessions).
+    pub(crate) const GET_SESSIONS: Operation = Operation {
+        id: "getSessions",
+        method: "GET",
+        path: "/agents/{agentName}/sessions",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /builds` (listBuilds).
+    pub(crate) const LIST_BUILDS: Operation = Operation {
+        id: "listBuilds",
+        method: "GET",
+        path: "/builds",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /regions` (listRegions).
+    pub(crate) const LIST_REGIONS: Operation = Operation {
+        id: "listRegions",
+        method: "GET",
+        path: "/regions",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /secrets` (listSecretSets).
+    pub(crate) const LIST_SECRET_SETS: Operation = Operation {
+        id: "listSecretSets",
+        method: "GET",
+        path: "/secrets",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`GET /agents` (listServices).
+    pub(crate) const LIST_SERVICES: Operation = Operation {
+        id: "listServices",
+        method: "GET",
+        path: "/agents",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`DELETE /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyDelete).
+    pub(crate) const SESSION_PROXY_DELETE: Operation = Operation {
+        id: "sessionProxyDelete",
+        method: "DELETE",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`GET /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyGet).
+    pub(crate) const SESSION_PROXY_GET: Operation = Operation {
+        id: "sessionProxyGet",
+        method: "GET",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`HEAD /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyHead).
+    pub(crate) const SESSION_PROXY_HEAD: Operation = Operation {
+        id: "sessionProxyHead",
+        method: "HEAD",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`OPTIONS /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyOptions).
+    pub(crate) const SESSION_PROXY_OPTIONS: Operation = Operation {
+        id: "sessionProxyOptions",
+        method: "OPTIONS",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`PATCH /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyPatch).
+    pub(crate) const SESSION_PROXY_PATCH: Operation = Operation {
+        id: "sessionProxyPatch",
+        method: "PATCH",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`POST /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyPost).
+    pub(crate) const SESSION_PROXY_POST: Operation = Operation {
+        id: "sessionProxyPost",
+        method: "POST",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`PUT /public/{serviceName}/sessions/{sessionId}/{path}` (sessionProxyPut).
+    pub(crate) const SESSION_PROXY_PUT: Operation = Operation {
+        id: "sessionProxyPut",
+        method: "PUT",
+        path: "/public/{serviceName}/sessions/{sessionId}/{path}",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: true,
+    };
+    ///`POST /public/{agentName}/start` (startService).
+    pub(crate) const START_SERVICE: Operation = Operation {
+        id: "startService",
+        method: "POST",
+        path: "/public/{agentName}/start",
+        key: KeyKind::Public,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: true,
+        hand_written: false,
+    };
+    ///`DELETE /agents/{agentName}/sessions/{sessionId}` (stopSession).
+    pub(crate) const STOP_SESSION: Operation = Operation {
+        id: "stopSession",
+        method: "DELETE",
+        path: "/agents/{agentName}/sessions/{sessionId}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`PATCH /properties` (updateProperties).
+    pub(crate) const UPDATE_PROPERTIES: Operation = Operation {
+        id: "updateProperties",
+        method: "PATCH",
+        path: "/properties",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`POST /agents/{agentName}` (updateService).
+    pub(crate) const UPDATE_SERVICE: Operation = Operation {
+        id: "updateService",
+        method: "POST",
+        path: "/agents/{agentName}",
+        key: KeyKind::Private,
+        conflict_means_busy: false,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
+    ///`PUT /secrets/{setName}` (upsertSecretSet).
+    pub(crate) const UPSERT_SECRET_SET: Operation = Operation {
+        id: "upsertSecretSet",
+        method: "PUT",
+        path: "/secrets/{setName}",
+        key: KeyKind::Private,
+        conflict_means_busy: true,
+        too_many_means_at_capacity: false,
+        hand_written: false,
+    };
     /// All operations, sorted by id.
     pub(crate) const ALL: &[Operation] = &[
-        Operation {
-            id: "createBuild",
-            method: "POST",
-            path: "/builds",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "createService",
-            method: "POST",
-            path: "/agents",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "deleteSecretFromSet",
-            method: "DELETE",
-            path: "/secrets/{setName}/{secretKey}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "deleteSecretSet",
-            method: "DELETE",
-            path: "/secrets/{setName}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "deleteService",
-            method: "DELETE",
-            path: "/agents/{agentName}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getBuild",
-            method: "GET",
-            path: "/builds/{buildId}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getBuildLogs",
-            method: "GET",
-            path: "/builds/{buildId}/logs",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getBuildUploadUrl",
-            method: "POST",
-            path: "/builds/upload-url",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getLogs",
-            method: "GET",
-            path: "/agents/{agentName}/logs",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getProperties",
-            method: "GET",
-            path: "/properties",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getPropertiesSchema",
-            method: "GET",
-            path: "/properties/schema",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getSecretSet",
-            method: "GET",
-            path: "/secrets/{setName}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getService",
-            method: "GET",
-            path: "/agents/{agentName}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getSession",
-            method: "GET",
-            path: "/agents/{agentName}/sessions/{sessionId}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "getSessions",
-            method: "GET",
-            path: "/agents/{agentName}/sessions",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "listBuilds",
-            method: "GET",
-            path: "/builds",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "listRegions",
-            method: "GET",
-            path: "/regions",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "listSecretSets",
-            method: "GET",
-            path: "/secrets",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "listServices",
-            method: "GET",
-            path: "/agents",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "sessionProxyDelete",
-            method: "DELETE",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyGet",
-            method: "GET",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyHead",
-            method: "HEAD",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyOptions",
-            method: "OPTIONS",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyPatch",
-            method: "PATCH",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyPost",
-            method: "POST",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "sessionProxyPut",
-            method: "PUT",
-            path: "/public/{serviceName}/sessions/{sessionId}/{path}",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: true,
-        },
-        Operation {
-            id: "startService",
-            method: "POST",
-            path: "/public/{agentName}/start",
-            key: KeyKind::Public,
-            retry_conflict: false,
-            capacity_429: true,
-            hand_written: false,
-        },
-        Operation {
-            id: "stopSession",
-            method: "DELETE",
-            path: "/agents/{agentName}/sessions/{sessionId}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "updateProperties",
-            method: "PATCH",
-            path: "/properties",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "updateService",
-            method: "POST",
-            path: "/agents/{agentName}",
-            key: KeyKind::Private,
-            retry_conflict: false,
-            capacity_429: false,
-            hand_written: false,
-        },
-        Operation {
-            id: "upsertSecretSet",
-            method: "PUT",
-            path: "/secrets/{setName}",
-            key: KeyKind::Private,
-            retry_conflict: true,
-            capacity_429: false,
-            hand_written: false,
-        },
+        CREATE_BUILD,
+        CREATE_SERVICE,
+        DELETE_SECRET_FROM_SET,
+        DELETE_SECRET_SET,
+        DELETE_SERVICE,
+        GET_BUILD,
+        GET_BUILD_LOGS,
+        GET_BUILD_UPLOAD_URL,
+        GET_LOGS,
+        GET_PROPERTIES,
+        GET_PROPERTIES_SCHEMA,
+        GET_SECRET_SET,
+        GET_SERVICE,
+        GET_SESSION,
+        GET_SESSIONS,
+        LIST_BUILDS,
+        LIST_REGIONS,
+        LIST_SECRET_SETS,
+        LIST_SERVICES,
+        SESSION_PROXY_DELETE,
+        SESSION_PROXY_GET,
+        SESSION_PROXY_HEAD,
+        SESSION_PROXY_OPTIONS,
+        SESSION_PROXY_PATCH,
+        SESSION_PROXY_POST,
+        SESSION_PROXY_PUT,
+        START_SERVICE,
+        STOP_SESSION,
+        UPDATE_PROPERTIES,
+        UPDATE_SERVICE,
+        UPSERT_SECRET_SET,
     ];
-    /// The operation of the generated method `name`.
-    pub(crate) fn find(name: &str) -> Option<&'static Operation> {
-        match name {
-            "create_build" => Some(&ALL[0usize]),
-            "create_service" => Some(&ALL[1usize]),
-            "delete_secret_from_set" => Some(&ALL[2usize]),
-            "delete_secret_set" => Some(&ALL[3usize]),
-            "delete_service" => Some(&ALL[4usize]),
-            "get_build" => Some(&ALL[5usize]),
-            "get_build_logs" => Some(&ALL[6usize]),
-            "get_build_upload_url" => Some(&ALL[7usize]),
-            "get_logs" => Some(&ALL[8usize]),
-            "get_properties" => Some(&ALL[9usize]),
-            "get_properties_schema" => Some(&ALL[10usize]),
-            "get_secret_set" => Some(&ALL[11usize]),
-            "get_service" => Some(&ALL[12usize]),
-            "get_session" => Some(&ALL[13usize]),
-            "get_sessions" => Some(&ALL[14usize]),
-            "list_builds" => Some(&ALL[15usize]),
-            "list_regions" => Some(&ALL[16usize]),
-            "list_secret_sets" => Some(&ALL[17usize]),
-            "list_services" => Some(&ALL[18usize]),
-            "session_proxy_delete" => Some(&ALL[19usize]),
-            "session_proxy_get" => Some(&ALL[20usize]),
-            "session_proxy_head" => Some(&ALL[21usize]),
-            "session_proxy_options" => Some(&ALL[22usize]),
-            "session_proxy_patch" => Some(&ALL[23usize]),
-            "session_proxy_post" => Some(&ALL[24usize]),
-            "session_proxy_put" => Some(&ALL[25usize]),
-            "start_service" => Some(&ALL[26usize]),
-            "stop_session" => Some(&ALL[27usize]),
-            "update_properties" => Some(&ALL[28usize]),
-            "update_service" => Some(&ALL[29usize]),
-            "upsert_secret_set" => Some(&ALL[30usize]),
-            _ => None,
-        }
-    }
 }
 /// The JSON Schema of every type in [`types`], by name: what a
 /// change to the spec changes for users. Snapshot-tested.

@@ -43,29 +43,47 @@ mod config;
 mod error;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
-pub mod generated;
-mod hooks;
+mod generated;
+mod guard;
 pub mod pages;
 mod patterns;
 mod proxy;
+mod ranges;
+mod response;
 mod retry;
-mod secret;
-mod secrets;
+mod secret_sets;
+mod secret_value;
 mod session;
+mod transport;
+mod unknown;
 mod wait;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_TIMEOUT, ENV_HOST,
     ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
 };
-pub use error::{ApiError, Error};
-pub use generated::{ResponseValue, builder, types};
+pub use error::{ApiError, Error, SpendLimit};
+/// The request builder of each operation, as returned by its [`Client`]
+/// method: a setter per parameter, then `send()`.
+pub use generated::builder;
+/// The API's request and response types. Structs are `#[non_exhaustive]`:
+/// read their public fields; build them with `T::builder()` or the
+/// constructors this crate adds. Enums the service sends have an `Unknown`
+/// variant (see [`UnknownValue`]).
+pub use generated::types;
+#[cfg(feature = "schemars")]
+#[doc(hidden)]
+pub use generated::json_schemas;
 pub use proxy::{ProxyRequest, ProxyResponse};
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;
+/// Statuses and headers, as [`Response`] and [`ApiError`] give them.
+pub use reqwest::{StatusCode, header};
+pub use response::Response;
 pub use retry::RetryPolicy;
-pub use secret::{InvalidSecretValue, SecretValue};
+pub use secret_value::{InvalidSecretValue, SecretValue};
 pub use session::Connection;
+pub use unknown::UnknownValue;
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
 pub use wait::Wait;

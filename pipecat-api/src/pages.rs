@@ -77,7 +77,7 @@ impl<'a> builder::GetLogs<'a> {
         paginate(page_size, move |offset, limit| {
             let request = self.clone().offset(offset as i64).limit(i64::from(limit));
             async move {
-                let page = request.send().await?.into_inner();
+                let page = request.send().await?;
                 let exact_total = page
                     .total
                     .filter(|t| t.relation == Some(GetLogsResponseTotalRelation::Eq))
@@ -106,7 +106,7 @@ impl<'a> builder::GetSessions<'a> {
         paginate(page_size, move |offset, limit| {
             let request = self.clone().offset(offset as i64).limit(i64::from(limit));
             async move {
-                let page = request.send().await?.into_inner();
+                let page = request.send().await?;
                 Ok(Page {
                     items: page.sessions,
                     exact_total: non_negative(page.total_count),
@@ -132,7 +132,7 @@ impl<'a> builder::ListBuilds<'a> {
         paginate(page_size, move |offset, limit| {
             let request = self.clone().offset(offset).limit(u64::from(limit));
             async move {
-                let page = request.send().await?.into_inner();
+                let page = request.send().await?;
                 Ok(Page {
                     items: page.builds,
                     exact_total: non_negative(page.total),

@@ -6,12 +6,11 @@
 //! keys, checks, retries and tracing as the generated operations.
 
 use bytes::Bytes;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::error::ApiError;
 use crate::generated::operations::{self, Operation};
-use crate::hooks::send_with_retries;
 use crate::{Client, Error};
 
 /// Characters encoded in a proxy path segment: everything but RFC 3986
@@ -149,10 +148,7 @@ impl ProxyRequest<'_> {
         if let Some(why) = self.bad_header {
             return Err(refused(why));
         }
-        let config = self.client.config();
-        let key = config.key_for(op).map_err(refused)?;
-
-        let url = format!("{}{path}", self.client.baseurl);
+        let url = format!("{}{path}", self.client.base_url());
         let mut builder = self
             .client
             .client
@@ -164,18 +160,9 @@ impl ProxyRequest<'_> {
         if let Some(body) = self.body {
             builder = builder.body(body.map_err(refused)?);
         }
-        let mut request = builder
-            .build()
-            .map_err(|source| Error::Transport { source })?;
-        let headers = request.headers_mut();
-        headers.insert(AUTHORIZATION, key.header().clone());
-        headers.insert(USER_AGENT, config.user_agent.clone());
-        config.apply_timeout(&mut request);
-
-        let response = send_with_retries(&self.client.client, &config.retry, request, Some(op))
-            .await
-            .map_err(|source| Error::Transport { source })?;
-        ProxyResponse::read(response, op.id).await
+        let request = builder.build().map_err(Error::unbuildable)?;
+        let answer = crate::transport::execute_any(self.client, request, op).await?;
+        ProxyResponse::read(answer).await
     }
 }
 
@@ -185,25 +172,17 @@ pub struct ProxyResponse {
     status: StatusCode,
     headers: HeaderMap,
     body: Bytes,
-    operation: &'static str,
+    /// For an error status: the body, decoded as an API error.
+    error: Option<Box<ApiError>>,
 }
 
 impl ProxyResponse {
-    async fn read(response: reqwest::Response, operation: &'static str) -> Result<Self, Error> {
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = match response.extensions().get::<crate::error::ErrorBody>() {
-            Some(kept) => kept.body.clone(),
-            None => response
-                .bytes()
-                .await
-                .map_err(|source| Error::Transport { source })?,
-        };
+    async fn read(answer: crate::transport::Answer) -> Result<Self, Error> {
         Ok(ProxyResponse {
-            status,
-            headers,
-            body,
-            operation,
+            status: answer.status,
+            headers: answer.headers,
+            body: answer.body.bytes().await?,
+            error: answer.error,
         })
     }
 
@@ -238,14 +217,10 @@ impl ProxyResponse {
     /// This answer, or an [`Error::Api`] when its status is 4xx or 5xx (an
     /// ended session is 400 `PCC-1001`; an unknown one 404).
     pub fn error_for_status(self) -> Result<Self, Error> {
-        if self.status.is_client_error() || self.status.is_server_error() {
-            return Err(Error::Api(Box::new(ApiError::from_body(
-                self.status,
-                Some(self.operation),
-                &self.body,
-            ))));
+        match self.error {
+            Some(api) => Err(Error::Api(api)),
+            None => Ok(self),
         }
-        Ok(self)
     }
 }
 

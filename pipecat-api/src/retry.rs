@@ -118,9 +118,9 @@ impl RetryPolicy {
     /// Whether an answer with `status` is worth another attempt.
     pub(crate) fn retry_status(&self, what: &Attempted, status: StatusCode) -> bool {
         match status.as_u16() {
-            429 if what.is_session_start => self.retry_session_capacity,
-            408 | 429 | 502 | 503 | 504 => what.idempotent,
-            409 => what.is_secret_upsert && what.conflict,
+            429 if what.too_many_means_at_capacity => self.retry_session_capacity,
+            _ if is_transient(status) => what.idempotent,
+            409 => what.conflict_means_busy && what.conflict,
             _ => false,
         }
     }
@@ -137,13 +137,22 @@ impl RetryPolicy {
     }
 }
 
+/// Statuses that say "not now" rather than "no": the same request may
+/// succeed later (408, 429, 502, 503, 504). Whether repeating it is *safe*
+/// is another question, answered by [`RetryPolicy`].
+pub(crate) fn is_transient(status: StatusCode) -> bool {
+    matches!(status.as_u16(), 408 | 429 | 502 | 503 | 504)
+}
+
 /// What was attempted, as far as retrying is concerned.
 pub(crate) struct Attempted {
     pub(crate) idempotent: bool,
     /// See [`reread_broken_success`].
     pub(crate) reread_success: bool,
-    pub(crate) is_session_start: bool,
-    pub(crate) is_secret_upsert: bool,
+    /// The operation's 429 means the agent is at capacity.
+    pub(crate) too_many_means_at_capacity: bool,
+    /// The operation's 409 `CONFLICT` means busy: try again.
+    pub(crate) conflict_means_busy: bool,
     /// The answer was a 409 whose code is `CONFLICT`.
     pub(crate) conflict: bool,
 }
@@ -197,22 +206,22 @@ mod tests {
     const GET: Attempted = Attempted {
         idempotent: true,
         reread_success: true,
-        is_session_start: false,
-        is_secret_upsert: false,
+        too_many_means_at_capacity: false,
+        conflict_means_busy: false,
         conflict: false,
     };
     const POST: Attempted = Attempted {
         idempotent: false,
         reread_success: false,
-        is_session_start: false,
-        is_secret_upsert: false,
+        too_many_means_at_capacity: false,
+        conflict_means_busy: false,
         conflict: false,
     };
     const START: Attempted = Attempted {
         idempotent: false,
         reread_success: false,
-        is_session_start: true,
-        is_secret_upsert: false,
+        too_many_means_at_capacity: true,
+        conflict_means_busy: false,
         conflict: false,
     };
 
@@ -278,8 +287,8 @@ mod tests {
         let upsert = Attempted {
             idempotent: true,
             reread_success: true,
-            is_session_start: false,
-            is_secret_upsert: true,
+            too_many_means_at_capacity: false,
+            conflict_means_busy: true,
             conflict: true,
         };
         assert!(policy.retry_status(&upsert, StatusCode::CONFLICT));

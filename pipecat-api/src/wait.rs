@@ -62,7 +62,9 @@ impl Wait {
 impl Client {
     /// Polls `getSecretSet` until the set is `ready` and returns it. A
     /// `failed` set is [`Error::Failed`] with the service's `errorMessage`;
-    /// running out of time is [`Error::Timeout`].
+    /// running out of time is [`Error::Timeout`]. Any other status,
+    /// including one newer than this crate, means "not ready yet": the wait
+    /// goes on until the set is ready, failed, or the deadline passes.
     ///
     /// Deploying an agent that uses a set that is not ready is refused (409),
     /// so call this after `upsert_secret_set`.
@@ -77,8 +79,7 @@ impl Client {
                 .get_secret_set()
                 .set_name(set_name)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             match set.status {
                 Some(SecretSetStatus::Ready) => Ok(Some(set)),
                 Some(SecretSetStatus::Failed) => Err(Error::Failed {
@@ -87,7 +88,9 @@ impl Client {
                         .error_message
                         .unwrap_or_else(|| "provisioning failed (no message)".into()),
                 }),
-                Some(SecretSetStatus::Pending) | None => Ok(None),
+                // Pending, a status newer than this crate, or none: the set
+                // is not usable yet, so keep waiting (until the deadline).
+                _ => Ok(None),
             }
         })
         .await
@@ -108,13 +111,12 @@ impl Client {
                 .get_service()
                 .agent_name(agent_name)
                 .send()
-                .await?
-                .into_inner();
+                .await?;
             if agent.ready == Some(true) {
                 return Ok(Some(agent));
             }
             let revision = agent.current_revision.as_ref();
-            if revision.and_then(|r| r.phase) == Some(RevisionInfoPhase::Failed) {
+            if revision.and_then(|r| r.phase.as_ref()) == Some(&RevisionInfoPhase::Failed) {
                 let health = revision.and_then(|r| r.health.as_ref());
                 let message = health
                     .and_then(|h| h.message.clone().or_else(|| h.reason.clone()))

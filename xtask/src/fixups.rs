@@ -5,6 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::surface::IntegerRange;
+
 const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
@@ -261,6 +263,109 @@ pub fn for_each_operation<'a>(
     }
 }
 
+/// Integer bounds (`minimum`, `maximum`) would become types of typify's
+/// (`NonZeroU64` for `minimum: 1`, `u64` for `minimum: 0`), which callers
+/// cannot pass a plain integer literal to, while `maximum` would be dropped.
+/// This removes the bounds from every integer query parameter and every
+/// integer property of a component schema, so that each is an `i64`, and
+/// returns them, for `surface::check_integer_ranges` to check in the
+/// setters. Bounds anywhere else fail generation.
+pub fn integer_ranges(doc: &mut Value) -> Result<Vec<IntegerRange>, String> {
+    fn take_bounds(schema: &mut Value) -> Option<(Option<i64>, Option<i64>)> {
+        let map = schema.as_object_mut()?;
+        if map.get("type").and_then(Value::as_str) != Some("integer") {
+            return None;
+        }
+        let min = map.remove("minimum").and_then(|v| v.as_i64());
+        let max = map.remove("maximum").and_then(|v| v.as_i64());
+        (min.is_some() || max.is_some()).then_some((min, max))
+    }
+    let mut ranges = Vec::new();
+    for_each_operation_mut(doc, |_, _, op| {
+        let owner = pascal_case(op.get("operationId").and_then(Value::as_str).unwrap_or(""));
+        for param in op
+            .get_mut("parameters")
+            .and_then(Value::as_array_mut)
+            .into_iter()
+            .flatten()
+        {
+            let name = param.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            if let Some((min, max)) = param.get_mut("schema").and_then(take_bounds) {
+                ranges.push(IntegerRange {
+                    owner: owner.clone(),
+                    setter: crate::operations::snake_case(&name),
+                    name,
+                    min,
+                    max,
+                });
+            }
+        }
+    });
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (owner, schema) in schemas.iter_mut() {
+            for (name, property) in schema
+                .get_mut("properties")
+                .and_then(Value::as_object_mut)
+                .into_iter()
+                .flatten()
+            {
+                if let Some((min, max)) = take_bounds(property) {
+                    ranges.push(IntegerRange {
+                        owner: owner.clone(),
+                        setter: crate::operations::snake_case(name),
+                        name: name.clone(),
+                        min,
+                        max,
+                    });
+                }
+            }
+        }
+    }
+    let mut left = Vec::new();
+    find_integer_bounds(doc, "#", &mut left);
+    if !left.is_empty() {
+        return Err(format!(
+            "integer bounds where no setter can check them (only query parameters and \
+             properties of component schemas are supported): {}",
+            left.join(", ")
+        ));
+    }
+    Ok(ranges)
+}
+
+fn find_integer_bounds(value: &Value, at: &str, found: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if map.get("type").and_then(Value::as_str) == Some("integer")
+                && (map.contains_key("minimum") || map.contains_key("maximum"))
+            {
+                found.push(at.to_string());
+            }
+            for (k, v) in map {
+                find_integer_bounds(v, &format!("{at}/{k}"), found);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                find_integer_bounds(v, &format!("{at}/{i}"), found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `listBuilds` -> `ListBuilds`, as progenitor names an operation's builder.
+fn pascal_case(id: &str) -> String {
+    let mut chars = id.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+        .unwrap_or_default()
+}
+
 fn for_each_operation_mut(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
@@ -278,6 +383,55 @@ fn for_each_operation_mut(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Va
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn integer_bounds_move_from_the_types_to_the_setters() {
+        let mut doc = json!({
+            "paths": {"/builds": {"get": {"operationId": "listBuilds", "parameters": [
+                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100}},
+                {"name": "region", "in": "query", "schema": {"type": "string"}}
+            ]}}},
+            "components": {"schemas": {"AutoScalingConfig": {"type": "object", "properties": {
+                "maxAgents": {"type": "integer", "minimum": 1}
+            }}}}
+        });
+        let ranges = integer_ranges(&mut doc).unwrap_or_default();
+        assert_eq!(
+            ranges,
+            [
+                IntegerRange {
+                    owner: "ListBuilds".into(),
+                    setter: "limit".into(),
+                    name: "limit".into(),
+                    min: Some(1),
+                    max: Some(100)
+                },
+                IntegerRange {
+                    owner: "AutoScalingConfig".into(),
+                    setter: "max_agents".into(),
+                    name: "maxAgents".into(),
+                    min: Some(1),
+                    max: None
+                }
+            ]
+        );
+        assert_eq!(
+            doc.pointer("/paths/~1builds/get/parameters/0/schema"),
+            Some(&json!({"type": "integer"}))
+        );
+        assert_eq!(
+            doc.pointer("/components/schemas/AutoScalingConfig/properties/maxAgents"),
+            Some(&json!({"type": "integer"}))
+        );
+    }
+
+    #[test]
+    fn integer_bounds_nobody_can_check_fail() {
+        let mut doc = json!({"components": {"schemas": {"A": {"type": "array",
+            "items": {"type": "integer", "minimum": 0}}}}});
+        let err = integer_ranges(&mut doc).err().unwrap_or_default();
+        assert!(err.contains("#/components/schemas/A/items"), "{err}");
+    }
 
     #[test]
     fn public_paths_move_under_their_server_prefix() {

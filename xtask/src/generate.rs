@@ -4,7 +4,7 @@ use progenitor::{GenerationSettings, Generator, HooksMode, InterfaceStyle, TagSt
 use quote::quote;
 use sha2::{Digest, Sha256};
 
-use crate::{fixups, operations, rewrite, schemas};
+use crate::{fixups, operations, rewrite, schemas, surface};
 
 /// The spec, relative to the workspace root.
 pub const SPEC_PATH: &str = "openapi/pipecat-cloud.yaml";
@@ -27,6 +27,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     fixups::drop_hand_written_operations(&mut doc);
     fixups::secret_strings_as_secret_value(&mut doc);
     fixups::date_times_as_strings(&mut doc);
+    let ranges = fixups::integer_ranges(&mut doc)?;
 
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
         .map_err(|e| format!("{SPEC_PATH} is not an OpenAPI 3.0 document: {e}"))?;
@@ -36,8 +37,8 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
         .with_inner_type(quote! { crate::config::ClientConfig })
-        // Our ClientHooks impl (auth, error bodies) must exist: a missing one
-        // is a compile error rather than a silently unauthenticated client.
+        // No default hooks impl: `surface::own_client` removes progenitor's
+        // hooks plumbing, and `send_returns_values` its calls.
         .with_hooks(HooksMode::Expected)
         .with_derive("schemars::JsonSchema")
         // Secret values print as redacted in Debug (see fixups).
@@ -52,13 +53,30 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
 
     let mut file: syn::File =
         syn::parse2(tokens).map_err(|e| format!("progenitor emitted invalid Rust: {e}"))?;
-    rewrite::keep_conversion_errors(&mut file);
-    rewrite::accept_string_refs(&mut file);
-    rewrite::schemars_behind_feature(&mut file);
-    rewrite::urls_from_segments(&mut file);
-    rewrite::no_api_version_header(&mut file);
-    rewrite::known_patterns_without_regex(&mut file);
+    let generated_ops = table.iter().filter(|op| !op.hand_written).count();
     operations::check_names(&table, &file)?;
+    // Each rewrite must apply: a generator upgrade that changes the shape of
+    // its output fails here instead of silently undoing one.
+    applied("keep_conversion_errors", rewrite::keep_conversion_errors(&mut file), None)?;
+    applied("accept_string_refs", rewrite::accept_string_refs(&mut file), None)?;
+    applied("schemars_behind_feature", rewrite::schemars_behind_feature(&mut file), None)?;
+    applied("urls_from_segments", rewrite::urls_from_segments(&mut file), Some(generated_ops))?;
+    applied("no_api_version_header", rewrite::no_api_version_header(&mut file), Some(generated_ops))?;
+    applied(
+        "known_patterns_without_regex",
+        rewrite::known_patterns_without_regex(&mut file),
+        None,
+    )?;
+    surface::own_client(&mut file)?;
+    applied("send_returns_values", surface::send_returns_values(&mut file)?, Some(generated_ops))?;
+    applied("open_enums", surface::open_enums(&mut file)?, None)?;
+    applied("non_exhaustive_structs", surface::non_exhaustive_structs(&mut file)?, None)?;
+    applied(
+        "optional_setters_take_values",
+        surface::optional_setters_take_values(&mut file)?,
+        None,
+    )?;
+    surface::check_integer_ranges(&mut file, &ranges)?;
     let table_file: syn::File = syn::parse2(operations::to_tokens(&table))
         .map_err(|e| format!("operation table is invalid Rust: {e}"))?;
     file.items.extend(table_file.items);
@@ -76,6 +94,20 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
          #![allow(missing_docs, clippy::all, clippy::unwrap_used, clippy::expect_used, clippy::panic)]\n\n\
          {body}"
     ))
+}
+
+/// Fails unless a rewrite applied `count` times: exactly `expected` when
+/// given, at least once otherwise.
+fn applied(rewrite: &str, count: usize, expected: Option<usize>) -> Result<(), String> {
+    match expected {
+        Some(n) if count != n => Err(format!(
+            "rewrite {rewrite} applied {count} times, expected {n}: progenitor's output changed shape"
+        )),
+        None if count == 0 => Err(format!(
+            "rewrite {rewrite} did not apply: progenitor's output changed shape"
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

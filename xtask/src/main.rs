@@ -11,6 +11,7 @@ mod generate;
 mod operations;
 mod rewrite;
 mod schemas;
+mod surface;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

@@ -8,13 +8,6 @@ use serde_json::Value;
 
 use crate::fixups::for_each_operation;
 
-/// Which of the organization's two keys an operation is sent with.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    Private,
-    Public,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
     pub id: String,
@@ -22,13 +15,23 @@ pub struct Operation {
     pub name: String,
     pub method: String,
     pub path: String,
-    pub key: Key,
+    /// The variant of pipecat-api's `KeyKind` it is sent with (`Private`
+    /// or `Public`); the enum itself lives only in pipecat-api.
+    pub key: &'static str,
     /// Implemented by hand in pipecat-api, not generated.
     pub hand_written: bool,
     /// `x-pipecat-retry-conflict`: a 409 `CONFLICT` answer means "try again".
     pub retry_conflict: bool,
     /// `x-pipecat-capacity-429`: a 429 answer means the agent is at capacity.
     pub capacity_429: bool,
+}
+
+impl Operation {
+    /// The name of its constant in the generated `operations` module
+    /// (`get_logs` -> `GET_LOGS`).
+    pub fn const_name(&self) -> String {
+        self.name.to_uppercase()
+    }
 }
 
 fn flag(op: &Value, name: &str) -> bool {
@@ -40,10 +43,10 @@ fn flag(op: &Value, name: &str) -> bool {
 /// The published spec names three bearer schemes for two real keys: builds
 /// use `BearerAuth`, which is the private key. Any other name is an error, so
 /// that a new scheme cannot silently send the wrong key.
-fn key_for_scheme(scheme: &str) -> Result<Key, String> {
+fn key_for_scheme(scheme: &str) -> Result<&'static str, String> {
     match scheme {
-        "PrivateKeyAuth" | "BearerAuth" => Ok(Key::Private),
-        "PublicKeyAuth" => Ok(Key::Public),
+        "PrivateKeyAuth" | "BearerAuth" => Ok("Private"),
+        "PublicKeyAuth" => Ok("Public"),
         other => Err(format!(
             "unknown security scheme `{other}`: map it to a key in xtask/src/operations.rs"
         )),
@@ -69,7 +72,7 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
             .filter_map(Value::as_object)
             .flat_map(|requirement| requirement.keys().map(String::as_str))
             .collect();
-        let keys: Result<Vec<Key>, String> = schemes.iter().map(|s| key_for_scheme(s)).collect();
+        let keys: Result<Vec<&'static str>, String> = schemes.iter().map(|s| key_for_scheme(s)).collect();
         match keys.as_deref() {
             _ if id.is_empty() => errors.push(format!("{method} {path} has no operationId")),
             Err(e) => errors.push(format!("{id}: {e}")),
@@ -98,7 +101,7 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
 
 /// `deleteSecretSet` -> `delete_secret_set`, as progenitor names methods.
 /// `check_names` verifies the result against what progenitor emitted.
-fn snake_case(id: &str) -> String {
+pub fn snake_case(id: &str) -> String {
     let mut out = String::with_capacity(id.len() + 4);
     for (i, c) in id.chars().enumerate() {
         if c.is_ascii_uppercase() {
@@ -158,7 +161,7 @@ pub fn check_names(ops: &[Operation], generated: &syn::File) -> Result<(), Strin
 }
 
 pub fn to_tokens(ops: &[Operation]) -> TokenStream {
-    let entries = ops.iter().map(|op| {
+    let consts = ops.iter().map(|op| {
         let Operation {
             id,
             method,
@@ -169,52 +172,46 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
             hand_written,
             ..
         } = op;
-        let key = format_ident!("{}", format!("{key:?}"));
+        let name = format_ident!("{}", op.const_name());
+        let key = format_ident!("{}", key);
+        let doc = format!("`{method} {path}` ({id}).");
         quote! {
-            Operation {
+            #[doc = #doc]
+            pub(crate) const #name: Operation = Operation {
                 id: #id, method: #method, path: #path, key: KeyKind::#key,
-                retry_conflict: #retry_conflict, capacity_429: #capacity_429,
+                conflict_means_busy: #retry_conflict, too_many_means_at_capacity: #capacity_429,
                 hand_written: #hand_written,
-            },
+            };
         }
     });
-    let arms = ops.iter().enumerate().map(|(i, op)| {
-        let name = &op.name;
-        quote! { #name => Some(&ALL[#i]), }
-    });
+    let names = ops.iter().map(|op| format_ident!("{}", op.const_name()));
     quote! {
         /// Every operation of the spec: its path template below the base URL
-        /// and the key it is sent with. Read by the client hooks.
+        /// and the key it is sent with. Each generated call names its own.
         pub(crate) mod operations {
             use crate::auth::KeyKind;
 
             /// One operation of the spec.
-            #[derive(Debug)]
+            #[derive(Debug, Clone, Copy)]
             pub(crate) struct Operation {
                 /// The spec's operationId.
                 pub(crate) id: &'static str,
                 pub(crate) method: &'static str,
                 pub(crate) path: &'static str,
                 pub(crate) key: KeyKind,
-                /// A 409 `CONFLICT` answer means "try again" (retried).
-                pub(crate) retry_conflict: bool,
-                /// A 429 answer means the agent is at capacity (not retried
-                /// unless the caller opts in).
-                pub(crate) capacity_429: bool,
+                /// A 409 `CONFLICT` answer means "busy, try again" (retried).
+                pub(crate) conflict_means_busy: bool,
+                /// A 429 answer means the agent is at capacity (retried only
+                /// when the caller opts in).
+                pub(crate) too_many_means_at_capacity: bool,
                 /// Implemented by hand beside the generated code.
                 pub(crate) hand_written: bool,
             }
 
-            /// All operations, sorted by id.
-            pub(crate) const ALL: &[Operation] = &[ #(#entries)* ];
+            #(#consts)*
 
-            /// The operation of the generated method `name`.
-            pub(crate) fn find(name: &str) -> Option<&'static Operation> {
-                match name {
-                    #(#arms)*
-                    _ => None,
-                }
-            }
+            /// All operations, sorted by id.
+            pub(crate) const ALL: &[Operation] = &[ #(#names),* ];
         }
     }
 }
@@ -235,13 +232,13 @@ mod tests {
             }
         });
         let ops = table(&doc).unwrap_or_default();
-        let keys: Vec<(&str, Key)> = ops.iter().map(|o| (o.id.as_str(), o.key)).collect();
+        let keys: Vec<(&str, &str)> = ops.iter().map(|o| (o.id.as_str(), o.key)).collect();
         assert_eq!(
             keys,
             [
-                ("createBuild", Key::Private),
-                ("listSecretSets", Key::Private),
-                ("startService", Key::Public)
+                ("createBuild", "Private"),
+                ("listSecretSets", "Private"),
+                ("startService", "Public")
             ]
         );
         assert_eq!(ops[2].path, "/public/{agentName}/start");

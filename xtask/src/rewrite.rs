@@ -8,8 +8,10 @@ use syn::visit_mut::VisitMut;
 /// reason, `set_name: doesn't match pattern "..."`, by rewriting each such
 /// closure to format the conversion error and bounding that error by
 /// `Display` (every conversion error in the generated code implements it).
-pub fn keep_conversion_errors(file: &mut syn::File) {
-    KeepConversionErrors.visit_file_mut(file);
+pub fn keep_conversion_errors(file: &mut syn::File) -> usize {
+    let mut keep = KeepConversionErrors(0);
+    keep.visit_file_mut(file);
+    keep.0
 }
 
 /// progenitor builds each request URL as a string
@@ -21,19 +23,22 @@ pub fn keep_conversion_errors(file: &mut syn::File) {
 /// progenitor's `encode_path` is dropped: kept, a `%` or `/` in a value
 /// would be encoded twice. A format string of any other shape is left as it
 /// is.
-pub fn urls_from_segments(file: &mut syn::File) {
-    struct Urls;
+pub fn urls_from_segments(file: &mut syn::File) -> usize {
+    struct Urls(usize);
     impl VisitMut for Urls {
         fn visit_local_mut(&mut self, local: &mut syn::Local) {
             if let Some(init) = &mut local.init
                 && let Some(replacement) = segments_call(&init.expr)
             {
                 *init.expr = replacement;
+                self.0 += 1;
             }
             syn::visit_mut::visit_local_mut(self, local);
         }
     }
-    Urls.visit_file_mut(file);
+    let mut urls = Urls(0);
+    urls.visit_file_mut(file);
+    urls.0
 }
 
 /// For `format!("{}/a/{}", client.baseurl, x)`, `client.inner.url(&["a", &x])`.
@@ -105,12 +110,13 @@ fn without_encode_path(expr: syn::Expr) -> syn::Expr {
 /// merged into the request: an allocation and a hash per call for nothing.
 /// This removes that header, and with it the map, `let mut header_map = ..`
 /// and `.headers(header_map)`, wherever the map holds nothing else.
-pub fn no_api_version_header(file: &mut syn::File) {
-    struct NoApiVersion;
+pub fn no_api_version_header(file: &mut syn::File) -> usize {
+    struct NoApiVersion(usize);
     impl VisitMut for NoApiVersion {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             let before = block.stmts.len();
             block.stmts.retain(|stmt| !is_api_version_append(stmt));
+            self.0 += before - block.stmts.len();
             let mentions = block
                 .stmts
                 .iter()
@@ -142,7 +148,9 @@ pub fn no_api_version_header(file: &mut syn::File) {
             syn::visit_mut::visit_expr_mut(self, expr);
         }
     }
-    NoApiVersion.visit_file_mut(file);
+    let mut removed = NoApiVersion(0);
+    removed.visit_file_mut(file);
+    removed.0
 }
 
 /// `header_map.append(HeaderName::from_static("api-version"), ..);`
@@ -181,8 +189,8 @@ pub const KNOWN_PATTERNS: &[(&str, &str)] = &[
 /// names are checked on every call. For the patterns in [`KNOWN_PATTERNS`]
 /// this replaces the regex (`static PATTERN` and `PATTERN.find(value)`) in
 /// a `from_str` with a call to `crate::patterns::<check>(value)`.
-pub fn known_patterns_without_regex(file: &mut syn::File) {
-    struct Patterns;
+pub fn known_patterns_without_regex(file: &mut syn::File) -> usize {
+    struct Patterns(usize);
     impl VisitMut for Patterns {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             let check = block.stmts.iter().find_map(|stmt| match stmt {
@@ -203,6 +211,7 @@ pub fn known_patterns_without_regex(file: &mut syn::File) {
                 });
                 let replacement: syn::Expr = syn::parse_quote! { !crate::patterns::#check(value) };
                 ReplaceFind(replacement).visit_block_mut(block);
+                self.0 += 1;
             }
             syn::visit_mut::visit_block_mut(self, block);
         }
@@ -219,7 +228,9 @@ pub fn known_patterns_without_regex(file: &mut syn::File) {
             syn::visit_mut::visit_expr_mut(self, expr);
         }
     }
-    Patterns.visit_file_mut(file);
+    let mut patterns = Patterns(0);
+    patterns.visit_file_mut(file);
+    patterns.0
 }
 
 /// The string literal anywhere inside a `static PATTERN` initialiser.
@@ -243,8 +254,8 @@ pub const SCHEMARS_FEATURE: &str = "schemars";
 /// derive of each generated type behind pipecat-api's `schemars` feature:
 /// `#[derive(A, schemars::JsonSchema)]` becomes `#[derive(A)]` plus
 /// `#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]`.
-pub fn schemars_behind_feature(file: &mut syn::File) {
-    struct Gate;
+pub fn schemars_behind_feature(file: &mut syn::File) -> usize {
+    struct Gate(usize);
     impl VisitMut for Gate {
         fn visit_attributes_mut(&mut self, attrs: &mut Vec<syn::Attribute>) {
             let mut gated = false;
@@ -270,6 +281,7 @@ pub fn schemars_behind_feature(file: &mut syn::File) {
                 gated = true;
             }
             if gated {
+                self.0 += 1;
                 let feature = SCHEMARS_FEATURE;
                 attrs.push(syn::parse_quote! {
                     #[cfg_attr(feature = #feature, derive(schemars::JsonSchema))]
@@ -285,14 +297,17 @@ pub fn schemars_behind_feature(file: &mut syn::File) {
             syn::visit_mut::visit_item_enum_mut(self, item);
         }
     }
-    Gate.visit_file_mut(file);
+    let mut gate = Gate(0);
+    gate.visit_file_mut(file);
+    gate.0
 }
 
 /// typify gives each constrained string type `TryFrom<&str>` and
 /// `TryFrom<String>` but not `TryFrom<&String>`, so `.set_name(&name)` with
 /// a `String` in hand does not compile. This adds that impl beside every
 /// `TryFrom<&str>` impl of the `types` module.
-pub fn accept_string_refs(file: &mut syn::File) {
+pub fn accept_string_refs(file: &mut syn::File) -> usize {
+    let mut count = 0;
     for item in &mut file.items {
         let syn::Item::Mod(module) = item else {
             continue;
@@ -327,8 +342,10 @@ pub fn accept_string_refs(file: &mut syn::File) {
                 }
             });
         }
+        count += added.len();
         items.extend(added);
     }
+    count
 }
 
 /// Whether generic arguments are exactly `<&str>`.
@@ -344,7 +361,8 @@ fn is_str_ref_argument(arguments: &syn::PathArguments) -> bool {
     matches!(r.elem.as_ref(), syn::Type::Path(p) if p.path.is_ident("str"))
 }
 
-struct KeepConversionErrors;
+/// Counts the setters rewritten.
+struct KeepConversionErrors(usize);
 
 impl VisitMut for KeepConversionErrors {
     fn visit_impl_item_fn_mut(&mut self, f: &mut syn::ImplItemFn) {
@@ -352,6 +370,7 @@ impl VisitMut for KeepConversionErrors {
         finder.visit_block_mut(&mut f.block);
         if finder.rewritten {
             bound_errors_by_display(&mut f.sig.generics);
+            self.0 += 1;
         }
         syn::visit_mut::visit_impl_item_fn_mut(self, f);
     }
