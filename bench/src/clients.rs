@@ -264,27 +264,11 @@ pub async fn pipecat_call(client: &pipecat_api::Client, call: Call) -> anyhow::R
                 .delete_secret_set()
                 .set_name(SECRET_SET)
                 .send()
-                .await
-                .map_err(pipecat_api::Error::from)?;
+                .await?;
             1
         }
-        Call::ListServices => client
-            .list_services()
-            .send()
-            .await
-            .map_err(pipecat_api::Error::from)?
-            .into_inner()
-            .services
-            .len(),
-        Call::GetLogs => client
-            .get_logs()
-            .agent_name(AGENT)
-            .send()
-            .await
-            .map_err(pipecat_api::Error::from)?
-            .into_inner()
-            .logs
-            .len(),
+        Call::ListServices => client.list_services().send().await?.services.len(),
+        Call::GetLogs => client.get_logs().agent_name(AGENT).send().await?.logs.len(),
     })
 }
 
@@ -358,9 +342,7 @@ pub async fn start_session(client: &pipecat_api::Client) -> anyhow::Result<()> {
         .agent_name(AGENT)
         .body(pipecat_api::types::StartRequest::daily())
         .send()
-        .await
-        .map_err(pipecat_api::Error::from)?
-        .into_inner();
+        .await?;
     if started.session_id.is_none() {
         bail!("the session start answered no sessionId");
     }

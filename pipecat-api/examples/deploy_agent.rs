@@ -44,18 +44,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("3. create {agent} from {image}");
     let request = CreateServiceRequest::builder()
         .service_name(agent.clone())
-        .image(Some(image))
-        .secret_set(Some(set))
-        .auto_scaling(Some(AutoScalingConfig {
-            min_agents: Some(0),
-            max_agents: std::num::NonZeroU64::new(2),
-        }));
-    let created = client
-        .create_service()
-        .body(request)
-        .send()
-        .await?
-        .into_inner();
+        .image(image)
+        .secret_set(set)
+        .auto_scaling(AutoScalingConfig::builder().min_agents(0).max_agents(2));
+    let created = client.create_service().body(request).send().await?;
     println!("   created, ready: {:?}", created.ready);
 
     println!("4. wait until {agent} is ready");

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(fake) => {
             let create = pipecat_api::types::CreateServiceRequest::builder()
                 .service_name("voice-bot")
-                .image(Some("example/voice-bot:1.0".to_string()));
+                .image("example/voice-bot:1.0");
             client.create_service().body(create).send().await?;
             fake.seed_logs("voice-bot", 25);
             "voice-bot".to_string()
@@ -59,7 +59,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .limit(100)
             .send()
             .await?;
-        for line in page.into_inner().logs {
+        for line in page.logs {
             println!(
                 "{} {}",
                 line.timestamp.unwrap_or_default(),

@@ -39,8 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .send()
         .await?;
     println!(
-        "   accepted ({}), region {}",
-        accepted.status(),
+        "   accepted, region {}",
         accepted.region.as_deref().unwrap_or("?")
     );
 
@@ -52,8 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get_secret_set()
         .set_name("quickstart-secrets")
         .send()
-        .await?
-        .into_inner();
+        .await?;
     let keys: Vec<&str> = set
         .secrets
         .iter()
@@ -73,7 +71,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .set_name("quickstart-secrets")
         .send()
         .await
-        .map_err(Error::from)
     {
         Err(e) if e.is_not_found() => println!("   gone: {e}"),
         other => return Err(format!("expected 404 after delete, got {other:?}").into()),
@@ -89,13 +86,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let Err(err) = refused else {
         return Err("expected the bad name to be refused".into());
     };
-    println!("   {}", Error::from(err));
+    println!("   {err}");
     println!("   requests sent: {}", fake.request_count() - before);
     Ok(())
 }
 
 async fn list(client: &Client) -> Result<(), Error> {
-    let sets = client.list_secret_sets().send().await?.into_inner().sets;
+    let sets = client.list_secret_sets().send().await?.sets;
     if sets.is_empty() {
         println!("   (no secret sets)");
     }

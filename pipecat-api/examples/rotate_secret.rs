@@ -41,8 +41,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .await?;
         let create = pipecat_api::types::CreateServiceRequest::builder()
             .service_name("voice-bot")
-            .image(Some("example/voice-bot:1.0".to_string()))
-            .secret_set(Some(set.clone()));
+            .image("example/voice-bot:1.0")
+            .secret_set(set.clone());
         client.create_service().body(create).send().await?;
         let _ = fake;
     }

@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(_) => {
             let create = pipecat_api::types::CreateServiceRequest::builder()
                 .service_name("voice-bot")
-                .image(Some("example/voice-bot:1.0".to_string()));
+                .image("example/voice-bot:1.0");
             client.create_service().body(create).send().await?;
             client
                 .wait_agent_ready("voice-bot", common::wait_for(&target))
@@ -37,8 +37,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .agent_name(&agent)
         .body(request)
         .send()
-        .await?
-        .into_inner();
+        .await?;
     let session = started.session_uuid()?;
     println!("   session {session}");
     match started.connection() {
@@ -72,8 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .agent_name(&agent)
         .session_id(session)
         .send()
-        .await?
-        .into_inner();
+        .await?;
     println!("   ended at {}", ended.ended_at.unwrap_or_default());
     Ok(())
 }

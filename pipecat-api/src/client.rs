@@ -5,10 +5,10 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 
+use crate::Error;
 use crate::auth::ApiKey;
 use crate::config::ClientConfig;
 use crate::retry::RetryPolicy;
-use crate::Error;
 
 /// The host used when none is given.
 pub const DEFAULT_HOST: &str = "https://api.pipecat.daily.co";

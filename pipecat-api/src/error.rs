@@ -446,8 +446,14 @@ mod tests {
     #[test]
     fn extra_fields_retry_after_and_request_id_are_kept() {
         let mut headers = HeaderMap::new();
-        headers.insert("retry-after", reqwest::header::HeaderValue::from_static("7"));
-        headers.insert("x-request-id", reqwest::header::HeaderValue::from_static("req-42"));
+        headers.insert(
+            "retry-after",
+            reqwest::header::HeaderValue::from_static("7"),
+        );
+        headers.insert(
+            "x-request-id",
+            reqwest::header::HeaderValue::from_static("req-42"),
+        );
         let api = ApiError::from_answer(
             StatusCode::PAYMENT_REQUIRED,
             Some("startService"),
@@ -459,7 +465,10 @@ mod tests {
         assert_eq!(api.field("limitCents"), Some(&serde_json::json!(1000)));
         assert!(api.field("code").is_none() && api.field("error").is_none());
         let shown = api.to_string();
-        assert!(shown.contains("wait 7 s") && shown.contains("request id req-42"), "{shown}");
+        assert!(
+            shown.contains("wait 7 s") && shown.contains("request id req-42"),
+            "{shown}"
+        );
         let error = Error::Api(Box::new(api));
         assert_eq!(
             error.spend_limit(),
@@ -495,7 +504,10 @@ mod tests {
         let cleaned = without_quoted_values(&e);
         assert!(!cleaned.contains("SENTINEL"), "{cleaned}");
         assert!(cleaned.starts_with("invalid type: string …"), "{cleaned}");
-        assert_eq!(without_quoted_values("unknown variant `x-SECRET`, expected `a`"), "unknown variant …, expected …");
+        assert_eq!(
+            without_quoted_values("unknown variant `x-SECRET`, expected `a`"),
+            "unknown variant …, expected …"
+        );
     }
 
     #[test]

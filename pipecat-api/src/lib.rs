@@ -11,7 +11,7 @@
 //! let body = UpsertSecretSetBody::secrets([("OPENAI_API_KEY", "sk-...")])?;
 //! client.upsert_secret_set().set_name("my-secrets").body(body).send().await?;
 //!
-//! for set in client.list_secret_sets().send().await?.into_inner().sets {
+//! for set in client.list_secret_sets().send().await?.sets {
 //!     println!("{:?} {:?}", set.name, set.status);
 //! }
 //! client.delete_secret_set().set_name("my-secrets").send().await?;
@@ -20,8 +20,12 @@
 //!
 //! Every operation is a method of [`Client`] named after its operation id,
 //! returning a builder from [`builder`]; parameters are checked against the
-//! API's rules before anything is sent, and every failure is an [`Error`].
-//! The request and response types are in [`types`].
+//! API's rules before anything is sent. `send()` gives the decoded answer and
+//! `send_with_response()` adds its status and headers ([`Response`]); every
+//! failure is an [`Error`]. The request and response types are in [`types`]:
+//! structs are `#[non_exhaustive]` and built with `T::builder()`, and every
+//! enum the service sends keeps values newer than this crate
+//! ([`UnknownValue`]).
 //!
 //! Beyond single calls:
 //! - retries that never run a call twice: [`RetryPolicy`];
@@ -36,6 +40,11 @@
 //! (default) for HTTP/2 where the server offers it, so that concurrent calls
 //! share a connection; `schemars` for `schemars::JsonSchema` on every request
 //! and response type.
+
+// The README's code blocks are compiled as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
 
 mod auth;
 mod client;
@@ -66,14 +75,14 @@ pub use error::{ApiError, Error, SpendLimit};
 /// The request builder of each operation, as returned by its [`Client`]
 /// method: a setter per parameter, then `send()`.
 pub use generated::builder;
+/// The JSON Schema of every type in [`types`], by name (feature `schemars`).
+#[cfg(feature = "schemars")]
+pub use generated::json_schemas;
 /// The API's request and response types. Structs are `#[non_exhaustive]`:
 /// read their public fields; build them with `T::builder()` or the
 /// constructors this crate adds. Enums the service sends have an `Unknown`
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
-#[cfg(feature = "schemars")]
-#[doc(hidden)]
-pub use generated::json_schemas;
 pub use proxy::{ProxyRequest, ProxyResponse};
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;

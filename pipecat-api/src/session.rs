@@ -3,8 +3,8 @@
 
 use base64::Engine as _;
 
-use crate::Error;
 use crate::types::{StartRequest, StartRequestTransport, StartResponse, StartResponseIceConfig};
+use crate::{Error, SecretValue};
 
 impl StartRequest {
     /// A session on a new Daily room (the service creates the room and a
@@ -81,8 +81,9 @@ pub enum Connection<'a> {
     Daily {
         /// The room URL.
         room: &'a str,
-        /// The meeting token, when one was issued.
-        token: Option<&'a str>,
+        /// The meeting token, when one was issued (`expose_secret()` gives
+        /// the text; `Debug` does not).
+        token: Option<&'a SecretValue>,
     },
     /// Connect over WebRTC using these ICE servers.
     WebRtc {
@@ -93,8 +94,9 @@ pub enum Connection<'a> {
     WebSocket {
         /// The WebSocket URL.
         url: &'a str,
-        /// The single-use token.
-        token: &'a str,
+        /// The single-use token (`expose_secret()` gives the text; `Debug`
+        /// does not).
+        token: &'a SecretValue,
     },
     /// The answer names no transport details (e.g. a session without a
     /// room): talk to the bot through the session proxy.
@@ -110,7 +112,7 @@ impl StartResponse {
         if let Some(room) = &self.daily_room {
             return Connection::Daily {
                 room,
-                token: self.daily_token.as_deref(),
+                token: self.daily_token.as_ref(),
             };
         }
         if let Some(ice_config) = &self.ice_config {
@@ -180,9 +182,10 @@ mod tests {
             r.connection(),
             Connection::WebSocket {
                 url: "wss://x/ws",
-                token: "t"
-            }
+                token
+            } if token.expose_secret() == "t"
         ));
+        assert!(!format!("{:?}", r.connection()).contains("\"t\""));
         assert_eq!(r.decoded_body().unwrap(), br#"{"a":1}"#);
         assert_eq!(
             r.session_uuid().unwrap().to_string(),
@@ -194,8 +197,8 @@ mod tests {
             r.connection(),
             Connection::Daily {
                 room: "https://d/r",
-                token: Some("k")
-            }
+                token: Some(token)
+            } if token.expose_secret() == "k"
         ));
         assert!(r.session_uuid().is_err());
     }

@@ -26,7 +26,9 @@
 /// There is no public constructor: a known value always decodes into its
 /// own variant, so `Unknown` never stands for one. To send a value newer
 /// than the crate, parse it (`"queued".parse::<BuildStatus>()`).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct UnknownValue(String);
 
@@ -64,6 +66,35 @@ impl schemars::JsonSchema for UnknownValue {
     }
 }
 
+/// The JSON Schema of an open enum: any string, the known values listed.
+#[cfg(feature = "schemars")]
+pub(crate) fn open_enum_schema(known: &[&str], description: &str) -> schemars::schema::Schema {
+    use schemars::schema::{InstanceType, Metadata, Schema, SchemaObject, SubschemaValidation};
+    let string = |values: Option<Vec<serde_json::Value>>| {
+        Schema::Object(SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            enum_values: values,
+            ..Default::default()
+        })
+    };
+    let known = known.iter().map(|v| serde_json::Value::from(*v)).collect();
+    SchemaObject {
+        metadata: (!description.is_empty()).then(|| {
+            Box::new(Metadata {
+                description: Some(description.to_string()),
+                ..Default::default()
+            })
+        }),
+        subschemas: Some(Box::new(SubschemaValidation {
+            // A known value, or any other string (a value newer than this crate).
+            any_of: Some(vec![string(Some(known)), string(None)]),
+            ..Default::default()
+        })),
+        ..Default::default()
+    }
+    .into()
+}
+
 #[cfg(test)]
 mod tests {
     use crate::types::{BuildStatus, SecretSetStatus};
@@ -82,7 +113,10 @@ mod tests {
     fn known_values_keep_their_variants() -> Result<(), serde_json::Error> {
         let status: SecretSetStatus = serde_json::from_str(r#""ready""#)?;
         assert_eq!(status, SecretSetStatus::Ready);
-        assert_eq!("ready".parse::<SecretSetStatus>().ok(), Some(SecretSetStatus::Ready));
+        assert_eq!(
+            "ready".parse::<SecretSetStatus>().ok(),
+            Some(SecretSetStatus::Ready)
+        );
         Ok(())
     }
 }

@@ -75,11 +75,7 @@ impl Client {
     ) -> Result<GetSecretSetResponse, Error> {
         let what = format!("secret set {set_name} to be ready");
         wait.until(&what, || async {
-            let set = self
-                .get_secret_set()
-                .set_name(set_name)
-                .send()
-                .await?;
+            let set = self.get_secret_set().set_name(set_name).send().await?;
             match set.status {
                 Some(SecretSetStatus::Ready) => Ok(Some(set)),
                 Some(SecretSetStatus::Failed) => Err(Error::Failed {
@@ -107,11 +103,7 @@ impl Client {
     ) -> Result<ServiceDetailsResponse, Error> {
         let what = format!("agent {agent_name} to be ready");
         wait.until(&what, || async {
-            let agent = self
-                .get_service()
-                .agent_name(agent_name)
-                .send()
-                .await?;
+            let agent = self.get_service().agent_name(agent_name).send().await?;
             if agent.ready == Some(true) {
                 return Ok(Some(agent));
             }

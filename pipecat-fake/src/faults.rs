@@ -53,6 +53,12 @@ pub enum Fault {
     /// drop the connection: the operation took effect but the caller
     /// cannot read the answer.
     CloseMidBody,
+    /// Run the operation, then change its JSON answer: each (JSON pointer,
+    /// value) sets that place, adding an object key or an array item where
+    /// there was none. For answering as a newer service would: a status this
+    /// client has never seen, fields it does not know. Non-JSON answers, and
+    /// pointers whose parent does not exist, are left as they are.
+    Amend(Vec<(String, serde_json::Value)>),
 }
 
 impl Fault {
@@ -84,6 +90,34 @@ impl Fault {
             body: Vec::new(),
             headers: Vec::new(),
         }
+    }
+
+    /// Run the operation and set `pointer` in its JSON answer to `value`
+    /// (see [`Fault::Amend`]); chain more with [`Fault::and`].
+    ///
+    /// ```no_run
+    /// # use pipecat_fake::{FakeCloud, Fault};
+    /// # fn arm(fake: &FakeCloud) {
+    /// // The next delete takes effect and answers a status never seen before.
+    /// fake.fail_next(
+    ///     "deleteSecretSet",
+    ///     1,
+    ///     Fault::amend("/status", serde_json::json!("DELETED"))
+    ///         .and("/newField", serde_json::json!({"any": "thing"})),
+    /// );
+    /// # }
+    /// ```
+    pub fn amend(pointer: &str, value: serde_json::Value) -> Fault {
+        Fault::Amend(vec![(pointer.to_string(), value)])
+    }
+
+    /// This amendment with one more place set. Other faults are returned
+    /// as they are.
+    pub fn and(mut self, pointer: &str, value: serde_json::Value) -> Fault {
+        if let Fault::Amend(changes) = &mut self {
+            changes.push((pointer.to_string(), value));
+        }
+        self
     }
 
     /// This answer with one more header, e.g.
@@ -145,6 +179,41 @@ fn broken_body(part: Bytes) -> Body {
         }
     });
     Body::from_stream(chunks)
+}
+
+/// `response` with its JSON body changed as `changes` say.
+async fn amended(response: Response, changes: Vec<(String, serde_json::Value)>) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let full = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let Ok(mut json) = serde_json::from_slice::<serde_json::Value>(&full) else {
+        return Response::from_parts(parts, Body::from(full));
+    };
+    for (pointer, value) in changes {
+        set_pointer(&mut json, &pointer, value);
+    }
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json.to_string()))
+}
+
+/// Sets the place `pointer` names, adding it to its parent when missing.
+fn set_pointer(json: &mut serde_json::Value, pointer: &str, value: serde_json::Value) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let last = last.replace("~1", "/").replace("~0", "~");
+    match json.pointer_mut(parent) {
+        Some(serde_json::Value::Object(map)) => {
+            map.insert(last, value);
+        }
+        Some(serde_json::Value::Array(items)) => match last.parse::<usize>() {
+            Ok(i) if i < items.len() => items[i] = value,
+            Ok(i) if i == items.len() => items.push(value),
+            _ => {}
+        },
+        _ => {}
+    }
 }
 
 /// `response` with only the first half of its body, then a broken connection.
@@ -212,5 +281,6 @@ pub(crate) async fn inject(
             }
         }
         Some(Fault::CloseMidBody) => cut_in_half(next.run(request).await).await,
+        Some(Fault::Amend(changes)) => amended(next.run(request).await, changes).await,
     }
 }

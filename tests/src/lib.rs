@@ -65,41 +65,37 @@ pub fn render_requests(fake: &FakeCloud) -> String {
         .join("\n")
 }
 
-/// Every operation of the API, by operation id, with the status it
-/// succeeds with (the first, for createBuild).
-pub const OPERATIONS: &[(&str, u16)] = &[
-    ("listServices", 200),
-    ("createService", 200),
-    ("getService", 200),
-    ("updateService", 200),
-    ("deleteService", 200),
-    ("getLogs", 200),
-    ("getSessions", 200),
-    ("getSession", 200),
-    ("stopSession", 200),
-    ("startService", 200),
-    ("sessionProxyGet", 200),
-    ("sessionProxyPost", 200),
-    ("sessionProxyPut", 200),
-    ("sessionProxyPatch", 200),
-    ("sessionProxyDelete", 200),
-    ("sessionProxyOptions", 200),
-    ("sessionProxyHead", 200),
-    ("listSecretSets", 200),
-    ("getSecretSet", 200),
-    ("upsertSecretSet", 202),
-    ("deleteSecretSet", 200),
-    ("deleteSecretFromSet", 200),
-    ("getBuildUploadUrl", 200),
-    ("listBuilds", 200),
-    ("createBuild", 201),
-    ("getBuild", 200),
-    ("getBuildLogs", 200),
-    ("getProperties", 200),
-    ("updateProperties", 200),
-    ("getPropertiesSchema", 200),
-    ("listRegions", 200),
-];
+/// Every operation of the spec (`openapi/pipecat-cloud.yaml`, the one
+/// list there is), by operation id, with the status it succeeds with (the
+/// first, for createBuild), sorted by id.
+pub fn operations() -> Vec<(String, u16)> {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../openapi/pipecat-cloud.yaml"
+    ))
+    .expect("read the spec");
+    let spec: serde_json::Value = serde_yaml_ng::from_str(&text).expect("the spec is YAML");
+    let mut ops = Vec::new();
+    for item in spec["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("a path item").values() {
+            let Some(id) = op.get("operationId").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let success = op["responses"]
+                .as_object()
+                .expect("responses")
+                .keys()
+                // `2XX` (the proxy passes any success through) counts as 200.
+                .filter_map(|status| status.replace("XX", "00").parse::<u16>().ok())
+                .filter(|status| (200..300).contains(status))
+                .min()
+                .expect("a success status");
+            ops.push((id.to_string(), success));
+        }
+    }
+    ops.sort();
+    ops
+}
 
 /// Calls operation `id` with fixed, valid arguments: agent `voice-bot`,
 /// set `app-secrets` (key `KEY`), session and build `id`. The answer is
@@ -126,7 +122,7 @@ pub async fn call_operation(
         "createService" => {
             let body = CreateServiceRequest::builder()
                 .service_name(AGENT)
-                .image(Some("example/bot:1".to_string()));
+                .image("example/bot:1");
             client.create_service().body(body).send().await.map(drop)?
         }
         "getService" => client
@@ -218,19 +214,16 @@ pub async fn call_operation(
             .map(drop)?,
         "getBuildUploadUrl" => client
             .get_build_upload_url()
-            .body(UploadUrlRequest {
-                region: "us-west".into(),
-            })
+            .body(UploadUrlRequest::builder().region("us-west"))
             .send()
             .await
             .map(drop)?,
         "listBuilds" => client.list_builds().send().await.map(drop)?,
         "createBuild" => {
-            let body = CreateBuildRequest {
-                dockerfile_path: "Dockerfile".into(),
-                region: "us-west".into(),
-                upload_id: id,
-            };
+            let body = CreateBuildRequest::builder()
+                .dockerfile_path("Dockerfile")
+                .region("us-west")
+                .upload_id(id);
             client.create_build().body(body).send().await.map(drop)?
         }
         "getBuild" => client.get_build().build_id(id).send().await.map(drop)?,
@@ -242,9 +235,7 @@ pub async fn call_operation(
             .map(drop)?,
         "getProperties" => client.get_properties().send().await.map(drop)?,
         "updateProperties" => {
-            let body = UpdatePropertiesBody {
-                default_region: Some("us-west".into()),
-            };
+            let body = UpdatePropertiesBody::builder().default_region("us-west");
             client
                 .update_properties()
                 .body(body)
@@ -270,15 +261,16 @@ pub fn quick_wait(timeout: std::time::Duration) -> pipecat_api::Wait {
 
 /// Creates agent `name` (allowing `max_sessions` at once) and waits until
 /// it is ready.
-pub async fn ready_agent(client: &Client, name: &str, max_sessions: u64) {
+pub async fn ready_agent(client: &Client, name: &str, max_sessions: i64) {
     use pipecat_api::types::{AutoScalingConfig, CreateServiceRequest};
     let request = CreateServiceRequest::builder()
         .service_name(name)
-        .image(Some("example/bot:1.0".to_string()))
-        .auto_scaling(Some(AutoScalingConfig {
-            min_agents: Some(0),
-            max_agents: std::num::NonZeroU64::new(max_sessions),
-        }));
+        .image("example/bot:1.0")
+        .auto_scaling(
+            AutoScalingConfig::builder()
+                .min_agents(0)
+                .max_agents(max_sessions),
+        );
     client
         .create_service()
         .body(request)

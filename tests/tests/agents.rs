@@ -4,7 +4,6 @@
 // A test stops at the first unexpected result.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::num::NonZeroU64;
 use std::time::Duration;
 
 use futures_util::TryStreamExt as _;
@@ -22,7 +21,7 @@ fn quick() -> Wait {
 fn agent(name: &str) -> pipecat_api::types::builder::CreateServiceRequest {
     CreateServiceRequest::builder()
         .service_name(name)
-        .image(Some("example/bot:1.0".to_string()))
+        .image("example/bot:1.0")
 }
 
 async fn create(client: &Client, name: &str) {
@@ -38,20 +37,11 @@ async fn create(client: &Client, name: &str) {
 async fn create_get_update_list_delete() {
     let (_fake, client) = setup().await;
     let request = agent("voice-bot")
-        .region(Some("us-west".to_string()))
-        .agent_profile(Some("agent-2x".to_string()))
-        .auto_scaling(Some(AutoScalingConfig {
-            min_agents: Some(0),
-            max_agents: NonZeroU64::new(3),
-        }))
-        .max_session_duration(Some(600));
-    let created = client
-        .create_service()
-        .body(request)
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+        .region("us-west")
+        .agent_profile("agent-2x")
+        .auto_scaling(AutoScalingConfig::builder().min_agents(0).max_agents(3))
+        .max_session_duration(600);
+    let created = client.create_service().body(request).send().await.unwrap();
     assert_eq!(created.name.as_deref(), Some("voice-bot"));
     assert_eq!(created.ready, Some(false));
     let first_deployment = created.desired_deployment_id.clone().unwrap();
@@ -65,28 +55,21 @@ async fn create_get_update_list_delete() {
         (Some(0), Some(3))
     );
 
-    let update = UpdateServiceRequest::builder().image(Some("example/bot:2.0".to_string()));
+    let update = UpdateServiceRequest::builder().image("example/bot:2.0");
     let updated = client
         .update_service()
         .agent_name("voice-bot")
         .body(update)
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_ne!(
         updated.desired_deployment_id.as_deref(),
         Some(first_deployment.as_str()),
         "a new deployment"
     );
 
-    let listed = client
-        .list_services()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .services;
+    let listed = client.list_services().send().await.unwrap().services;
     let names: Vec<_> = listed.iter().filter_map(|s| s.name.as_deref()).collect();
     assert_eq!(names, ["voice-bot"]);
 
@@ -101,8 +84,7 @@ async fn create_get_update_list_delete() {
         .agent_name("voice-bot")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -110,13 +92,10 @@ async fn create_get_update_list_delete() {
 async fn agent_requests_as_sent() {
     let (fake, client) = setup().await;
     let request = agent("voice-bot")
-        .secret_set(Some("bot-secrets".to_string()))
-        .architecture(Some(Architecture::Arm64))
-        .resources(Some(AgentResources {
-            cpu: "1".parse().unwrap(),
-            memory: "2Gi".parse().unwrap(),
-        }))
-        .websocket_auth(Some("token".to_string()));
+        .secret_set("bot-secrets")
+        .architecture(Architecture::Arm64)
+        .resources(AgentResources::builder().cpu("1").memory("2Gi"))
+        .websocket_auth("token");
     let body = UpsertSecretSetBody::secrets([("K", "v")]).unwrap();
     client
         .upsert_secret_set()
@@ -131,13 +110,7 @@ async fn agent_requests_as_sent() {
         .unwrap();
     fake.clear_requests();
 
-    client
-        .create_service()
-        .body(request)
-        .send()
-        .await
-        .map_err(Error::from)
-        .unwrap();
+    client.create_service().body(request).send().await.unwrap();
     client
         .list_services()
         .include_active_deployment(true)
@@ -190,14 +163,13 @@ async fn deploying_with_a_pending_secret_set_is_409() {
         .send()
         .await
         .unwrap();
-    let request = agent("voice-bot").secret_set(Some("slow-secrets".to_string()));
+    let request = agent("voice-bot").secret_set("slow-secrets");
     let err: Error = client
         .create_service()
         .body(request)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_conflict(), "{err}");
     assert_eq!(
         fake.requests()
@@ -208,14 +180,13 @@ async fn deploying_with_a_pending_secret_set_is_409() {
         "a POST is never retried"
     );
 
-    let missing = agent("other-bot").secret_set(Some("no-such-set".to_string()));
+    let missing = agent("other-bot").secret_set("no-such-set");
     let err: Error = client
         .create_service()
         .body(missing)
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 }
 
@@ -228,8 +199,7 @@ async fn agent_errors() {
         .body(agent("voice-bot"))
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
     let err: Error = client
         .update_service()
@@ -237,24 +207,21 @@ async fn agent_errors() {
         .body(UpdateServiceRequest::builder())
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     let err: Error = client
         .delete_service()
         .agent_name("ghost")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     let err: Error = client
         .get_logs()
         .agent_name("ghost")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
 
     // Bad names never leave the client.
@@ -264,8 +231,7 @@ async fn agent_errors() {
             .agent_name(name)
             .send()
             .await
-            .unwrap_err()
-            .into();
+            .unwrap_err();
         assert!(
             matches!(err, Error::InvalidRequest { .. }),
             "{name:?}: {err}"

@@ -11,13 +11,10 @@ use pipecat_e2e::{client_for, render_requests, setup};
 async fn upload_id(client: &Client) -> pipecat_api::uuid::Uuid {
     let url = client
         .get_build_upload_url()
-        .body(UploadUrlRequest {
-            region: "us-west".into(),
-        })
+        .body(UploadUrlRequest::builder().region("us-west"))
         .send()
         .await
         .unwrap();
-    let url = url.into_inner();
     assert!(
         url.upload_url
             .as_deref()
@@ -27,12 +24,13 @@ async fn upload_id(client: &Client) -> pipecat_api::uuid::Uuid {
     url.upload_id.unwrap()
 }
 
-fn build_request(upload: pipecat_api::uuid::Uuid) -> CreateBuildRequest {
-    CreateBuildRequest {
-        dockerfile_path: "Dockerfile".into(),
-        region: "us-west".into(),
-        upload_id: upload,
-    }
+fn build_request(
+    upload: pipecat_api::uuid::Uuid,
+) -> pipecat_api::types::builder::CreateBuildRequest {
+    CreateBuildRequest::builder()
+        .dockerfile_path("Dockerfile")
+        .region("us-west")
+        .upload_id(upload)
 }
 
 #[tokio::test]
@@ -43,11 +41,11 @@ async fn a_new_context_is_201_and_the_same_again_200_cached() {
     let first = client
         .create_build()
         .body(build_request(upload))
-        .send()
+        .send_with_response()
         .await
         .unwrap();
     assert_eq!(first.status().as_u16(), 201);
-    let first = first.into_inner();
+    let first = first.into_value();
     assert_eq!(first.cached, Some(false));
     let id = first.build.and_then(|b| b.id).unwrap();
 
@@ -60,7 +58,6 @@ async fn a_new_context_is_201_and_the_same_again_200_cached() {
             .send()
             .await
             .unwrap()
-            .into_inner()
             .build
             .and_then(|b| b.status);
         if status == Some(BuildStatus::Success) {
@@ -71,7 +68,7 @@ async fn a_new_context_is_201_and_the_same_again_200_cached() {
     let again = client
         .create_build()
         .body(build_request(upload))
-        .send()
+        .send_with_response()
         .await
         .unwrap();
     assert_eq!(
@@ -79,16 +76,17 @@ async fn a_new_context_is_201_and_the_same_again_200_cached() {
         200,
         "a cached build is a success too"
     );
-    assert_eq!(again.into_inner().cached, Some(true));
+    let again = again.into_value();
+    assert_eq!(again.cached, Some(true));
 
     let logs = client
         .get_build_logs()
         .build_id(id)
-        .limit(std::num::NonZeroU64::new(100).unwrap())
+        .limit(100)
         .send()
         .await
         .unwrap();
-    assert!(!logs.into_inner().logs.is_empty());
+    assert!(!logs.logs.is_empty());
 }
 
 #[tokio::test]
@@ -124,7 +122,7 @@ async fn builds_list_page_by_page_and_use_the_private_key() {
     // Builds take the private key even though the published spec gives
     // them a scheme of their own.
     let public_only = client_for(&fake, None, Some(fake.public_key()));
-    let err: Error = public_only.list_builds().send().await.unwrap_err().into();
+    let err: Error = public_only.list_builds().send().await.unwrap_err();
     assert!(
         err.to_string().contains("needs the private API key"),
         "{err}"
@@ -140,14 +138,13 @@ async fn build_requests_as_sent() {
         .body(build_request(upload))
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let id = created.build.and_then(|b| b.id).unwrap();
     client.get_build().build_id(id).send().await.unwrap();
     client.get_build_logs().build_id(id).send().await.unwrap();
     client
         .list_builds()
-        .limit(std::num::NonZeroU64::new(20).unwrap())
+        .limit(20)
         .offset(0u64)
         .send()
         .await
@@ -166,8 +163,7 @@ async fn build_errors() {
         .build_id(pipecat_api::uuid::Uuid::nil())
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     fake.fail_next("createBuild", 1, pipecat_fake::Fault::empty(401));
     let upload = upload_id(&client).await;
@@ -176,8 +172,7 @@ async fn build_errors() {
         .body(build_request(upload))
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     // A failed POST is never retried, even on a retryable status.
     fake.fail_next("createBuild", 1, pipecat_fake::Fault::empty(503));
@@ -187,8 +182,7 @@ async fn build_errors() {
         .body(build_request(upload))
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(fake.request_count(), 1);
 }
@@ -196,13 +190,7 @@ async fn build_errors() {
 #[tokio::test]
 async fn properties_and_regions() {
     let (fake, client) = setup().await;
-    let regions = client
-        .list_regions()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .regions;
+    let regions = client.list_regions().send().await.unwrap().regions;
     assert!(
         regions
             .iter()
@@ -215,7 +203,6 @@ async fn properties_and_regions() {
         .send()
         .await
         .unwrap()
-        .into_inner()
         .properties
         .unwrap();
     assert!(properties.default_region.is_some());
@@ -226,22 +213,14 @@ async fn properties_and_regions() {
         .unwrap();
     let changed = client
         .update_properties()
-        .body(UpdatePropertiesBody {
-            default_region: Some(other.clone()),
-        })
+        .body(UpdatePropertiesBody::builder().default_region(other.clone()))
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let current = &changed.properties["defaultRegion"].current_value;
     assert_eq!(current, &Some(serde_json::json!(other)));
 
-    let schema = client
-        .get_properties_schema()
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = client.get_properties_schema().send().await.unwrap();
     assert!(
         schema.properties.contains_key("defaultRegion"),
         "{schema:?}"
@@ -249,13 +228,10 @@ async fn properties_and_regions() {
 
     let err: Error = client
         .update_properties()
-        .body(UpdatePropertiesBody {
-            default_region: None,
-        })
+        .body(UpdatePropertiesBody::builder())
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(
         err.status().map(|s| s.as_u16()),
         Some(400),
@@ -263,22 +239,17 @@ async fn properties_and_regions() {
     );
     let err: Error = client
         .update_properties()
-        .body(UpdatePropertiesBody {
-            default_region: Some("mars-north".into()),
-        })
+        .body(UpdatePropertiesBody::builder().default_region("mars-north"))
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400), "{err}");
 
     fake.clear_requests();
     client.get_properties().send().await.unwrap();
     client
         .update_properties()
-        .body(UpdatePropertiesBody {
-            default_region: Some(other),
-        })
+        .body(UpdatePropertiesBody::builder().default_region(other))
         .send()
         .await
         .unwrap();
@@ -288,8 +259,8 @@ async fn properties_and_regions() {
 
     let wrong = client_for(&fake, Some("nope"), None);
     for err in [
-        Error::from(wrong.list_regions().send().await.unwrap_err()),
-        Error::from(wrong.get_properties().send().await.unwrap_err()),
+        wrong.list_regions().send().await.unwrap_err(),
+        wrong.get_properties().send().await.unwrap_err(),
     ] {
         assert!(err.is_unauthorized(), "{err}");
     }

@@ -36,18 +36,14 @@ async fn a_thousand_concurrent_calls_complete() {
             let client = client.clone();
             tokio::spawn(async move {
                 if i % 2 == 0 {
-                    client
-                        .list_secret_sets()
-                        .send()
-                        .await
-                        .map(|r| r.into_inner().sets.len())
+                    client.list_secret_sets().send().await.map(|r| r.sets.len())
                 } else {
                     client
                         .get_secret_set()
                         .set_name("shared-set")
                         .send()
                         .await
-                        .map(|r| r.into_inner().secrets.len())
+                        .map(|r| r.secrets.len())
                 }
             })
         })

@@ -1,24 +1,20 @@
-//! The suite's table of operations is the spec's: a new operation in the
-//! spec fails here until the helpers that call every operation know it.
+//! The suite's helpers know every operation of the spec: a new operation
+//! in the spec fails here until `call_operation` can call it.
 
 // A test stops at the first unexpected result.
 #![allow(clippy::unwrap_used)]
 
-#[test]
-fn the_operation_table_names_every_operation_of_the_spec() {
-    let spec = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../openapi/pipecat-cloud.yaml"
-    ))
-    .unwrap();
-    let mut in_spec: Vec<&str> = spec
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("operationId:"))
-        .map(str::trim)
-        .collect();
-    in_spec.sort();
-    let mut ours: Vec<&str> = pipecat_e2e::OPERATIONS.iter().map(|(id, _)| *id).collect();
-    ours.sort();
-    assert_eq!(ours, in_spec);
-    assert_eq!(ours.len(), 31);
+use pipecat_e2e::{call_operation, operations, setup};
+
+#[tokio::test]
+async fn every_operation_of_the_spec_can_be_called() {
+    let ops = operations();
+    assert_eq!(ops.len(), 31);
+    let (_fake, client) = setup().await;
+    let id = pipecat_api::uuid::Uuid::nil();
+    for (op, _) in &ops {
+        // An error answer is fine (nothing exists yet); an operation the
+        // helper does not know panics.
+        let _ = call_operation(&client, op, id).await;
+    }
 }

@@ -32,8 +32,7 @@ async fn agent_details_with_nulls_decode() {
         .agent_name("voice-bot")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(agent.reconciled_deployment_id, None);
     assert!(agent.previous_revision.is_none() && agent.current_revision.is_some());
     assert_eq!(
@@ -54,13 +53,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
             json!({"services": [{"name": "a", "deletedAt": null, "reconciledDeploymentId": null}]}),
         ),
     );
-    let services = client
-        .list_services()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .services;
+    let services = client.list_services().send().await.unwrap().services;
     assert_eq!(services.len(), 1);
 
     fake.fail_next(
@@ -71,13 +64,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
             json!({"regions": [{"code": "us-west", "display_name": "US West (Oregon)"}]}),
         ),
     );
-    let regions = client
-        .list_regions()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .regions;
+    let regions = client.list_regions().send().await.unwrap().regions;
     assert_eq!(regions[0].display_name.as_deref(), Some("US West (Oregon)"));
 
     fake.fail_next(
@@ -88,13 +75,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
             json!({"total_count": 1, "sessions": [{"sessionId": "s1", "endedAt": null}]}),
         ),
     );
-    let sessions = client
-        .get_sessions()
-        .agent_name("a")
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let sessions = client.get_sessions().agent_name("a").send().await.unwrap();
     assert_eq!(sessions.total_count, Some(1));
     assert_eq!(sessions.sessions[0].ended_at, None);
 }
@@ -111,12 +92,7 @@ async fn property_schema_without_read_only_and_untyped_values_decodes() {
             "somethingNew": {"type": "object", "default": {"a": [1]}, "currentValue": null}
         }})),
     );
-    let schema = client
-        .get_properties_schema()
-        .send()
-        .await
-        .unwrap()
-        .into_inner();
+    let schema = client.get_properties_schema().send().await.unwrap();
     assert_eq!(
         schema.properties["defaultRegion"].current_value,
         Some(json!("eu-central"))
@@ -140,8 +116,7 @@ async fn build_logs_carry_next_token() {
         .build_id(pipecat_api::uuid::Uuid::nil())
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(
         (logs.logs.len(), logs.next_token.as_deref()),
         (2, Some("abc"))

@@ -131,7 +131,6 @@ async fn app_secrets(client: &Client) -> pipecat_api::types::GetSecretSetRespons
         .send()
         .await
         .unwrap()
-        .into_inner()
 }
 
 /// How many requests of `call`'s operation reached the server.
@@ -284,8 +283,7 @@ async fn closed_mid_body() {
         .agent_name("voice-bot")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(sessions.total_count, Some(1), "the start took effect once");
     println!(
         "closed mid-body              Post   attempts=1 outcome=transport (session started once)"
@@ -447,8 +445,7 @@ async fn fifty_megabyte_bodies() {
         .secret_key("KEY")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(500));
     let Error::Api(api) = &err else {
         panic!("{err:?}")

@@ -75,7 +75,7 @@ async fn upsert(client: &Client, name: &str, body: UpsertSecretSetBody) {
         .upsert_secret_set()
         .set_name(name)
         .body(body)
-        .send()
+        .send_with_response()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 202);
@@ -88,7 +88,6 @@ async fn set_status(client: &Client, name: &str) -> Option<SecretSetStatus> {
         .send()
         .await
         .unwrap()
-        .into_inner()
         .status
 }
 
@@ -104,10 +103,11 @@ async fn upsert_answers_202_and_the_set_goes_pending_then_ready() {
         .upsert_secret_set()
         .set_name("my-secrets")
         .body(body)
-        .send()
+        .send_with_response()
         .await
         .unwrap();
     assert_eq!(accepted.status().as_u16(), 202);
+    let accepted = accepted.into_value();
     assert_eq!(accepted.region.as_deref(), Some("eu-central"));
 
     let first = client
@@ -115,8 +115,7 @@ async fn upsert_answers_202_and_the_set_goes_pending_then_ready() {
         .set_name("my-secrets")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(first.status, Some(SecretSetStatus::Pending));
     assert_eq!(first.region.as_deref(), Some("eu-central"));
     let keys: Vec<_> = first
@@ -148,8 +147,7 @@ async fn failed_provisioning_carries_its_message() {
         .set_name("broken-set")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(set.status, Some(SecretSetStatus::Failed));
     assert_eq!(
         set.error_message.as_deref(),
@@ -170,16 +168,10 @@ async fn list_shows_regular_and_image_pull_sets() {
         .unwrap();
     upsert(&client, "dockerhub", pull).await;
 
-    let sets = client
-        .list_secret_sets()
-        .send()
-        .await
-        .unwrap()
-        .into_inner()
-        .sets;
+    let sets = client.list_secret_sets().send().await.unwrap().sets;
     let summary: Vec<_> = sets
         .iter()
-        .map(|s| (s.name.as_deref(), s.type_, s.region.as_deref()))
+        .map(|s| (s.name.as_deref(), s.type_.clone(), s.region.as_deref()))
         .collect();
     assert_eq!(
         summary,
@@ -209,7 +201,6 @@ async fn an_image_pull_secret_cannot_be_read_by_name() {
         .send()
         .await
         .unwrap_err();
-    let err = Error::from(err);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(400));
     assert_eq!(err.code(), Some("GENERIC_BAD_REQUEST"));
     assert!(
@@ -232,36 +223,26 @@ async fn delete_secret_set_deletes_the_whole_set() {
     let deleted = client
         .delete_secret_set()
         .set_name("my-secrets")
-        .send()
+        .send_with_response()
         .await
         .unwrap();
     assert_eq!(deleted.status().as_u16(), 200);
-    assert_eq!(
-        deleted
-            .into_inner()
-            .status
-            .map(|s| s.to_string())
-            .as_deref(),
-        Some("OK")
-    );
+    let deleted = deleted.into_value();
+    assert_eq!(deleted.status.map(|s| s.to_string()).as_deref(), Some("OK"));
 
-    let err = Error::from(
-        client
-            .get_secret_set()
-            .set_name("my-secrets")
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let err = client
+        .get_secret_set()
+        .set_name("my-secrets")
+        .send()
+        .await
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    let again = Error::from(
-        client
-            .delete_secret_set()
-            .set_name("my-secrets")
-            .send()
-            .await
-            .unwrap_err(),
-    );
+    let again = client
+        .delete_secret_set()
+        .set_name("my-secrets")
+        .send()
+        .await
+        .unwrap_err();
     assert!(again.is_not_found(), "{again}");
     assert_eq!(again.code(), Some("NOT_FOUND"));
 }
@@ -288,8 +269,7 @@ async fn delete_secret_from_set_deletes_only_that_key() {
         .set_name("my-secrets")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     let keys: Vec<_> = set
         .secrets
         .iter()
@@ -303,8 +283,7 @@ async fn delete_secret_from_set_deletes_only_that_key() {
         .secret_key("A")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert!(err.is_not_found(), "{err}");
     assert!(err.to_string().contains("Secret not found"), "{err}");
 }
@@ -553,31 +532,27 @@ async fn bad_names_and_keys_are_refused_before_sending() {
                 .set_name(*name)
                 .send()
                 .await
-                .unwrap_err()
-                .into(),
+                .unwrap_err(),
             client
                 .upsert_secret_set()
                 .set_name(*name)
                 .body(body())
                 .send()
                 .await
-                .unwrap_err()
-                .into(),
+                .unwrap_err(),
             client
                 .delete_secret_set()
                 .set_name(*name)
                 .send()
                 .await
-                .unwrap_err()
-                .into(),
+                .unwrap_err(),
             client
                 .delete_secret_from_set()
                 .set_name(*name)
                 .secret_key("K")
                 .send()
                 .await
-                .unwrap_err()
-                .into(),
+                .unwrap_err(),
         ];
         for err in errs {
             expect_refused(err, "set_name", &mut shown);
@@ -591,7 +566,7 @@ async fn bad_names_and_keys_are_refused_before_sending() {
             .send()
             .await
             .unwrap_err();
-        expect_refused(err.into(), "secret_key", &mut shown);
+        expect_refused(err, "secret_key", &mut shown);
     }
     assert_eq!(
         fake.request_count(),
@@ -629,15 +604,14 @@ async fn deleting_a_dot_key_never_deletes_the_set() {
         .set_name("my-secrets")
         .send()
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert_eq!(set.secrets.len(), 1);
 }
 
 #[tokio::test]
 async fn a_missing_parameter_is_refused_by_name() {
     let (fake, client) = setup().await;
-    let err: Error = client.delete_secret_set().send().await.unwrap_err().into();
+    let err: Error = client.delete_secret_set().send().await.unwrap_err();
     assert_eq!(
         err.to_string(),
         "request not sent: set_name was not initialized"
@@ -647,8 +621,7 @@ async fn a_missing_parameter_is_refused_by_name() {
         .set_name("my-secrets")
         .send()
         .await
-        .unwrap_err()
-        .into();
+        .unwrap_err();
     assert_eq!(
         err.to_string(),
         "request not sent: body was not initialized"

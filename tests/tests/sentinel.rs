@@ -11,11 +11,13 @@ use std::sync::{Arc, Mutex};
 
 use pipecat_api::types::UpsertSecretSetBody;
 use pipecat_api::{Client, Error, RetryPolicy};
-use pipecat_e2e::{OPERATIONS, call_operation};
+use pipecat_e2e::{call_operation, operations, ready_agent};
 use pipecat_fake::{FakeCloud, Fault};
 use serde_json::json;
 
 const SECRET_VALUE: &str = "SENTINEL-secret-value-5b1e";
+/// Planted in every credential a session start can answer with.
+const TOKEN: &str = "SENTINEL-session-token-9c4d";
 
 /// Everything written by the subscriber.
 #[derive(Clone, Default)]
@@ -54,6 +56,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
         fake.private_key().to_string(),
         fake.public_key().to_string(),
         SECRET_VALUE.to_string(),
+        TOKEN.to_string(),
     ];
     let client = Client::builder()
         .host(fake.url())
@@ -62,7 +65,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
         .retry(RetryPolicy::default().backoff(std::time::Duration::ZERO, std::time::Duration::ZERO))
         .build()
         .unwrap();
-    let mut shown: Vec<String> = vec![format!("{client:?}"), format!("{:?}", *client)];
+    let mut shown: Vec<String> = vec![format!("{client:?}")];
     let builder = Client::builder()
         .private_key(fake.private_key())
         .public_key(fake.public_key());
@@ -96,6 +99,55 @@ async fn no_key_or_secret_value_appears_anywhere() {
             .unwrap()
     ));
 
+    // Credentials in answers: a session start whose answer carries every
+    // kind of token, then one whose answer does not decode.
+    ready_agent(&client, "voice-bot", 5).await;
+    let ice =
+        json!({"iceServers": [{"urls": ["turn:t.example"], "username": "u", "credential": TOKEN}]});
+    fake.fail_next(
+        "startService",
+        1,
+        Fault::amend("/dailyToken", json!(TOKEN))
+            .and("/token", json!(TOKEN))
+            .and("/wsUrl", json!("wss://ws.example/ws"))
+            .and("/iceConfig", ice),
+    );
+    let started = client
+        .start_service()
+        .agent_name("voice-bot")
+        .body(pipecat_api::types::StartRequest::daily())
+        .send_with_response()
+        .await
+        .unwrap();
+    shown.push(format!("{started:?}"));
+    shown.push(format!("{:?}", started.value().connection()));
+    let tokens = started.value();
+    assert_eq!(
+        tokens.daily_token.as_ref().map(|t| t.expose_secret()),
+        Some(TOKEN),
+        "the token is there for the caller"
+    );
+    fake.fail_next(
+        "startService",
+        1,
+        Fault::json(
+            200,
+            json!({"sessionId": 7, "dailyToken": TOKEN, "token": TOKEN}),
+        ),
+    );
+    let undecodable = client
+        .start_service()
+        .agent_name("voice-bot")
+        .body(pipecat_api::types::StartRequest::daily())
+        .send()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(undecodable, Error::UnexpectedResponse { .. }),
+        "{undecodable:?}"
+    );
+    shown.push(format!("{undecodable} {undecodable:?}"));
+
     // Failures of every kind: error answers (after retries), local refusals,
     // a wrong key, no server at all.
     let faults = [
@@ -115,8 +167,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
             .body(body.clone())
             .send()
             .await
-            .unwrap_err()
-            .into();
+            .unwrap_err();
         shown.push(format!("{err}"));
         shown.push(format!("{err:?}"));
     }
@@ -127,19 +178,13 @@ async fn no_key_or_secret_value_appears_anywhere() {
         .send()
         .await
         .unwrap_err();
-    shown.push(format!("{refused:?}"));
-    shown.push(format!("{}", Error::from(refused)));
+    shown.push(format!("{refused} {refused:?}"));
     let wrong_key = Client::builder()
         .host(fake.url())
         .private_key("wrong")
         .build()
         .unwrap();
-    let err: Error = wrong_key
-        .list_secret_sets()
-        .send()
-        .await
-        .unwrap_err()
-        .into();
+    let err: Error = wrong_key.list_secret_sets().send().await.unwrap_err();
     shown.push(format!("{err} {err:?}"));
     let nowhere = Client::builder()
         .host("http://127.0.0.1:9")
@@ -147,12 +192,12 @@ async fn no_key_or_secret_value_appears_anywhere() {
         .retry(RetryPolicy::disabled())
         .build()
         .unwrap();
-    let err: Error = nowhere.list_secret_sets().send().await.unwrap_err().into();
+    let err: Error = nowhere.list_secret_sets().send().await.unwrap_err();
     shown.push(format!("{err} {err:?}"));
     // Every operation: as it comes (success or the fake's own error), then
     // with an error answer and with a dropped connection injected.
     let id = pipecat_api::uuid::Uuid::nil();
-    for (op, _) in OPERATIONS {
+    for (op, _) in &operations() {
         for fault in [
             None,
             Some(Fault::json(
@@ -170,6 +215,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
             }
         }
     }
+
     let config_error = Client::builder()
         .private_key(format!("{}\n", fake.private_key()))
         .host("ftp://x")

@@ -289,7 +289,11 @@ pub fn integer_ranges(doc: &mut Value) -> Result<Vec<IntegerRange>, String> {
             .into_iter()
             .flatten()
         {
-            let name = param.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let name = param
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             if let Some((min, max)) = param.get_mut("schema").and_then(take_bounds) {
                 ranges.push(IntegerRange {
                     owner: owner.clone(),

@@ -57,20 +57,48 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     operations::check_names(&table, &file)?;
     // Each rewrite must apply: a generator upgrade that changes the shape of
     // its output fails here instead of silently undoing one.
-    applied("keep_conversion_errors", rewrite::keep_conversion_errors(&mut file), None)?;
-    applied("accept_string_refs", rewrite::accept_string_refs(&mut file), None)?;
-    applied("schemars_behind_feature", rewrite::schemars_behind_feature(&mut file), None)?;
-    applied("urls_from_segments", rewrite::urls_from_segments(&mut file), Some(generated_ops))?;
-    applied("no_api_version_header", rewrite::no_api_version_header(&mut file), Some(generated_ops))?;
+    applied(
+        "keep_conversion_errors",
+        rewrite::keep_conversion_errors(&mut file),
+        None,
+    )?;
+    applied(
+        "accept_string_refs",
+        rewrite::accept_string_refs(&mut file),
+        None,
+    )?;
+    applied(
+        "schemars_behind_feature",
+        rewrite::schemars_behind_feature(&mut file),
+        None,
+    )?;
+    applied(
+        "urls_from_segments",
+        rewrite::urls_from_segments(&mut file),
+        Some(generated_ops),
+    )?;
+    applied(
+        "no_api_version_header",
+        rewrite::no_api_version_header(&mut file),
+        Some(generated_ops),
+    )?;
     applied(
         "known_patterns_without_regex",
         rewrite::known_patterns_without_regex(&mut file),
         None,
     )?;
     surface::own_client(&mut file)?;
-    applied("send_returns_values", surface::send_returns_values(&mut file)?, Some(generated_ops))?;
+    applied(
+        "send_returns_values",
+        surface::send_returns_values(&mut file)?,
+        Some(generated_ops),
+    )?;
     applied("open_enums", surface::open_enums(&mut file)?, None)?;
-    applied("non_exhaustive_structs", surface::non_exhaustive_structs(&mut file)?, None)?;
+    applied(
+        "non_exhaustive_structs",
+        surface::non_exhaustive_structs(&mut file)?,
+        None,
+    )?;
     applied(
         "optional_setters_take_values",
         surface::optional_setters_take_values(&mut file)?,

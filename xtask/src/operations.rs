@@ -72,7 +72,8 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
             .filter_map(Value::as_object)
             .flat_map(|requirement| requirement.keys().map(String::as_str))
             .collect();
-        let keys: Result<Vec<&'static str>, String> = schemes.iter().map(|s| key_for_scheme(s)).collect();
+        let keys: Result<Vec<&'static str>, String> =
+            schemes.iter().map(|s| key_for_scheme(s)).collect();
         match keys.as_deref() {
             _ if id.is_empty() => errors.push(format!("{method} {path} has no operationId")),
             Err(e) => errors.push(format!("{id}: {e}")),
@@ -81,7 +82,7 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
                 id,
                 method: method.to_uppercase(),
                 path: path.to_string(),
-                key: *key,
+                key,
                 hand_written: crate::fixups::is_hand_written(op),
                 retry_conflict: flag(op, "x-pipecat-retry-conflict"),
                 capacity_429: flag(op, "x-pipecat-capacity-429"),

@@ -100,7 +100,8 @@ pub fn own_client(file: &mut syn::File) -> Result<(), String> {
             ));
         }
     }
-    file.items.insert(0, syn::parse_quote! { use crate::Client; });
+    file.items
+        .insert(0, syn::parse_quote! { use crate::Client; });
 
     let builder = module_mut(&mut file.items, "builder").ok_or("own_client: no `mod builder`")?;
     let before = builder.len();
@@ -197,8 +198,7 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
         "client . post (& result , & info) . await ? ;",
         "let response = result ? ;",
     ];
-    if tail.len() != expected_tail.len() + 1
-        || tail.iter().zip(expected_tail).any(|(a, b)| a != b)
+    if tail.len() != expected_tail.len() + 1 || tail.iter().zip(expected_tail).any(|(a, b)| a != b)
     {
         return Err(format!(
             "the hooks calls after OperationInfo are not as expected: {tail:?}"
@@ -212,7 +212,7 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
             syn::Expr::Block(b) if b.block.stmts.len() == 1 => tokens(&b.block.stmts[0]),
             other => tokens(other),
         };
-        arm.body = Box::new(match body.as_str() {
+        *arm.body = match body.as_str() {
             "ResponseValue :: from_response (response) . await" => {
                 syn::parse_quote! { crate::transport::json(response).await }
             }
@@ -223,7 +223,7 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
                 syn::parse_quote! { Err(crate::transport::undocumented(response)) }
             }
             other => return Err(format!("an answer arm of unknown shape: {other}")),
-        });
+        };
     }
     stmts.truncate(info_at);
 
@@ -233,10 +233,7 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
         errors.visit_stmt_mut(stmt);
     }
     if errors.builds != 1 {
-        return Err(format!(
-            "expected one `.build()?`, found {}",
-            errors.builds
-        ));
+        return Err(format!("expected one `.build()?`, found {}", errors.builds));
     }
     let operation = format_ident!("{}", operation.to_uppercase());
     stmts.push(syn::parse_quote! {
@@ -332,14 +329,16 @@ impl VisitMut for CrateErrors {
 pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
     let types = module_mut(&mut file.items, "types").ok_or("open_enums: no `mod types`")?;
     let mut open = Vec::new();
+    let mut schemas: Vec<syn::Item> = Vec::new();
     for item in types.iter_mut() {
         let syn::Item::Enum(e) = item else { continue };
         e.attrs.push(syn::parse_quote! { #[non_exhaustive] });
+        // typify makes an enum of unit variants only from a string enum
+        // (a variant named as its value carries no `rename`).
         let is_string_enum = !e.variants.is_empty()
-            && e.variants.iter().all(|v| {
-                matches!(v.fields, syn::Fields::Unit)
-                    && v.attrs.iter().any(|a| tokens(a).contains("rename"))
-            });
+            && e.variants
+                .iter()
+                .all(|v| matches!(v.fields, syn::Fields::Unit));
         if !is_string_enum || CLOSED_ENUMS.contains(&e.ident.to_string().as_str()) {
             continue;
         }
@@ -355,6 +354,42 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
             let kept: Vec<&syn::Path> = paths.iter().filter(|p| !p.is_ident("Copy")).collect();
             *attr = syn::parse_quote! { #[derive(#(#kept),*)] };
         }
+        // schemars does not understand an untagged variant: the schema is
+        // written below instead of derived.
+        let derives = e.attrs.len();
+        e.attrs
+            .retain(|a| !(a.path().is_ident("cfg_attr") && tokens(a).contains("JsonSchema")));
+        if e.attrs.len() + 1 != derives {
+            return Err(format!(
+                "open_enums: {}: no schemars derive to replace",
+                e.ident
+            ));
+        }
+        let known: Vec<String> = e
+            .variants
+            .iter()
+            .map(|v| {
+                v.attrs
+                    .iter()
+                    .find_map(serde_rename)
+                    .unwrap_or_else(|| v.ident.to_string())
+            })
+            .collect();
+        let description: Vec<String> = e.attrs.iter().filter_map(doc_text).collect();
+        let description = description.join("\n").trim().to_string();
+        let name = e.ident.clone();
+        let name_text = name.to_string();
+        schemas.push(syn::parse_quote! {
+            #[cfg(feature = "schemars")]
+            impl schemars::JsonSchema for #name {
+                fn schema_name() -> String {
+                    #name_text.to_string()
+                }
+                fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+                    crate::unknown::open_enum_schema(&[#(#known),*], #description)
+                }
+            }
+        });
         e.variants.push(syn::parse_quote! {
             /// A value this version of the crate does not know, kept as the
             /// service sent it (and sent back unchanged).
@@ -363,6 +398,7 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
         });
         open.push(e.ident.to_string());
     }
+    types.extend(schemas);
     for name in &open {
         let mut display = false;
         let mut from_str = false;
@@ -398,6 +434,39 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
         ));
     }
     Ok(open.len())
+}
+
+/// The value of `#[serde(rename = "..")]`.
+fn serde_rename(attr: &syn::Attribute) -> Option<String> {
+    if !attr.path().is_ident("serde") {
+        return None;
+    }
+    let mut rename = None;
+    let _ = attr.parse_nested_meta(|meta| {
+        if meta.path.is_ident("rename") {
+            let value: syn::LitStr = meta.value()?.parse()?;
+            rename = Some(value.value());
+        }
+        Ok(())
+    });
+    rename
+}
+
+/// The text of a `#[doc = ".."]` attribute.
+fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    let syn::Meta::NameValue(nv) = &attr.meta else {
+        return None;
+    };
+    if !nv.path.is_ident("doc") {
+        return None;
+    }
+    match &nv.value {
+        syn::Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s.value()),
+        _ => None,
+    }
 }
 
 /// `match *self { .. }` -> `match self { .., Self::Unknown(v) => f.write_str(v.as_str()) }`.
@@ -657,7 +726,9 @@ mod tests {
             pub use progenitor_client::{ByteStream, ClientInfo, Error, ResponseValue};
             use progenitor_client::{encode_path, ClientHooks, OperationInfo, RequestBuilderExt};
             pub mod types {
+                ///A status.
                 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
+                #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
                 pub enum Status {
                     #[serde(rename = "ready")]
                     Ready,
@@ -674,6 +745,27 @@ mod tests {
                     fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
                         match value {
                             "ready" => Ok(Self::Ready),
+                            _ => Err("invalid value".into()),
+                        }
+                    }
+                }
+                #[derive(Clone, Copy, Debug)]
+                #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+                pub enum Phase {
+                    Active,
+                }
+                impl ::std::fmt::Display for Phase {
+                    fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                        match *self {
+                            Self::Active => f.write_str("Active"),
+                        }
+                    }
+                }
+                impl ::std::str::FromStr for Phase {
+                    type Err = self::error::ConversionError;
+                    fn from_str(value: &str) -> ::std::result::Result<Self, self::error::ConversionError> {
+                        match value {
+                            "Active" => Ok(Self::Active),
                             _ => Err("invalid value".into()),
                         }
                     }
@@ -770,16 +862,37 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("pub async fn send_with_response (self) -> Result < crate :: Response < types :: Agent > , crate :: Error >"), "{text}");
-        assert!(text.contains("name . map_err (crate :: Error :: invalid_request) ?"), "{text}");
-        assert!(text.contains(". build () . map_err (crate :: Error :: unbuildable) ?"), "{text}");
+        assert!(
+            text.contains("name . map_err (crate :: Error :: invalid_request) ?"),
+            "{text}"
+        );
+        assert!(
+            text.contains(". build () . map_err (crate :: Error :: unbuildable) ?"),
+            "{text}"
+        );
         assert!(
             text.contains("let response = crate :: transport :: execute (client , request , & super :: operations :: GET_AGENT) . await ? ;"),
             "{text}"
         );
-        assert!(text.contains("200u16 => crate :: transport :: json (response) . await"), "{text}");
-        assert!(text.contains("204u16 => crate :: transport :: empty (response)"), "{text}");
-        assert!(text.contains("Err (crate :: transport :: undocumented (response))"), "{text}");
-        for gone in ["OperationInfo {", "client . pre", "client . exec", "client . post", "ResponseValue ::"] {
+        assert!(
+            text.contains("200u16 => crate :: transport :: json (response) . await"),
+            "{text}"
+        );
+        assert!(
+            text.contains("204u16 => crate :: transport :: empty (response)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Err (crate :: transport :: undocumented (response))"),
+            "{text}"
+        );
+        for gone in [
+            "OperationInfo {",
+            "client . pre",
+            "client . exec",
+            "client . post",
+            "ResponseValue ::",
+        ] {
             assert!(!text.contains(gone), "{gone} remains: {text}");
         }
     }
@@ -804,15 +917,31 @@ mod tests {
     #[test]
     fn string_enums_open_but_closed_ones_stay_closed() {
         let mut file = progenitor_like();
-        assert_eq!(open_enums(&mut file), Ok(1));
+        assert_eq!(open_enums(&mut file), Ok(2));
         let text = out(&file);
         assert!(
-            text.contains("# [derive (Clone , Debug , Eq , PartialEq)] # [non_exhaustive] pub enum Status"),
+            text.contains(
+                "# [derive (Clone , Debug , Eq , PartialEq)] # [non_exhaustive] pub enum Status"
+            ),
             "{text}"
         );
-        assert!(text.contains("# [serde (untagged)] Unknown (crate :: UnknownValue)"), "{text}");
+        assert!(
+            text.contains("crate :: unknown :: open_enum_schema (& [\"ready\"] , \"A status.\")"),
+            "{text}"
+        );
+        assert!(
+            text.contains("crate :: unknown :: open_enum_schema (& [\"Active\"] , \"\")"),
+            "a variant without rename is its own value: {text}"
+        );
+        assert!(
+            text.contains("# [serde (untagged)] Unknown (crate :: UnknownValue)"),
+            "{text}"
+        );
         assert!(text.contains("match self { Self :: Ready => f . write_str (\"ready\") , Self :: Unknown (other) => f . write_str (other . as_str ()) , }"), "{text}");
-        assert!(text.contains("other => Ok (Self :: Unknown (crate :: UnknownValue :: new (other)))"), "{text}");
+        assert!(
+            text.contains("other => Ok (Self :: Unknown (crate :: UnknownValue :: new (other)))"),
+            "{text}"
+        );
         assert!(
             text.contains("# [derive (Clone , Copy , Debug)] # [non_exhaustive] pub enum GetLogsOrder { # [serde (rename = \"asc\")] Asc , }"),
             "{text}"
@@ -824,8 +953,14 @@ mod tests {
         let mut file = progenitor_like();
         assert_eq!(non_exhaustive_structs(&mut file), Ok(1));
         let text = out(&file);
-        assert!(text.contains("# [non_exhaustive] pub struct Agent"), "{text}");
-        assert!(!text.contains("# [non_exhaustive] pub struct Name"), "{text}");
+        assert!(
+            text.contains("# [non_exhaustive] pub struct Agent"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("# [non_exhaustive] pub struct Name"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -837,7 +972,10 @@ mod tests {
             text.contains("T : :: std :: convert :: TryInto < :: std :: string :: String >"),
             "{text}"
         );
-        assert!(text.contains("value . try_into () . map (Some) . map_err"), "{text}");
+        assert!(
+            text.contains("value . try_into () . map (Some) . map_err"),
+            "{text}"
+        );
         assert!(
             text.contains("pub fn set_name (mut self , value : :: std :: option :: Option < :: std :: string :: String >) -> Self { self . name = Ok (value) ; self }"),
             "{text}"
@@ -854,7 +992,10 @@ mod tests {
             min: Some(1),
             max: None,
         };
-        assert_eq!(check_integer_ranges(&mut file, &[range.clone()]), Ok(()));
+        assert_eq!(
+            check_integer_ranges(&mut file, std::slice::from_ref(&range)),
+            Ok(())
+        );
         let text = out(&file);
         assert!(
             text.contains("self . name = crate :: ranges :: check (value . try_into ()"),
