@@ -850,8 +850,9 @@ impl<R: Read> Read for Counted<R> {
 // anywhere in a pattern (`a**b`), a pattern excludes everything below a
 // directory it matches, and exceptions are decided per path by the last
 // matching pattern; no glob crate has exactly these rules, and the common ones
-// bring a regex engine. Matching is a dynamic program over (pattern token,
-// path position), so no pattern can make it slow.
+// bring a regex engine. Matching runs over the path once, keeping the set of
+// pattern positions reached (no backtracking), so no pattern can make it slow,
+// and the same pass tells whether a parent directory matched.
 
 /// The ignore rules, in order.
 #[derive(Default)]
@@ -895,12 +896,6 @@ impl Rules {
     /// of its parent directories, decides.
     fn excluded(&self, rel: &str) -> bool {
         let path: Vec<char> = rel.chars().collect();
-        let parents: Vec<usize> = path
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| **c == '/')
-            .map(|(i, _)| i)
-            .collect();
         let mut excluded = false;
         for rule in &self.patterns {
             // An exception only matters when the path is excluded so far,
@@ -908,9 +903,7 @@ impl Rules {
             if rule.exception != excluded {
                 continue;
             }
-            let matched = rule.glob.matches(&path)
-                || parents.iter().any(|&end| rule.glob.matches(&path[..end]));
-            if matched {
+            if rule.glob.matches_or_parent(&path) {
                 excluded = !rule.exception;
             }
         }
@@ -1063,38 +1056,80 @@ impl Glob {
 
     /// Whether the whole of `path` matches.
     fn matches(&self, path: &[char]) -> bool {
-        let (t, p) = (self.tokens.len(), path.len());
-        // next[j]: tokens[i + 1..] match path[j..]; computed from the end.
-        let mut next: Vec<bool> = (0..=p).map(|j| j == p).collect();
-        let mut here = vec![false; p + 1];
-        for i in (0..t).rev() {
-            // For `Dirs`: some `/` at k >= j with next[k + 1].
-            let mut slash_then_rest = false;
-            for j in (0..=p).rev() {
-                let c = path.get(j).copied();
-                here[j] = match &self.tokens[i] {
-                    Token::Literal(l) => c == Some(*l) && next[j + 1],
-                    Token::One => c.is_some_and(|c| c != '/') && next[j + 1],
-                    Token::Class { negated, ranges } => {
-                        c.is_some_and(|c| {
-                            c != '/'
-                                && ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c))
-                                    != *negated
-                        }) && next[j + 1]
-                    }
-                    Token::Star => next[j] || (c.is_some_and(|c| c != '/') && here[j + 1]),
-                    Token::Dirs => {
-                        if c == Some('/') && next[j + 1] {
-                            slash_then_rest = true;
-                        }
-                        next[j] || slash_then_rest
-                    }
-                    Token::Rest => true,
-                };
+        self.scan(path, false)
+    }
+
+    /// Whether `path`, or one of its parent directories, matches.
+    fn matches_or_parent(&self, path: &[char]) -> bool {
+        self.scan(path, true)
+    }
+
+    /// Runs the pattern over `path` once, left to right, keeping the set of
+    /// pattern positions reached (`at[i]`: the first `i` tokens matched;
+    /// `inside[i]`: within the `.../` run of the `**` at `i`). A match at the
+    /// end, or with `parents` just before a `/`, answers true.
+    fn scan(&self, path: &[char], parents: bool) -> bool {
+        let t = self.tokens.len();
+        let mut at = vec![false; t + 1];
+        let mut inside = vec![false; t];
+        let mut next_at = vec![false; t + 1];
+        let mut next_inside = vec![false; t];
+        at[0] = true;
+        self.skip_empty(&mut at);
+        for (j, &c) in path.iter().enumerate() {
+            if parents && c == '/' && j > 0 && at[t] {
+                return true;
             }
-            std::mem::swap(&mut next, &mut here);
+            next_at.fill(false);
+            next_inside.fill(false);
+            let mut alive = false;
+            for (i, token) in self.tokens.iter().enumerate() {
+                let (here, within) = (at[i], inside[i]);
+                if !here && !within {
+                    continue;
+                }
+                let (advance, stay) = match token {
+                    Token::Literal(l) => (here && c == *l, false),
+                    Token::One => (here && c != '/', false),
+                    Token::Class { negated, ranges } => {
+                        let hit = ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c));
+                        (here && c != '/' && hit != *negated, false)
+                    }
+                    Token::Star => (false, here && c != '/'),
+                    Token::Rest => (false, here),
+                    Token::Dirs => {
+                        // Within the run either way; a `/` may also end it.
+                        next_inside[i] = true;
+                        alive = true;
+                        (c == '/', false)
+                    }
+                };
+                if advance {
+                    next_at[i + 1] = true;
+                    alive = true;
+                }
+                if stay {
+                    next_at[i] = true;
+                    alive = true;
+                }
+            }
+            if !alive {
+                return false;
+            }
+            self.skip_empty(&mut next_at);
+            std::mem::swap(&mut at, &mut next_at);
+            std::mem::swap(&mut inside, &mut next_inside);
         }
-        next[0]
+        at[t]
+    }
+
+    /// Follows the tokens that can match nothing (`*`, `**`).
+    fn skip_empty(&self, at: &mut [bool]) {
+        for (i, token) in self.tokens.iter().enumerate() {
+            if at[i] && matches!(token, Token::Star | Token::Dirs | Token::Rest) {
+                at[i + 1] = true;
+            }
+        }
     }
 }
 
@@ -1798,6 +1833,84 @@ mod tests {
         assert!(!glob(&many, &"a".repeat(29)));
         for bad in ["[", "[]", "[a-", "[b-a]", "x\\"] {
             assert!(Glob::compile(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// A plain backtracking matcher, as the reference for the one-pass scan.
+    fn reference(tokens: &[Token], path: &[char]) -> bool {
+        let Some((token, rest)) = tokens.split_first() else {
+            return path.is_empty();
+        };
+        let one = |ok: &dyn Fn(char) -> bool| {
+            path.first().is_some_and(|c| *c != '/' && ok(*c)) && reference(rest, &path[1..])
+        };
+        match token {
+            Token::Literal(l) => path.first() == Some(l) && reference(rest, &path[1..]),
+            Token::One => one(&|_| true),
+            Token::Class { negated, ranges } => {
+                one(&|c| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated)
+            }
+            Token::Star => (0..=path.len())
+                .take_while(|&k| !path[..k].contains(&'/'))
+                .any(|k| reference(rest, &path[k..])),
+            Token::Rest => (0..=path.len()).any(|k| reference(rest, &path[k..])),
+            Token::Dirs => {
+                reference(rest, path)
+                    || (0..path.len()).any(|k| path[k] == '/' && reference(rest, &path[k + 1..]))
+            }
+        }
+    }
+
+    #[test]
+    fn one_pass_scan_agrees_with_backtracking() {
+        let patterns = [
+            "*",
+            "a*",
+            "*b",
+            "a?c",
+            "**",
+            "**/b",
+            "a/**",
+            "a/**/c",
+            "a**c",
+            "*/*",
+            "[ab]*",
+            "[^a]/**",
+            "**/*c",
+            "a*/b*",
+            "?/?",
+            "**/a/**/b",
+            "*a*a*",
+        ];
+        // Every string of up to 5 characters over `a`, `b`, `c` and `/`.
+        let mut paths: Vec<Vec<char>> = vec![Vec::new()];
+        let mut last = paths.clone();
+        for _ in 0..5 {
+            last = last
+                .iter()
+                .flat_map(|p| {
+                    ['a', 'b', 'c', '/'].map(|c| {
+                        let mut p = p.clone();
+                        p.push(c);
+                        p
+                    })
+                })
+                .collect();
+            paths.extend(last.iter().cloned());
+        }
+        for pattern in patterns {
+            let glob = Glob::compile(pattern).unwrap();
+            for path in &paths {
+                let whole = reference(&glob.tokens, path);
+                assert_eq!(glob.matches(path), whole, "{pattern:?} on {path:?}");
+                let parent =
+                    (1..path.len()).any(|j| path[j] == '/' && reference(&glob.tokens, &path[..j]));
+                assert_eq!(
+                    glob.matches_or_parent(path),
+                    whole || parent,
+                    "{pattern:?} or a parent on {path:?}"
+                );
+            }
         }
     }
 
