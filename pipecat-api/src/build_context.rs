@@ -40,6 +40,8 @@
 //!   unless [allowed](ContextOptions::allow_secret) by exact relative path.
 //!   They are listed in [`PackedContext::held_back`]; files left out by the
 //!   ignore rules are only counted ([`PackedContext::excluded`]).
+//! - Only the `.dockerignore` at the context root is read (not BuildKit's
+//!   `<Dockerfile>.dockerignore` beside a Dockerfile).
 //! - The Dockerfile is always packed, even when a pattern matches it or its
 //!   name looks like a secret: the build cannot run without it.
 //!
@@ -815,7 +817,9 @@ fn write_archive(root: &Path, files: &[Found]) -> Result<Vec<u8>, Error> {
         };
         tar.append_data(&mut header, rel, &mut reader)
             .map_err(|err| refuse(root, format!("cannot pack `{rel}`: {err}")))?;
-        if reader.read != file.size {
+        // Shorter than it was when walked, or longer (a byte left over).
+        let grew = reader.inner.into_inner().read(&mut [0u8; 1]).unwrap_or(0) > 0;
+        if reader.read != file.size || grew {
             return Err(refuse(
                 root,
                 format!("`{rel}` changed size while it was being packed; try again"),
@@ -1677,6 +1681,21 @@ mod tests {
         write(dir.path(), "big.pem", "1234567890");
         let options = ContextOptions::new().max_bytes(14);
         assert_eq!(pack(dir.path(), &options).unwrap().uncompressed_bytes(), 14);
+    }
+
+    #[test]
+    fn a_file_that_changes_size_after_the_walk_is_an_error() {
+        let dir = tree(&[("data.bin", "12345")]);
+        for size in [3, 10] {
+            let found = [Found {
+                rel: "data.bin".to_owned(),
+                source: dir.path().join("data.bin"),
+                size,
+                executable: false,
+            }];
+            let msg = message(write_archive(dir.path(), &found).map(|_| unreachable!()));
+            assert!(msg.contains("`data.bin` changed size"), "{msg}");
+        }
     }
 
     #[test]
