@@ -34,7 +34,9 @@
 //!   [`Client::wait_agent_ready`];
 //! - sessions: [`types::StartRequest::daily`] and friends,
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
-//!   call a running bot.
+//!   call a running bot;
+//! - cloud builds: [`build_context::pack`] packs a directory into a
+//!   deterministic build context (`.tar.gz` and its hash), offline.
 //!
 //! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2`
 //! (default) for HTTP/2 where the server offers it, so that concurrent calls
@@ -47,6 +49,7 @@
 struct ReadmeDoctests;
 
 mod auth;
+pub mod build_context;
 mod client;
 mod config;
 mod error;
