@@ -40,6 +40,7 @@
 mod auth;
 mod client;
 mod config;
+pub mod deploy_config;
 mod error;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
