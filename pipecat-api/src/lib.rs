@@ -41,6 +41,7 @@ mod auth;
 mod client;
 mod config;
 pub mod deploy_config;
+pub mod dotenv;
 mod error;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
