@@ -967,7 +967,8 @@ fn toml_error(error: &toml::de::Error, text: &str, origin: &str) -> Error {
 /// The dotted key at `span` in the document, when the document parses and a
 /// key's name or value holds the span.
 fn key_path(text: &str, span: &Range<usize>) -> Option<String> {
-    let document = toml::de::DeTable::parse(text).ok()?;
+    // Recoverable: a duplicate key fails the strict parse, and is worth naming.
+    let (document, _) = toml::de::DeTable::parse_recoverable(text);
     let mut path = Vec::new();
     find_key(document.get_ref(), span, &mut path).then(|| path.join("."))
 }
@@ -1031,21 +1032,30 @@ struct RawKrispViva {
 }
 
 /// A quantity may be written as a string (`"500m"`) or a number (`2`).
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum RawQuantity {
-    Text(String),
-    Integer(i64),
-    Float(f64),
-}
+struct RawQuantity(String);
 
-impl RawQuantity {
-    fn into_string(self) -> String {
-        match self {
-            RawQuantity::Text(text) => text,
-            RawQuantity::Integer(n) => n.to_string(),
-            RawQuantity::Float(x) => x.to_string(),
+impl<'de> Deserialize<'de> for RawQuantity {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = RawQuantity;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a Kubernetes quantity such as \"500m\", \"4Gi\" or 2")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<RawQuantity, E> {
+                Ok(RawQuantity(v.to_owned()))
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<RawQuantity, E> {
+                Ok(RawQuantity(v.to_string()))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<RawQuantity, E> {
+                Ok(RawQuantity(v.to_string()))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<RawQuantity, E> {
+                Ok(RawQuantity(v.to_string()))
+            }
         }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -1188,7 +1198,7 @@ impl RawFile {
             let memory = r.take("resources.memory", resources.memory);
             match (cpu, memory) {
                 (Some(cpu), Some(memory)) => {
-                    config.resources = Some(Resources::new(cpu.into_string(), memory.into_string()))
+                    config.resources = Some(Resources::new(cpu.0, memory.0))
                 }
                 _ => r.fail("resources", "needs both `cpu` and `memory`"),
             }

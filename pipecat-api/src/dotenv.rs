@@ -169,9 +169,9 @@ fn syntax_problem(entry: &str) -> &'static str {
                     write `\\$` or single-quote the value";
         }
     }
-    "syntax error: expected `KEY=value` (optionally after `export `), a key of \
-     letters, digits and `_` not starting with a digit, and a value in quotes \
-     when it holds spaces, or an unmatched quote or `\\`"
+    "syntax error: expected `KEY=value` or `export KEY=value`, with a key of \
+     letters, digits and `_` (not starting with a digit) and the value quoted \
+     if it holds spaces; check for an unclosed quote"
 }
 
 /// The 1-based line where the entry in `text[start..end]` begins: the first
