@@ -22,14 +22,18 @@
 //! `\ ` escapes and may span lines; a `\` escapes the same characters in an
 //! unquoted value. Keys are letters, digits and `_` (not starting with a
 //! digit) — dotenv's rule, stricter than the API's, so a key with `-` cannot
-//! be written in a `.env` file.
+//! be written in a `.env` file. A quote inside an unquoted value opens a
+//! quoted part (`dotenvy`'s rule), so write `A="it's"`, not `A=it's`; an
+//! unclosed quote is reported at the line where it opens.
 //!
 //! **No variable substitution.** Other dotenv readers replace `$NAME` and
 //! `${NAME}` with a variable of the process environment or of the file; here
 //! that would copy whatever the reading process holds into a secret set, so a
 //! `$` that would start a substitution (unquoted or in double quotes, not
 //! escaped) is an error. Write `\$` or single-quote the value for a literal
-//! `$`. Nothing here reads or sets the process environment.
+//! `$`. Nothing here sets the process environment or reads a variable from
+//! it. (The one lookup left is `dotenvy`'s own, of the empty name at the end
+//! of each value, which finds nothing.)
 //!
 //! Every problem is reported, with the file, the line (where the entry
 //! starts) and the rule — a key that breaks the API's key rule, an empty
@@ -386,6 +390,14 @@ mod tests {
         assert!(e.contains("secrets.env:1: syntax error"), "{e}");
         let e = error(&format!("A={SENTINEL}$HOME\n"));
         assert!(e.contains("secrets.env:1: `$` would substitute"), "{e}");
+    }
+
+    #[test]
+    fn a_quote_inside_an_unquoted_value_opens_a_quoted_part() {
+        let e = error(&format!("A=1\nB=it's {SENTINEL}\nC=2\n"));
+        assert!(e.contains("secrets.env:2: syntax error"), "{e}");
+        assert!(e.contains("unclosed quote"), "{e}");
+        assert_eq!(one("B=\"it's\"\n"), "it's");
     }
 
     #[test]
