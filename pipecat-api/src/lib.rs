@@ -52,6 +52,8 @@ mod auth;
 pub mod build_context;
 mod client;
 mod config;
+pub mod deploy_config;
+pub mod dotenv;
 mod error;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
