@@ -4,6 +4,11 @@
 // Test support: a failed setup should stop the test at once.
 #![allow(clippy::expect_used, clippy::panic)]
 
+// pipecat-fake's README example is a test of this suite.
+#[cfg(doctest)]
+#[doc = include_str!("../../pipecat-fake/README.md")]
+struct FakeReadme;
+
 use pipecat_api::Client;
 use pipecat_fake::{FakeCloud, RecordedRequest};
 
