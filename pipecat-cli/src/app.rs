@@ -38,7 +38,7 @@ pub struct Global {
     /// How to show results: tables for people, or one JSON document on stdout.
     #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
     pub output: Format,
-    /// The API host (default: $PIPECAT_API_HOST, else https://api.pipecat.daily.co).
+    /// The API host (default: $PIPECAT_API_HOST, else `https://api.pipecat.daily.co`).
     #[arg(long, global = true, value_name = "URL")]
     pub host: Option<String>,
     /// Read the private API key from this file instead of $PIPECAT_API_KEY.

@@ -51,7 +51,7 @@ pub enum SecretsCommand {
     ImagePullSecret {
         /// The secret's name.
         name: String,
-        /// The registry, e.g. https://index.docker.io/v1/.
+        /// The registry, e.g. `https://index.docker.io/v1/`.
         host: String,
         /// `user:token`.
         credentials: String,
