@@ -111,7 +111,7 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
         AgentCommand::List => {
             let list = ctx.client(Key::Private)?.list_services().send().await?;
             if out.is_json() {
-                return out.json(&list);
+                return out.json_listing(&list, "services");
             }
             if list.services.is_empty() {
                 out.note("No agents.");

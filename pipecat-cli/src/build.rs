@@ -112,7 +112,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                 .send()
                 .await?;
             if out.is_json() {
-                return out.json(&answer);
+                return out.json_listing(&answer, "logs");
             }
             if answer.logs.is_empty() {
                 out.note("No output yet.");

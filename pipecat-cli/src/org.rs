@@ -33,7 +33,7 @@ pub async fn regions(command: RegionsCommand, ctx: &Ctx) -> Result<(), Failure> 
         RegionsCommand::List => {
             let list = ctx.client(Key::Private)?.list_regions().send().await?;
             if out.is_json() {
-                return out.json(&list);
+                return out.json_listing(&list, "regions");
             }
             let mut table = Table::new(&["CODE", "NAME"]);
             for region in &list.regions {

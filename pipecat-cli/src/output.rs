@@ -79,6 +79,19 @@ impl Output {
         self.line(&text)
     }
 
+    /// Prints `value` as the one JSON document of this run, with `list`
+    /// present even when empty (the API's types leave empty lists out, but a
+    /// script reading `.sets[]` should not have to care).
+    pub fn json_listing<T: Serialize>(&self, value: &T, list: &str) -> Result<(), Failure> {
+        let mut value = serde_json::to_value(value)
+            .map_err(|e| Failure::Internal(format!("cannot write the answer as JSON: {e}")))?;
+        if let serde_json::Value::Object(map) = &mut value {
+            map.entry(list)
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+        }
+        self.json(&value)
+    }
+
     /// A line on stdout (human output).
     pub fn line(&self, text: &str) -> Result<(), Failure> {
         let mut stdout = std::io::stdout().lock();

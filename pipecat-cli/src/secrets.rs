@@ -67,7 +67,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
         SecretsCommand::List { name: None } => {
             let list = ctx.client(Key::Private)?.list_secret_sets().send().await?;
             if out.is_json() {
-                return out.json(&list);
+                return out.json_listing(&list, "sets");
             }
             let mut table = Table::new(&["NAME", "TYPE", "REGION", "STATUS"]);
             for set in &list.sets {
@@ -92,7 +92,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 .send()
                 .await?;
             if out.is_json() {
-                return out.json(&set);
+                return out.json_listing(&set, "secrets");
             }
             out.note(&format!(
                 "Secret set {name}: region {}, status {}",
