@@ -52,6 +52,8 @@ pub enum SecretsCommand {
         /// The secret's name.
         name: String,
         /// The registry, e.g. `https://index.docker.io/v1/`.
+        // Its own id: `host` is the global `--host` (the API host).
+        #[arg(id = "registry_host", value_name = "HOST")]
         host: String,
         /// `user:token`.
         credentials: String,

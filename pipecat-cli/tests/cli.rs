@@ -288,3 +288,34 @@ async fn agent_start_shows_the_room_but_never_the_token() {
     assert_eq!(start, 2);
     assert!(!stdout(&out).contains("token\":"), "{}", stdout(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn image_pull_secret_goes_to_the_api_host_with_encoded_credentials() {
+    let fake = FakeCloud::start().await.unwrap();
+    let args = [
+        "secrets",
+        "image-pull-secret",
+        "my-registry",
+        "https://registry.example.com/v2/",
+        "alice:dckr-token-123",
+    ];
+    let out = cli(&fake, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].method, "PUT");
+    assert_eq!(requests[0].path, "/v1/secrets/my-registry");
+    let body: Value = serde_json::from_slice(&requests[0].body).unwrap();
+    assert_eq!(body["host"], "https://registry.example.com/v2/");
+    // base64("alice:dckr-token-123")
+    assert_eq!(body["secretValue"], "YWxpY2U6ZGNrci10b2tlbi0xMjM=");
+    assert!(!stdout(&out).contains("dckr-token-123"));
+
+    let out = cli(
+        &fake,
+        &["secrets", "image-pull-secret", "r2", "h", "no-colon"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("no-colon"), "{}", stderr(&out));
+}
