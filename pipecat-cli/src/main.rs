@@ -1,0 +1,17 @@
+//! `pipecat-cloud`: manage Pipecat Cloud agents, secret sets, builds and
+//! organization settings from a terminal or a script.
+//!
+//! A thin front end on `pipecat-api`: the library sends, checks and waits;
+//! this binary parses arguments, calls it and shows the answers.
+
+mod agent;
+mod app;
+mod build;
+mod confirm;
+mod org;
+mod output;
+mod secrets;
+
+fn main() -> std::process::ExitCode {
+    app::main()
+}
