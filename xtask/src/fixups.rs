@@ -246,6 +246,72 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
     }
 }
 
+/// A success answer must decode whatever fields a newer service adds, so no
+/// schema an answer can hold may say `additionalProperties: false` (typify
+/// would make that `deny_unknown_fields`). Fails generation naming each one.
+/// Request schemas may be strict: the secrets `oneOf` relies on it.
+pub fn check_answers_accept_unknown_fields(doc: &Value) -> Result<(), String> {
+    fn walk<'a>(
+        doc: &'a Value,
+        value: &'a Value,
+        at: String,
+        seen: &mut Vec<String>,
+        strict: &mut Vec<String>,
+    ) {
+        if let Some(reference) = value.get("$ref").and_then(Value::as_str) {
+            if seen.iter().any(|r| r == reference) {
+                return;
+            }
+            seen.push(reference.to_string());
+            walk(
+                doc,
+                resolve(doc, value),
+                reference.to_string(),
+                seen,
+                strict,
+            );
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                    strict.push(at.clone());
+                }
+                for (key, child) in map {
+                    walk(doc, child, format!("{at}/{key}"), seen, strict);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    walk(doc, child, format!("{at}/{i}"), seen, strict);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut strict = Vec::new();
+    let mut seen = Vec::new();
+    for_each_operation(doc, |path, method, op, _| {
+        let Some(responses) = op.get("responses").and_then(Value::as_object) else {
+            return;
+        };
+        for (status, response) in responses {
+            if status.starts_with('2') {
+                let at = format!("{} {path} {status}", method.to_uppercase());
+                walk(doc, resolve(doc, response), at, &mut seen, &mut strict);
+            }
+        }
+    });
+    if strict.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "answers must accept fields a newer service adds; additionalProperties: false at {}",
+            strict.join(", ")
+        ))
+    }
+}
+
 /// Calls `f(path, method, operation, path_item)` for every operation.
 pub fn for_each_operation<'a>(
     doc: &'a Value,
@@ -427,6 +493,32 @@ mod tests {
             doc.pointer("/components/schemas/AutoScalingConfig/properties/maxAgents"),
             Some(&json!({"type": "integer"}))
         );
+    }
+
+    #[test]
+    fn a_strict_answer_schema_fails_generation_and_a_strict_request_does_not() {
+        let doc = json!({
+            "paths": {"/a": {"put": {
+                "operationId": "a",
+                "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Req"}}}},
+                "responses": {"200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Answer"}}}}}
+            }}},
+            "components": {"schemas": {
+                "Req": {"type": "object", "additionalProperties": false},
+                "Answer": {"type": "object", "properties": {"item": {"$ref": "#/components/schemas/Item"}}},
+                "Item": {"type": "object", "additionalProperties": false}
+            }}
+        });
+        let err = check_answers_accept_unknown_fields(&doc)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("#/components/schemas/Item"), "{err}");
+        assert!(!err.contains("Req"), "{err}");
+        let mut lenient = doc.clone();
+        if let Some(item) = lenient.pointer_mut("/components/schemas/Item") {
+            *item = json!({"type": "object"});
+        }
+        assert_eq!(check_answers_accept_unknown_fields(&lenient), Ok(()));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     // (after mounting the public paths, so the table holds real paths).
     fixups::mount_path_level_servers(&mut doc)?;
     fixups::check_path_parameters_are_single_segments(&doc)?;
+    fixups::check_answers_accept_unknown_fields(&doc)?;
     let table = operations::table(&doc)?;
     fixups::drop_error_responses(&mut doc);
     fixups::drop_hand_written_operations(&mut doc);
