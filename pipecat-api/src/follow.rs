@@ -27,9 +27,11 @@
 //! - After the timestamp fallback (shift larger than the window, or the
 //!   last line itself expired), no line older than the last one yielded is
 //!   repeated; lines with exactly the last line's timestamp may be skipped.
-//!   Timestamps that do not parse as integers disable the fallback: the
-//!   follower then carries on at its old position, which may repeat or skip
-//!   lines.
+//!   Timestamps are compared as integers (nanoseconds), else as text of
+//!   equal length (RFC 3339); a line without one, or whose timestamp cannot
+//!   be compared, counts as later (it may be repeated). When the last line
+//!   has no timestamp there is no fallback: the follower carries on at its
+//!   old position, which may repeat or skip lines.
 //! - The state is a few numbers and one line, whatever the log's length.
 
 use std::collections::VecDeque;
@@ -121,8 +123,15 @@ fn same(line: &GetLogsResponseLogsItem, key: &Key) -> bool {
     line.timestamp == key.0 && line.log == key.1 && line.deployment_id == key.2
 }
 
-fn nanos(timestamp: Option<&str>) -> Option<i128> {
-    timestamp.and_then(|t| t.trim().parse().ok())
+/// Whether timestamp `a` is after `b`: as integers (nanoseconds) when both
+/// parse, else as text of the same length (fixed-width RFC 3339 in UTC sorts
+/// as text); `None` when they cannot be compared.
+fn after(a: &str, b: &str) -> Option<bool> {
+    match (a.trim().parse::<i128>(), b.trim().parse::<i128>()) {
+        (Ok(a), Ok(b)) => Some(a > b),
+        _ if a.len() == b.len() => Some(a > b),
+        _ => None,
+    }
 }
 
 /// The follower's state.
@@ -242,7 +251,7 @@ where
             self.consumed = position + 1;
             return Ok(());
         }
-        let Some(last_nanos) = nanos(last.0.as_deref()) else {
+        let Some(last_time) = last.0.as_deref() else {
             // Nothing to search by: carry on where we were, unanchored.
             self.last = None;
             return Ok(());
@@ -255,7 +264,8 @@ where
             let later = page
                 .lines
                 .first()
-                .is_none_or(|l| nanos(l.timestamp.as_deref()).is_none_or(|n| n > last_nanos));
+                .and_then(|l| l.timestamp.as_deref())
+                .is_none_or(|t| after(t, last_time).unwrap_or(true));
             if later {
                 hi = mid;
             } else {
@@ -383,5 +393,97 @@ impl<'a> builder::GetLogs<'a> {
                 })
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use futures_util::StreamExt as _;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    fn line(i: u64) -> GetLogsResponseLogsItem {
+        GetLogsResponseLogsItem {
+            timestamp: Some((i * 10).to_string()),
+            log: Some(format!("line {i}")),
+            ..Default::default()
+        }
+    }
+
+    /// A follower over an in-memory log the test changes as it reads.
+    fn over(
+        log: &Rc<RefCell<Vec<GetLogsResponseLogsItem>>>,
+    ) -> impl Stream<Item = Result<GetLogsResponseLogsItem, Error>> + use<> {
+        let log = log.clone();
+        let options = Follow::new()
+            .poll_interval(Duration::from_millis(1))
+            .max_poll_interval(Duration::from_millis(2))
+            .page_size(5);
+        follow(options, move |offset, limit| {
+            let log = log.borrow();
+            let start = (offset as usize).min(log.len());
+            let end = (start + limit as usize).min(log.len());
+            let lines = log[start..end].to_vec();
+            async move {
+                Ok(Page {
+                    lines,
+                    exact_total: None,
+                })
+            }
+        })
+    }
+
+    async fn texts<S>(s: &mut S, n: usize) -> Vec<String>
+    where
+        S: Stream<Item = Result<GetLogsResponseLogsItem, Error>> + Unpin,
+    {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(s.next().await.unwrap().unwrap().log.unwrap());
+        }
+        out
+    }
+
+    fn expected(r: std::ops::Range<u64>) -> Vec<String> {
+        r.map(|i| format!("line {i}")).collect()
+    }
+
+    #[tokio::test]
+    async fn old_lines_expiring_neither_repeats_nor_skips() {
+        let log = Rc::new(RefCell::new((0..20).map(line).collect::<Vec<_>>()));
+        let mut s = std::pin::pin!(over(&log));
+        assert_eq!(texts(&mut s, 20).await, expected(0..20));
+        log.borrow_mut().drain(0..2);
+        log.borrow_mut().extend((20..27).map(line));
+        assert_eq!(texts(&mut s, 7).await, expected(20..27));
+    }
+
+    #[tokio::test]
+    async fn a_late_line_behind_the_cursor_is_not_yielded_nor_repeats_others() {
+        let log = Rc::new(RefCell::new((0..10).map(line).collect::<Vec<_>>()));
+        let mut s = std::pin::pin!(over(&log));
+        assert_eq!(texts(&mut s, 10).await, expected(0..10));
+        let mut late = line(3);
+        late.log = Some("late".into());
+        log.borrow_mut().insert(4, late);
+        log.borrow_mut().extend((10..13).map(line));
+        assert_eq!(texts(&mut s, 3).await, expected(10..13));
+    }
+
+    #[tokio::test]
+    async fn a_shift_wider_than_the_window_resumes_by_timestamp() {
+        let log = Rc::new(RefCell::new((0..20).map(line).collect::<Vec<_>>()));
+        let mut s = std::pin::pin!(over(&log));
+        assert_eq!(texts(&mut s, 20).await, expected(0..20));
+        // 12 lines expire: the last one yielded is now 12 places earlier.
+        log.borrow_mut().drain(0..12);
+        log.borrow_mut().extend((20..24).map(line));
+        assert_eq!(texts(&mut s, 4).await, expected(20..24));
+        // The anchor itself expires too.
+        log.borrow_mut().clear();
+        log.borrow_mut().extend((24..26).map(line));
+        assert_eq!(texts(&mut s, 2).await, expected(24..26));
     }
 }
