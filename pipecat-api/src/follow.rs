@@ -175,6 +175,8 @@ where
             if !self.more {
                 tokio::time::sleep(self.interval).await;
             }
+            // After an error, pause before trying again.
+            self.more = false;
             let read = self.read().await?;
             self.more = read >= u64::from(self.page_size());
             self.interval = if read > 0 {
