@@ -1,8 +1,8 @@
 //! `cargo run --example follow_logs`
 //!
-//! Prints an agent's logs oldest first, a page at a time as they are read
-//! (`into_stream`), then keeps polling for new lines a few times, like
-//! `tail -f`.
+//! Follows an agent's logs (`follow`): the lines written so far, oldest
+//! first, then new ones as they are written, like `tail -f`, stopping after
+//! 30 lines.
 //!
 //! Against the real service it needs `EXAMPLE_AGENT`; without
 //! `PIPECAT_API_KEY` it uses a fake with some log lines in it.
@@ -10,7 +10,10 @@
 mod common;
 
 use futures_util::TryStreamExt as _;
-use pipecat_api::types::GetLogsOrder;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use pipecat_api::Follow;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -28,14 +31,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => std::env::var("EXAMPLE_AGENT")?,
     };
 
-    // Everything so far, oldest first, a page at a time as it is read.
-    let logs = client
-        .get_logs()
-        .agent_name(&agent)
-        .order(GetLogsOrder::Asc)
-        .into_stream_with_page_size(10);
-    let mut logs = std::pin::pin!(logs);
-    let mut seen: i64 = 0;
+    // Everything so far, oldest first, then each new line as it is written
+    // (like `tail -f`). The stream never ends by itself: this example stops
+    // after 30 lines by dropping it.
+    let follow = Follow::new()
+        .poll_interval(Duration::from_millis(100))
+        .max_poll_interval(Duration::from_secs(2));
+    let logs = client.get_logs().agent_name(&agent).follow_with(follow);
+    let mut logs = std::pin::pin!(logs.take(30));
+
+    // Against the fake, the bot keeps talking: 5 more lines every 200 ms.
+    let fake = target.fake.map(std::sync::Arc::new);
+    let writer = fake.clone().map(|fake| {
+        let agent = agent.clone();
+        tokio::spawn(async move {
+            for _ in 0..5 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                fake.append_logs(&agent, 5);
+            }
+        })
+    });
+
+    let mut seen = 0;
     while let Some(line) = logs.try_next().await? {
         println!(
             "{} {}",
@@ -44,29 +61,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
         seen += 1;
     }
-
-    // Then follow: ask for what comes after the lines already printed.
-    for _ in 0..3 {
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-        if let Some(fake) = &target.fake {
-            fake.seed_logs(&agent, seen as usize + 2); // the bot keeps talking
-        }
-        let page = client
-            .get_logs()
-            .agent_name(&agent)
-            .order(GetLogsOrder::Asc)
-            .offset(seen)
-            .limit(100)
-            .send()
-            .await?;
-        for line in page.logs {
-            println!(
-                "{} {}",
-                line.timestamp.unwrap_or_default(),
-                line.log.unwrap_or_default()
-            );
-            seen += 1;
-        }
+    if let Some(writer) = writer {
+        writer.abort();
     }
     println!("({seen} lines)");
     Ok(())

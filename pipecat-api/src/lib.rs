@@ -55,6 +55,7 @@ mod config;
 pub mod deploy_config;
 pub mod dotenv;
 mod error;
+pub mod follow;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
 mod generated;
@@ -77,6 +78,7 @@ pub use client::{
     ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
 };
 pub use error::{ApiError, Error, SpendLimit};
+pub use follow::Follow;
 /// The request builder of each operation, as returned by its [`Client`]
 /// method: a setter per parameter, then `send()`.
 pub use generated::builder;

@@ -1,6 +1,14 @@
 //! Listings paged with `limit`/`offset` (agent logs, agent sessions, builds)
 //! as lazy streams of items.
 //!
+//! Build logs (`get_build_logs`) are not a stream: the API returns at most
+//! 10,000 lines and a `nextToken` when there are more, but `getBuildLogs`
+//! takes no parameter to send the token back (nor an offset), so the lines
+//! after the first page cannot be asked for. Read them with one call and a
+//! `limit` of up to 10,000; `next_token` tells whether some were left out.
+//! Agent logs can also be followed as they are written:
+//! [`GetLogs::follow`](crate::builder::GetLogs::follow).
+//!
 //! Set the filters on the generated builder as usual, then call
 //! `into_stream()`: pages are fetched as the stream is read, and at most one
 //! page is held in memory.

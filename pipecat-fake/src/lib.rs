@@ -223,6 +223,28 @@ impl FakeCloud {
         inner.logs.seed(agent, count, deployment);
     }
 
+    /// Appends `count` lines to `agent`'s log now, after every line already
+    /// there, as the running agent would: `appended log line {k}`, numbered
+    /// on from the lines appended before (0 first), with the agent's
+    /// deployment and strictly increasing timestamps. Callable from another
+    /// task while a client is reading the log.
+    pub fn append_logs(&self, agent: &str, count: usize) {
+        let inner = &mut *self.state.lock();
+        let deployment = inner
+            .agents
+            .agents
+            .get(agent)
+            .map(|a| a.deployment_id.clone());
+        inner.logs.append(agent, count, deployment.as_deref());
+    }
+
+    /// Makes `getLogs` report a total above `cap` as `cap` with relation
+    /// `gte` (as a search index does past its exact-count limit), or, with
+    /// `None`, every total exactly (the default).
+    pub fn cap_log_totals(&self, cap: Option<usize>) {
+        self.state.lock().logs.total_cap = cap;
+    }
+
     /// How many reads (`getBuild` or `listBuilds`) a new build stays
     /// `building` before it ends; 1 unless changed. A build is `pending`
     /// until its first read.

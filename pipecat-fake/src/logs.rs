@@ -30,6 +30,8 @@ pub(crate) const MAX_LIMIT: i64 = 10_000;
 #[derive(Default)]
 pub(crate) struct Store {
     agents: HashMap<String, AgentLog>,
+    /// When set, a larger total is shown as this many, relation `gte`.
+    pub(crate) total_cap: Option<usize>,
 }
 
 #[derive(Default)]
@@ -95,6 +97,20 @@ impl Store {
         let log = self.agents.entry(agent.to_string()).or_default();
         log.seeded = count;
         log.seeded_deployment = deployment_id;
+    }
+
+    /// Appends `count` lines to `agent`'s log, stamped now, numbered on from
+    /// the lines written before: `appended log line {k}`.
+    pub(crate) fn append(&mut self, agent: &str, count: usize, deployment_id: Option<&str>) {
+        let first = self.agents.get(agent).map_or(0, |l| {
+            l.lines
+                .iter()
+                .filter(|l| l.text.starts_with("appended log line "))
+                .count()
+        });
+        for k in first..first + count {
+            self.write(agent, deployment_id, None, format!("appended log line {k}"));
+        }
     }
 
     /// Drops `agent`'s log.
@@ -289,6 +305,10 @@ pub(crate) async fn get(
     let empty = AgentLog::default();
     let log = inner.logs.agents.get(&agent_name).unwrap_or(&empty);
     let (total, entries) = log.select(&q);
+    let (total, relation) = match inner.logs.total_cap {
+        Some(cap) if total > cap => (cap, "gte"),
+        _ => (total, "eq"),
+    };
     let logs: Vec<LogLine<'_>> = entries
         .iter()
         .map(|e| LogLine {
@@ -300,7 +320,7 @@ pub(crate) async fn get(
     Json(LogPage {
         total: Total {
             value: total,
-            relation: "eq",
+            relation,
         },
         logs,
     })
