@@ -207,6 +207,27 @@ impl FakeCloud {
         self.state.lock().agents.ready_reads = reads;
     }
 
+    /// How many reads of `getService` after an update that deploys before
+    /// the operator picks the new deployment up; 1 unless changed. Until
+    /// then `reconciledDeploymentId` is the earlier deployment and `ready`
+    /// is that deployment's readiness (true when it was ready), as the
+    /// service reports it; then the new revision progresses
+    /// ([`set_agent_ready_reads`](Self::set_agent_ready_reads) reads, the
+    /// earlier revision still serving) and becomes ready.
+    pub fn set_agent_operator_reads(&self, reads: u32) {
+        self.state.lock().agents.operator_reads = reads;
+    }
+
+    /// Makes the next deployment (create, or update that deploys) fail with
+    /// `reason`: once progressing it ends with its revision in phase
+    /// `Failed`, health `ImagePullBackOff` with `reason` as message, and a
+    /// `Degraded` condition; the agent stays available only when an earlier
+    /// revision still serves. An image whose name contains `broken` fails
+    /// the same way without this.
+    pub fn fail_next_deploy(&self, reason: &str) {
+        self.state.lock().agents.next_failure = Some(reason.to_string());
+    }
+
     /// Makes `count` synthetic lines the start of `agent`'s log (replacing
     /// any seeded before), ahead of the lines sessions write. Line `i` reads
     /// `synthetic log line {i}`, is stamped `i` ms after
