@@ -4,21 +4,8 @@
 //! adding or replacing a few keys ([`Client::set_secrets`]) and removing
 //! keys ([`Client::remove_secrets`]).
 //!
-//! # What the API allows for single keys
-//!
-//! - `PUT /secrets/{set}` (`upsertSecretSet`) **merges**: the keys it
-//!   carries are added or replace keys of the same name, and keys it does
-//!   not carry stay in the set with their values. (The official CLI relies
-//!   on this: its `secrets set` sends one PUT per key and warns only that
-//!   keys given again are overwritten.) So adding or replacing keys never
-//!   needs the values of the other keys, which the API never returns anyway
-//!   (`getSecretSet` lists key names only).
-//! - `DELETE /secrets/{set}/{key}` (`deleteSecretFromSet`) removes one key;
-//!   there is no call removing several at once.
-//! - Neither works on image pull secret sets (a PUT of regular secrets to
-//!   one is refused), and a set's region never changes.
-//! - Agents pick up changed values only when redeployed
-//!   ([`crate::deploy::DeployOptions::force_redeploy`]).
+//! What the API allows for single keys is described at
+//! [`Client::set_secrets`].
 
 use std::path::Path;
 
@@ -44,7 +31,7 @@ impl Client {
     /// default region); a set's region cannot change. A set whose
     /// provisioning fails is [`Error::Failed`] with the service's message.
     ///
-    /// The PUT merges (see the [module docs](self)): keys already in the set
+    /// The PUT merges (see [`Client::set_secrets`]): keys already in the set
     /// and not in the file stay. To make the set hold exactly the file,
     /// remove the others with [`Client::remove_secrets`].
     ///
@@ -85,13 +72,29 @@ impl Client {
     }
 
     /// Adds these secrets to the set `set_name`, replacing keys of the same
-    /// name and keeping every other key and its value (the API's PUT merges:
-    /// see the [module docs](self)), with one PUT; then waits until the set
-    /// is ready and returns it. A set that does not exist is created in the
-    /// organization's default region.
+    /// name and keeping every other key and its value (the API's PUT merges,
+    /// below), with one PUT; then waits until the set is ready and returns
+    /// it. A set that does not exist is created in the organization's
+    /// default region.
     ///
     /// Every key and value is checked before anything is sent
     /// ([`UpsertSecretSetBody::secrets`]); errors name keys, never values.
+    ///
+    /// # What the API allows for single keys
+    ///
+    /// - `PUT /secrets/{set}` (`upsertSecretSet`) **merges**: the keys it
+    ///   carries are added or replace keys of the same name, and keys it does
+    ///   not carry stay in the set with their values. (The official CLI relies
+    ///   on this: its `secrets set` sends one PUT per key and warns only that
+    ///   keys given again are overwritten.) So adding or replacing keys never
+    ///   needs the values of the other keys, which the API never returns anyway
+    ///   (`getSecretSet` lists key names only).
+    /// - `DELETE /secrets/{set}/{key}` (`deleteSecretFromSet`) removes one key;
+    ///   there is no call removing several at once.
+    /// - Neither works on image pull secret sets (a PUT of regular secrets to
+    ///   one is refused), and a set's region never changes.
+    /// - Agents pick up changed values only when redeployed
+    ///   ([`DeployOptions::force_redeploy`](crate::deploy::DeployOptions::force_redeploy)).
     pub async fn set_secrets<I, K, V>(
         &self,
         set_name: &str,
