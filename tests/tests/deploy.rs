@@ -300,6 +300,132 @@ async fn a_deploy_to_another_region_is_refused_before_the_update() {
     assert_eq!(calls(&fake), ["GET /v1/agents/voice-bot"]);
 }
 
+#[tokio::test]
+async fn degraded_and_unavailable_fails_with_the_condition_reason() {
+    let (fake, client) = setup().await;
+    fake.set_agent_ready_reads(5);
+    let mut events = Vec::new();
+    let answer = client
+        .create_service()
+        .body(
+            pipecat_api::types::CreateServiceRequest::builder()
+                .service_name("voice-bot")
+                .image("me/bot:1"),
+        )
+        .send()
+        .await
+        .unwrap();
+    let id = answer.desired_deployment_id.unwrap();
+    // First read: progressing, in a revision phase newer than this crate;
+    // second read: reconciled, degraded, and serving nothing.
+    fake.fail_next(
+        "getService",
+        1,
+        pipecat_fake::Fault::amend("/currentRevision/phase", serde_json::json!("Hibernating")),
+    );
+    fake.fail_next(
+        "getService",
+        1,
+        pipecat_fake::Fault::amend(
+            "/conditions",
+            serde_json::json!([{"type": "Degraded", "status": "True",
+                "reason": "CrashLoopBackOff", "message": "bot.py exited: KeyError OPENAI_API_KEY"}]),
+        )
+        .and("/available", serde_json::json!(false)),
+    );
+    let err = client
+        .wait_rollout("voice-bot", &id, quick(), |e| events.push(e.clone()))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "the deployment of agent voice-bot failed: degraded and unavailable: \
+         CrashLoopBackOff: bot.py exited: KeyError OPENAI_API_KEY; fix the cause and try again"
+    );
+    // A phase newer than this crate was not a failure: the wait went on.
+    assert_eq!(events, [DeployEvent::Phase(RolloutPhase::Progressing)]);
+}
+
+#[tokio::test]
+async fn degraded_but_available_is_reported_and_waited_on() {
+    let (fake, client) = setup().await;
+    client.deploy(&config("me/bot:1"), options()).await.unwrap();
+    fake.set_agent_operator_reads(0);
+    fake.set_agent_ready_reads(3);
+    // The deploy's look-up, then the first rollout read: degraded while
+    // the old revision serves.
+    fake.fail_next(
+        "getService",
+        1,
+        pipecat_fake::Fault::amend("/name", serde_json::json!("voice-bot")),
+    );
+    fake.fail_next(
+        "getService",
+        1,
+        pipecat_fake::Fault::amend(
+            "/conditions",
+            serde_json::json!([{"type": "Degraded", "status": "True", "message": "1 of 2 pods crashing"}]),
+        ),
+    );
+    let mut events = Vec::new();
+    client
+        .deploy_with_progress(&config("me/bot:2"), options(), |e| events.push(e.clone()))
+        .await
+        .unwrap();
+    let phases: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            DeployEvent::Phase(p) => Some(p.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            RolloutPhase::DegradedAvailable {
+                reason: "1 of 2 pods crashing".into()
+            },
+            RolloutPhase::ProgressingAvailable,
+            RolloutPhase::Ready,
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_deployment_replaced_by_a_newer_one_ends_the_wait() {
+    let (fake, client) = setup().await;
+    client.deploy(&config("me/bot:1"), options()).await.unwrap();
+    fake.set_agent_operator_reads(5);
+    let first = client
+        .update_service()
+        .agent_name("voice-bot")
+        .body(UpdateServiceRequest::builder().image("me/bot:2"))
+        .send()
+        .await
+        .unwrap()
+        .desired_deployment_id
+        .unwrap();
+    let second = client
+        .update_service()
+        .agent_name("voice-bot")
+        .body(UpdateServiceRequest::builder().image("me/bot:3"))
+        .send()
+        .await
+        .unwrap()
+        .desired_deployment_id
+        .unwrap();
+    let err = client
+        .wait_rollout("voice-bot", &first, quick(), |_| {})
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!(
+            "deployment {first} was replaced by a newer deployment ({second})"
+        )),
+        "{err}"
+    );
+}
+
 // ---- secrets ---------------------------------------------------------------
 
 /// A file under the temp dir holding `text`, unique to `name`.
