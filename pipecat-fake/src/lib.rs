@@ -19,7 +19,12 @@
 //! things take a few reads to finish, as they do in the service: secret sets
 //! provision ([`FakeCloud::set_provisioning_reads`]), agents deploy
 //! ([`FakeCloud::set_agent_ready_reads`]) and builds build
-//! ([`FakeCloud::set_build_reads`]).
+//! ([`FakeCloud::set_build_reads`]). Agent updates roll out as in the
+//! service: `reconciledDeploymentId` lags the desired deployment while the
+//! old revision stays ready ([`FakeCloud::set_agent_operator_reads`]), then
+//! the new revision progresses while the old one serves; an image named
+//! `…broken…` or [`FakeCloud::fail_next_deploy`] ends in a failed revision
+//! with a reason and a `Degraded` condition.
 //!
 //! Besides the API it records every request it receives
 //! ([`FakeCloud::requests`]) and can be told to treat the next calls of an

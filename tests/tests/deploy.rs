@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutPhase};
-use pipecat_api::deploy_config::DeployConfig;
+use pipecat_api::deploy_config::{BuildSettings, DeployConfig};
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
 use pipecat_api::{Client, Error, Wait};
 use pipecat_e2e::setup;
@@ -277,6 +277,8 @@ async fn a_bad_config_sends_nothing() {
         DeployConfig::new("voice-bot").with_image("me/bot"), // no tag
         config("me/bot:1").with_max_session_duration(10),
         DeployConfig::new("voice-bot"), // nothing to deploy
+        // A cloud build source, but no build id yet.
+        DeployConfig::new("voice-bot").with_build(BuildSettings::new()),
         DeployConfig::new("Voice_Bot").with_image("me/bot:1"),
         config("me/bot:1").with_min_agents(5),
     ];
