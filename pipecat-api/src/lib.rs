@@ -31,7 +31,11 @@
 //! - retries that never run a call twice: [`RetryPolicy`];
 //! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`);
 //! - waiting for asynchronous work: [`Client::wait_secret_set_ready`],
-//!   [`Client::wait_agent_ready`];
+//!   [`Client::wait_agent_ready`], [`Client::wait_rollout`];
+//! - jobs in one call: [`Client::deploy`] (create or update an agent from a
+//!   [`deploy_config::DeployConfig`] and wait for its rollout, see
+//!   [`deploy`]) and [`Client::put_secrets_from_env_file`],
+//!   [`Client::set_secrets`], [`Client::remove_secrets`];
 //! - sessions: [`types::StartRequest::daily`] and friends,
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
 //!   call a running bot;
@@ -52,6 +56,7 @@ mod auth;
 pub mod build_context;
 mod client;
 mod config;
+pub mod deploy;
 pub mod deploy_config;
 pub mod dotenv;
 mod error;

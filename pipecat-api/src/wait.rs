@@ -5,9 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::types::{
-    GetSecretSetResponse, RevisionInfoPhase, SecretSetStatus, ServiceDetailsResponse,
-};
+use crate::types::{GetSecretSetResponse, SecretSetStatus, ServiceDetailsResponse};
 use crate::{Client, Error};
 
 /// How long and how often to poll. The default polls after 0.5 s, then
@@ -35,7 +33,7 @@ impl Default for Wait {
 impl Wait {
     /// Polls `check` until it returns `Some`, pausing between polls; the
     /// pause before a poll never crosses the deadline.
-    async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
+    pub(crate) async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, Error>>,
@@ -92,34 +90,21 @@ impl Client {
         .await
     }
 
-    /// Polls `getService` until the agent reports `ready` and returns it.
-    /// A current revision in phase `Failed` is [`Error::Failed`] with the
-    /// health message the service gives; running out of time is
-    /// [`Error::Timeout`]. Call after `create_service` or `update_service`.
+    /// Waits until the agent's latest deployment is rolled out and returns
+    /// the agent: the `desiredDeploymentId` of the first read is awaited
+    /// until it is the `reconciledDeploymentId` **and** `ready` is true
+    /// ([`Client::wait_rollout`]; `ready` alone is the *earlier* deployment's
+    /// readiness right after an update). A failed deployment is
+    /// [`Error::Failed`] with the service's reason; running out of time is
+    /// [`Error::Timeout`] naming the last state seen. Call after
+    /// `create_service` or `update_service`; when you hold the answer, prefer
+    /// [`Client::wait_rollout`] with its `desiredDeploymentId`, which cannot
+    /// mistake a later deployment for yours.
     pub async fn wait_agent_ready(
         &self,
         agent_name: &str,
         wait: Wait,
     ) -> Result<ServiceDetailsResponse, Error> {
-        let what = format!("agent {agent_name} to be ready");
-        wait.until(&what, || async {
-            let agent = self.get_service().agent_name(agent_name).send().await?;
-            if agent.ready == Some(true) {
-                return Ok(Some(agent));
-            }
-            let revision = agent.current_revision.as_ref();
-            if revision.and_then(|r| r.phase.as_ref()) == Some(&RevisionInfoPhase::Failed) {
-                let health = revision.and_then(|r| r.health.as_ref());
-                let message = health
-                    .and_then(|h| h.message.clone().or_else(|| h.reason.clone()))
-                    .unwrap_or_else(|| "the deployment failed (no message)".into());
-                return Err(Error::Failed {
-                    what: format!("agent {agent_name}"),
-                    message,
-                });
-            }
-            Ok(None)
-        })
-        .await
+        self.rollout(agent_name, None, wait, &mut |_| {}).await
     }
 }

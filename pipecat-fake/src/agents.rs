@@ -21,8 +21,16 @@ const NAMESPACE: &str = "fake-org";
 /// All agents, and how deploying behaves.
 pub(crate) struct Store {
     pub(crate) agents: BTreeMap<String, Agent>,
-    /// Reads of `getService` an agent stays `ready: false` after a deploy.
+    /// Reads of `getService` a new deployment stays progressing once the
+    /// operator has picked it up.
     pub(crate) ready_reads: u32,
+    /// Reads of `getService` after an update before the operator picks the
+    /// new deployment up (`reconciledDeploymentId` lags `desiredDeploymentId`
+    /// and the old revision still reports `ready: true`).
+    pub(crate) operator_reads: u32,
+    /// The next deployment fails with this reason (see
+    /// `FakeCloud::fail_next_deploy`).
+    pub(crate) next_failure: Option<String>,
 }
 
 impl Default for Store {
@@ -30,7 +38,24 @@ impl Default for Store {
         Store {
             agents: BTreeMap::new(),
             ready_reads: 1,
+            operator_reads: 1,
+            next_failure: None,
         }
+    }
+}
+
+impl Store {
+    /// Why a deployment of `config` will fail, if it will: an image whose
+    /// name contains `broken`, or a failure armed with `fail_next_deploy`.
+    fn failure_for(&mut self, config: &Config) -> Option<String> {
+        if let Some(reason) = self.next_failure.take() {
+            return Some(reason);
+        }
+        config
+            .image
+            .as_deref()
+            .filter(|image| image.contains("broken"))
+            .map(|image| format!("Back-off pulling image \"{image}\": not found"))
     }
 }
 
@@ -45,11 +70,21 @@ pub(crate) struct Agent {
     /// The current (desired) deployment.
     pub(crate) deployment_id: String,
     deployment_created_at: DateTime<Utc>,
-    /// The last deployment that became ready, if any.
+    /// The deployment the operator has picked up, if any: the desired one
+    /// once picked up, until then the one before it.
     reconciled_deployment_id: Option<String>,
+    /// The reconciled deployment is ready.
     ready: bool,
-    /// Reads left before the current deployment turns ready.
+    /// During a rollout, the earlier deployment that still serves.
+    serving: Option<String>,
+    /// Reads left before the operator picks the desired deployment up.
+    lag_left: u32,
+    /// Reads left, once picked up, before the deployment ends.
     reads_left: u32,
+    /// The desired deployment will fail (or has failed) with this reason.
+    failure: Option<String>,
+    /// The desired deployment has failed.
+    failed: bool,
 }
 
 /// What a deployment runs: everything create and update can set.
@@ -94,34 +129,76 @@ impl Default for Config {
 }
 
 impl Agent {
-    /// One read of the agent: the deployment moves on.
+    /// Whether the operator has picked up the desired deployment.
+    fn reconciled(&self) -> bool {
+        self.reconciled_deployment_id.as_deref() == Some(self.deployment_id.as_str())
+    }
+
+    /// One read of the agent: the rollout moves on. First the operator
+    /// picks the desired deployment up (after `lag_left` reads; until then
+    /// the agent reports the earlier deployment, ready if it was), then the
+    /// new revision progresses for `reads_left` reads while the earlier one
+    /// serves, then it is ready, or failed when it carries a failure.
     fn observe(&mut self) {
-        if self.ready {
+        if self.failed || (self.ready && self.reconciled()) {
             return;
+        }
+        if self.lag_left > 0 {
+            self.lag_left -= 1;
+            return;
+        }
+        if !self.reconciled() {
+            self.serving = if self.ready {
+                self.reconciled_deployment_id.take()
+            } else {
+                None
+            };
+            self.reconciled_deployment_id = Some(self.deployment_id.clone());
+            self.ready = false;
         }
         if self.reads_left > 0 {
             self.reads_left -= 1;
             return;
         }
-        self.ready = true;
-        self.reconciled_deployment_id = Some(self.deployment_id.clone());
+        if self.failure.is_some() {
+            self.failed = true;
+        } else {
+            self.ready = true;
+            self.serving = None;
+        }
     }
 
     /// Whether the agent takes sessions: its deployment is ready, or an
     /// earlier one still serves during a rolling update.
     pub(crate) fn available(&self) -> bool {
-        self.ready || self.reconciled_deployment_id.is_some()
+        self.ready || self.serving.is_some()
     }
 
-    /// Starts a new deployment with `config`.
-    fn deploy(&mut self, config: Config, deployment_id: String, reads: u32) {
+    /// Starts a new deployment with `config`: the operator picks it up
+    /// after `lag` reads, then it progresses for `reads` reads.
+    fn deploy(
+        &mut self,
+        config: Config,
+        deployment_id: String,
+        lag: u32,
+        reads: u32,
+        failure: Option<String>,
+    ) {
         let now = clock::now();
+        if self.failed {
+            // A failed deployment is abandoned; what served before it serves.
+            self.reconciled_deployment_id = self.serving.take();
+            self.ready = self.reconciled_deployment_id.is_some();
+        }
+        // Replaced before the operator picked it up: what is in place stays.
         self.config = config;
         self.deployment_id = deployment_id;
         self.deployment_created_at = now;
         self.updated_at = now;
-        self.ready = false;
+        self.lag_left = lag;
         self.reads_left = reads;
+        self.failure = failure;
+        self.failed = false;
     }
 }
 
@@ -420,6 +497,7 @@ fn details(name: &str, agent: &Agent, active_sessions: usize) -> Value {
         "region": agent.region,
         "ready": agent.ready,
         "available": agent.available(),
+        "conditions": conditions(agent),
         "createdAt": clock::millis(agent.created_at),
         "updatedAt": clock::millis(agent.updated_at),
         "desiredDeploymentId": agent.deployment_id,
@@ -441,33 +519,103 @@ fn details(name: &str, agent: &Agent, active_sessions: usize) -> Value {
 
 /// During a rollout, the deployment still serving; else null.
 fn previous_revision(agent: &Agent) -> Value {
-    match &agent.reconciled_deployment_id {
-        Some(id) if !agent.ready && *id != agent.deployment_id => json!({
+    match &agent.serving {
+        Some(id) if agent.reconciled() => json!({
             "deploymentID": id,
             "phase": "Active",
             "readyReplicas": agent.config.min_agents,
             "phaseStartedAt": clock::millis(agent.updated_at),
+            "health": healthy(agent),
         }),
         _ => Value::Null,
     }
 }
 
+fn healthy(agent: &Agent) -> Value {
+    json!({
+        "ready": true,
+        "state": "running",
+        "restartCount": 0,
+        "replicasStarted": agent.config.min_agents,
+    })
+}
+
+/// The reconciled deployment's revision: the desired one once the operator
+/// has picked it up, until then the earlier one (null for a new agent).
 fn revision(agent: &Agent) -> Value {
+    let Some(id) = &agent.reconciled_deployment_id else {
+        return Value::Null;
+    };
+    if agent.failed {
+        let reason = agent.failure.as_deref().unwrap_or("the deployment failed");
+        return json!({
+            "deploymentID": id,
+            "phase": "Failed",
+            "readyReplicas": 0,
+            "phaseStartedAt": clock::millis(agent.deployment_created_at),
+            "health": {
+                "ready": false,
+                "state": "waiting",
+                "reason": "ImagePullBackOff",
+                "message": reason,
+                "restartCount": 0,
+                "replicasStarted": 1,
+            },
+        });
+    }
     let mut v = json!({
-        "deploymentID": agent.deployment_id,
+        "deploymentID": id,
         "phase": if agent.ready { "Active" } else { "Creating" },
         "readyReplicas": if agent.ready { agent.config.min_agents } else { 0 },
         "phaseStartedAt": clock::millis(agent.deployment_created_at),
     });
     if agent.ready {
-        v["health"] = json!({
-            "ready": true,
-            "state": "running",
-            "restartCount": 0,
-            "replicasStarted": agent.config.min_agents,
-        });
+        v["health"] = healthy(agent);
     }
     v
+}
+
+/// The deployment's conditions, as the operator reports them.
+fn conditions(agent: &Agent) -> Value {
+    let condition = |kind: &str, status: &str, reason: &str, message: &str| json!({"type": kind, "status": status, "reason": reason, "message": message});
+    if agent.failed {
+        let reason = agent.failure.as_deref().unwrap_or("the deployment failed");
+        json!([
+            condition("Progressing", "False", "ProgressDeadlineExceeded", reason),
+            condition("Degraded", "True", "ImagePullBackOff", reason),
+            condition(
+                "Available",
+                if agent.available() { "True" } else { "False" },
+                "",
+                ""
+            ),
+        ])
+    } else if agent.ready && agent.reconciled() {
+        json!([
+            condition(
+                "Progressing",
+                "False",
+                "RolloutComplete",
+                "rollout complete"
+            ),
+            condition("Available", "True", "Ready", ""),
+        ])
+    } else {
+        json!([
+            condition(
+                "Progressing",
+                "True",
+                "NewRevisionProgressing",
+                "new revision progressing"
+            ),
+            condition(
+                "Available",
+                if agent.available() { "True" } else { "False" },
+                "",
+                ""
+            ),
+        ])
+    }
 }
 
 /// The current deployment with its manifest.
@@ -563,6 +711,7 @@ pub(crate) async fn create(
         return failure.into_response();
     }
     let now = clock::now();
+    let failure = inner.agents.failure_for(&config);
     let agent = Agent {
         id: inner.new_id(),
         region,
@@ -573,7 +722,11 @@ pub(crate) async fn create(
         deployment_created_at: now,
         reconciled_deployment_id: None,
         ready: false,
+        serving: None,
+        lag_left: 0,
         reads_left: inner.agents.ready_reads,
+        failure,
+        failed: false,
     };
     let v = details(&name, &agent, 0);
     inner.agents.agents.insert(name, agent);
@@ -662,11 +815,17 @@ pub(crate) async fn update(
     let redeploy = force || config != agent.config;
     let deployment_id = inner.new_id();
     let reads = inner.agents.ready_reads;
+    let lag = inner.agents.operator_reads;
+    let failure = if redeploy {
+        inner.agents.failure_for(&config)
+    } else {
+        None
+    };
     let Some(agent) = inner.agents.agents.get_mut(&name) else {
         return error(StatusCode::NOT_FOUND, "Service not found", "NOT_FOUND");
     };
     if redeploy {
-        agent.deploy(config, deployment_id, reads);
+        agent.deploy(config, deployment_id, lag, reads, failure);
     }
     let active = inner.sessions.active_count(&agent.id);
     Json(details(&name, agent, active)).into_response()
@@ -795,10 +954,9 @@ mod tests {
         assert!(Config::default().apply(zero).is_err());
     }
 
-    #[test]
-    fn ready_after_reads() {
+    fn new_agent(reads: u32) -> Agent {
         let now = clock::now();
-        let mut agent = Agent {
+        Agent {
             id: "id".into(),
             region: "us-west".into(),
             created_at: now,
@@ -808,25 +966,69 @@ mod tests {
             deployment_created_at: now,
             reconciled_deployment_id: None,
             ready: false,
-            reads_left: 2,
-        };
+            serving: None,
+            lag_left: 0,
+            reads_left: reads,
+            failure: None,
+            failed: false,
+        }
+    }
+
+    #[test]
+    fn ready_after_reads() {
+        let mut agent = new_agent(2);
+        let v = details("a", &agent, 0);
+        assert_eq!(v["reconciledDeploymentId"], Value::Null);
+        assert_eq!(v["currentRevision"], Value::Null);
         agent.observe();
         agent.observe();
         assert!(!agent.ready && !agent.available());
         let v = details("a", &agent, 0);
-        assert_eq!(v["reconciledDeploymentId"], Value::Null);
+        assert_eq!(v["reconciledDeploymentId"], "d1");
+        assert_eq!(v["currentRevision"]["phase"], "Creating");
         assert_eq!(v["previousRevision"], Value::Null);
         agent.observe();
         assert!(agent.ready && agent.available());
-        agent.deploy(Config::default(), "d2".into(), 0);
-        // A rolling update: not ready, but the old deployment still serves.
-        assert!(!agent.ready && agent.available());
+
+        agent.deploy(Config::default(), "d2".into(), 1, 1, None);
+        // The operator has not picked d2 up: the old revision is in place
+        // and ready.
         let v = details("a", &agent, 0);
+        assert_eq!(v["ready"], true);
         assert_eq!(v["reconciledDeploymentId"], "d1");
         assert_eq!(v["desiredDeploymentId"], "d2");
+        agent.observe();
+        assert_eq!(details("a", &agent, 0)["reconciledDeploymentId"], "d1");
+        // Picked up: d2 progresses while d1 serves.
+        agent.observe();
+        let v = details("a", &agent, 0);
+        assert_eq!(v["ready"], false);
+        assert_eq!(v["available"], true);
+        assert_eq!(v["reconciledDeploymentId"], "d2");
+        assert_eq!(v["currentRevision"]["deploymentID"], "d2");
         assert_eq!(v["previousRevision"]["deploymentID"], "d1");
         agent.observe();
         assert!(agent.ready);
-        assert_eq!(agent.reconciled_deployment_id.as_deref(), Some("d2"));
+        let v = details("a", &agent, 0);
+        assert_eq!(v["previousRevision"], Value::Null);
+        assert_eq!(v["reconciledDeploymentId"], "d2");
+    }
+
+    #[test]
+    fn a_broken_deployment_fails_with_its_reason() {
+        let mut agent = new_agent(0);
+        agent.observe();
+        assert!(agent.ready);
+        agent.deploy(Config::default(), "d2".into(), 0, 0, Some("bad".into()));
+        agent.observe();
+        let v = details("a", &agent, 0);
+        assert_eq!(v["currentRevision"]["phase"], "Failed");
+        assert_eq!(v["currentRevision"]["health"]["message"], "bad");
+        assert_eq!(v["conditions"][1]["type"], "Degraded");
+        assert_eq!(v["available"], true, "the old revision still serves");
+        agent.deploy(Config::default(), "d3".into(), 0, 0, None);
+        assert_eq!(agent.reconciled_deployment_id.as_deref(), Some("d1"));
+        agent.observe();
+        assert!(agent.ready && agent.reconciled());
     }
 }

@@ -19,7 +19,12 @@
 //! things take a few reads to finish, as they do in the service: secret sets
 //! provision ([`FakeCloud::set_provisioning_reads`]), agents deploy
 //! ([`FakeCloud::set_agent_ready_reads`]) and builds build
-//! ([`FakeCloud::set_build_reads`]).
+//! ([`FakeCloud::set_build_reads`]). Agent updates roll out as in the
+//! service: `reconciledDeploymentId` lags the desired deployment while the
+//! old revision stays ready ([`FakeCloud::set_agent_operator_reads`]), then
+//! the new revision progresses while the old one serves; an image named
+//! `…broken…` or [`FakeCloud::fail_next_deploy`] ends in a failed revision
+//! with a reason and a `Degraded` condition.
 //!
 //! Besides the API it records every request it receives
 //! ([`FakeCloud::requests`]) and can be told to treat the next calls of an
@@ -205,6 +210,27 @@ impl FakeCloud {
     /// deployment is ready an agent takes no sessions (400 `PCC-1001`).
     pub fn set_agent_ready_reads(&self, reads: u32) {
         self.state.lock().agents.ready_reads = reads;
+    }
+
+    /// How many reads of `getService` after an update that deploys before
+    /// the operator picks the new deployment up; 1 unless changed. Until
+    /// then `reconciledDeploymentId` is the earlier deployment and `ready`
+    /// is that deployment's readiness (true when it was ready), as the
+    /// service reports it; then the new revision progresses
+    /// ([`set_agent_ready_reads`](Self::set_agent_ready_reads) reads, the
+    /// earlier revision still serving) and becomes ready.
+    pub fn set_agent_operator_reads(&self, reads: u32) {
+        self.state.lock().agents.operator_reads = reads;
+    }
+
+    /// Makes the next deployment (create, or update that deploys) fail with
+    /// `reason`: once progressing it ends with its revision in phase
+    /// `Failed`, health `ImagePullBackOff` with `reason` as message, and a
+    /// `Degraded` condition; the agent stays available only when an earlier
+    /// revision still serves. An image whose name contains `broken` fails
+    /// the same way without this.
+    pub fn fail_next_deploy(&self, reason: &str) {
+        self.state.lock().agents.next_failure = Some(reason.to_string());
     }
 
     /// Makes `count` synthetic lines the start of `agent`'s log (replacing

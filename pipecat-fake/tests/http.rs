@@ -180,9 +180,29 @@ async fn agents_use_secret_sets_and_deploy() {
         )
         .await;
     assert_ne!(updated["desiredDeploymentId"], ready["desiredDeploymentId"]);
+    // The operator has not picked the new deployment up: the old revision
+    // is in place and ready, as the service reports it.
     assert_eq!(
         (updated["ready"].clone(), updated["available"].clone()),
+        (json!(true), json!(true))
+    );
+    assert_eq!(
+        updated["reconciledDeploymentId"],
+        ready["desiredDeploymentId"]
+    );
+    api.get("/v1/agents/bot").await; // the operator lags one read
+    let rolling = api.get("/v1/agents/bot").await.1;
+    assert_eq!(
+        (rolling["ready"].clone(), rolling["available"].clone()),
         (json!(false), json!(true))
+    );
+    assert_eq!(
+        rolling["reconciledDeploymentId"],
+        updated["desiredDeploymentId"]
+    );
+    assert_eq!(
+        rolling["previousRevision"]["deploymentID"],
+        ready["desiredDeploymentId"]
     );
 
     let (_, list) = api.get("/v1/agents?includeActiveDeployment=true").await;

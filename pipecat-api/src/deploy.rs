@@ -1,0 +1,623 @@
+//! Deploying an agent in one call: create it or update it from a
+//! [`DeployConfig`], then wait until the rollout of *this* deployment is
+//! done.
+//!
+//! ```no_run
+//! use pipecat_api::deploy::{DeployEvent, DeployOptions};
+//! use pipecat_api::deploy_config::DeployConfig;
+//!
+//! # async fn run(client: pipecat_api::Client) -> Result<(), pipecat_api::Error> {
+//! let config = DeployConfig::from_file("pcc-deploy.toml")?;
+//! let deployed = client
+//!     .deploy_with_progress(&config, DeployOptions::default(), |event| match event {
+//!         DeployEvent::Phase(phase) => eprintln!("{phase}"),
+//!         other => eprintln!("{other:?}"),
+//!     })
+//!     .await?;
+//! println!("deployment {} is ready", deployed.deployment_id);
+//! # Ok(()) }
+//! ```
+//!
+//! # When a rollout is done
+//!
+//! Creating or updating an agent answers with the agent, whose
+//! `desiredDeploymentId` is the deployment this call asked for. The agent's
+//! `ready` alone does not say that deployment is ready: right after an
+//! update the operator has not picked the new deployment up yet, and `ready`
+//! is still the *earlier* deployment's readiness (true). The rollout is
+//! done when the agent's `reconciledDeploymentId` equals that id **and**
+//! `ready` is true. [`Client::wait_rollout`] waits for exactly that, and
+//! reports each phase on the way ([`RolloutPhase`]).
+//!
+//! It ends early, with [`Error::Failed`] carrying the service's own reason,
+//! when:
+//! - the revision of this deployment is in phase `Failed` (the reason is its
+//!   health's reason and message, e.g. `ImagePullBackOff: ...`);
+//! - this deployment is reconciled, the agent reports a `Degraded` condition
+//!   with status `True`, and the agent is not available (nothing serves);
+//! - another deployment has replaced this one (`desiredDeploymentId`
+//!   changed): this one will never be reconciled.
+//!
+//! A `Degraded` deployment that is still available (an earlier revision
+//! serves) is reported as [`RolloutPhase::DegradedAvailable`] and waited on.
+//! Phases, condition types and statuses newer than this crate are not
+//! failures: the wait goes on until the rollout is done, fails as above, or
+//! the deadline passes; the [`Error::Timeout`] then names the last state
+//! seen.
+
+use std::fmt;
+
+use crate::deploy_config::DeployConfig;
+use crate::types::{
+    AgentResources, AutoScalingConfig, CreateServiceRequest, KrispVivaConfig, RevisionInfo,
+    RevisionInfoPhase, ServiceDetailsResponse, UpdateServiceRequest,
+};
+use crate::{Client, Error, Wait};
+
+/// How [`Client::deploy`] behaves. `DeployOptions::default()` waits with
+/// [`Wait::default`], waits for the config's secret set first, and does not
+/// force a redeploy of an unchanged agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DeployOptions {
+    /// How long and how often to poll, for the secret set and for the
+    /// rollout (each gets the whole timeout).
+    pub wait: Wait,
+    /// Redeploy even when the configuration did not change (to pull a moved
+    /// image tag or pick up changed secret values). Only for an update.
+    pub force_redeploy: bool,
+    /// Before deploying, wait until the config's `secret_set` is ready:
+    /// the service refuses (409) a deploy naming a set that is not. On by
+    /// default; a missing set is then a not-found error before anything is
+    /// deployed.
+    pub wait_for_secret_set: bool,
+}
+
+impl Default for DeployOptions {
+    fn default() -> Self {
+        DeployOptions {
+            wait: Wait::default(),
+            force_redeploy: false,
+            wait_for_secret_set: true,
+        }
+    }
+}
+
+impl DeployOptions {
+    /// These options with another [`Wait`].
+    pub fn with_wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// These options with `force_redeploy` set.
+    pub fn with_force_redeploy(mut self, force: bool) -> Self {
+        self.force_redeploy = force;
+        self
+    }
+
+    /// These options with `wait_for_secret_set` set.
+    pub fn with_wait_for_secret_set(mut self, wait: bool) -> Self {
+        self.wait_for_secret_set = wait;
+        self
+    }
+}
+
+/// Where a rollout is, as the agent reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RolloutPhase {
+    /// The operator has not picked this deployment up yet
+    /// (`reconciledDeploymentId` is another deployment, or none).
+    WaitingForOperator,
+    /// The new revision is coming up and nothing serves yet (a new agent).
+    Progressing,
+    /// The new revision is coming up while an earlier one serves sessions.
+    ProgressingAvailable,
+    /// The deployment reports `Degraded`, but an earlier revision still
+    /// serves; `reason` is the service's.
+    DegradedAvailable {
+        /// The service's reason.
+        reason: String,
+    },
+    /// This deployment is reconciled and ready.
+    Ready,
+}
+
+impl fmt::Display for RolloutPhase {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RolloutPhase::WaitingForOperator => f.write_str("waiting for the operator"),
+            RolloutPhase::Progressing => f.write_str("progressing"),
+            RolloutPhase::ProgressingAvailable => {
+                f.write_str("progressing (the earlier revision serves)")
+            }
+            RolloutPhase::DegradedAvailable { reason } => {
+                write!(f, "degraded but available: {reason}")
+            }
+            RolloutPhase::Ready => f.write_str("ready"),
+        }
+    }
+}
+
+/// What a deploy reports while it runs, in this order: maybe
+/// `WaitingForSecretSet`, then `Submitted`, then each `Phase` change, then
+/// `Done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DeployEvent {
+    /// Waiting for the config's secret set to be ready before deploying.
+    WaitingForSecretSet {
+        /// The set.
+        set_name: String,
+    },
+    /// The service took the deployment.
+    Submitted {
+        /// The agent.
+        agent_name: String,
+        /// The deployment asked for (the answer's `desiredDeploymentId`).
+        deployment_id: String,
+        /// True when the agent was created, false when it was updated.
+        created: bool,
+    },
+    /// The rollout moved to another phase (reported on change only).
+    Phase(RolloutPhase),
+    /// The rollout of `deployment_id` is done: reconciled and ready.
+    Done {
+        /// The deployment now in place.
+        deployment_id: String,
+    },
+}
+
+/// A finished deploy.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Deployed {
+    /// The agent as last read, with this deployment reconciled and ready.
+    pub agent: ServiceDetailsResponse,
+    /// The deployment this deploy made (or, for an update that changed
+    /// nothing, the one already in place).
+    pub deployment_id: String,
+    /// True when the agent was created, false when it was updated.
+    pub created: bool,
+}
+
+/// Sets the fields create and update share from a config.
+macro_rules! common_fields {
+    ($body:expr, $config:expr) => {{
+        let config: &DeployConfig = $config;
+        let mut body = $body;
+        if let Some(image) = config.image() {
+            body = body.image(image);
+        }
+        if let Some(build_id) = config.build_id() {
+            body = body.build_id(build_id);
+        }
+        if let Some(set) = config.image_credentials() {
+            body = body.image_pull_secret_set(set);
+        }
+        if let Some(set) = config.secret_set() {
+            body = body.secret_set(set);
+        }
+        if let Some(profile) = config.agent_profile() {
+            body = body.agent_profile(profile);
+        }
+        if let Some(auth) = config.websocket_auth() {
+            body = body.websocket_auth(auth);
+        }
+        if let Some(seconds) = config.max_session_duration() {
+            body = body.max_session_duration(i64::from(seconds));
+        }
+        if let Some(architecture) = config.architecture() {
+            body = body.architecture(architecture);
+        }
+        if config.min_agents().is_some() || config.max_agents().is_some() {
+            let mut scaling = AutoScalingConfig::builder();
+            if let Some(min) = config.min_agents() {
+                scaling = scaling.min_agents(i64::from(min));
+            }
+            if let Some(max) = config.max_agents() {
+                scaling = scaling.max_agents(i64::from(max));
+            }
+            body = body.auto_scaling(scaling);
+        }
+        if let Some(filter) = config.krisp_audio_filter() {
+            body = body.krisp_viva(KrispVivaConfig::builder().audio_filter(filter));
+        }
+        if let Some(resources) = config.resources() {
+            body = body.resources(
+                AgentResources::builder()
+                    .cpu(resources.cpu())
+                    .memory(resources.memory()),
+            );
+        }
+        body
+    }};
+}
+
+/// Checks `config` for a deploy: its rules, and that it names an image or a
+/// build id (a `[build]` or `[git]` source needs a cloud build first).
+fn check(config: &DeployConfig) -> Result<(), Error> {
+    config.validate()?;
+    config.check_source()?;
+    if config.image().is_none() && config.build_id().is_none() {
+        return Err(Error::InvalidRequest {
+            message: "image: a deploy needs `image` or `build_id`; run the cloud build of the \
+                      `[build]`/`[git]` source first and deploy its build id"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// The create body for `config`.
+pub(crate) fn create_body(config: &DeployConfig) -> crate::types::builder::CreateServiceRequest {
+    let mut body = CreateServiceRequest::builder().service_name(config.agent_name());
+    if let Some(region) = config.region() {
+        body = body.region(region);
+    }
+    common_fields!(body, config)
+}
+
+/// The update body for `config`. Fields the config leaves out keep their
+/// current values (the API's rule for updates).
+pub(crate) fn update_body(
+    config: &DeployConfig,
+    force_redeploy: bool,
+) -> crate::types::builder::UpdateServiceRequest {
+    let body = UpdateServiceRequest::builder().force_redeploy(force_redeploy);
+    common_fields!(body, config)
+}
+
+impl Client {
+    /// Deploys `config`: creates the agent when it does not exist
+    /// (`getService` answers 404), updates it when it does, then waits until
+    /// the rollout of this deployment is done (see the [module
+    /// docs](crate::deploy) for exactly when, and when it fails early).
+    ///
+    /// Before anything is sent, the config is checked
+    /// ([`DeployConfig::validate`], [`DeployConfig::check_source`], and it
+    /// must name an `image` or a `build_id`): a bad config is
+    /// [`Error::InvalidRequest`] and no request is made. When the config
+    /// names a `secret_set`, the deploy first waits for it to be ready
+    /// (the service answers 409 to a deploy naming a set that is not;
+    /// [`DeployOptions::wait_for_secret_set`]).
+    ///
+    /// On update, values the config leaves out keep their current values,
+    /// and the region cannot change: a config naming another region than
+    /// the agent's is refused before the update is sent. An update that
+    /// changes nothing does not redeploy unless
+    /// [`DeployOptions::force_redeploy`]; the wait then ends at once.
+    pub async fn deploy(
+        &self,
+        config: &DeployConfig,
+        options: DeployOptions,
+    ) -> Result<Deployed, Error> {
+        self.deploy_with_progress(config, options, |_| {}).await
+    }
+
+    /// [`Client::deploy`], reporting each step to `on_progress` (see
+    /// [`DeployEvent`] for the order), e.g. to show it in a CLI.
+    pub async fn deploy_with_progress<F>(
+        &self,
+        config: &DeployConfig,
+        options: DeployOptions,
+        mut on_progress: F,
+    ) -> Result<Deployed, Error>
+    where
+        F: FnMut(&DeployEvent),
+    {
+        check(config)?;
+        let name = config.agent_name();
+        if options.wait_for_secret_set
+            && let Some(set_name) = config.secret_set()
+        {
+            on_progress(&DeployEvent::WaitingForSecretSet {
+                set_name: set_name.to_string(),
+            });
+            self.wait_secret_set_ready(set_name, options.wait).await?;
+        }
+
+        let existing = match self.get_service().agent_name(name).send().await {
+            Ok(agent) => Some(agent),
+            Err(err) if err.is_not_found() => None,
+            Err(err) => return Err(err),
+        };
+        let created = existing.is_none();
+        let answer = match existing {
+            None => {
+                self.create_service()
+                    .body(create_body(config))
+                    .send()
+                    .await?
+            }
+            Some(agent) => {
+                if let (Some(wanted), Some(actual)) = (config.region(), agent.region.as_deref())
+                    && wanted != actual
+                {
+                    return Err(Error::InvalidRequest {
+                        message: format!(
+                            "region: agent {name} is in region {actual}, the config says \
+                             {wanted}; an agent's region cannot change (delete it first, or \
+                             deploy under another name)"
+                        ),
+                    });
+                }
+                self.update_service()
+                    .agent_name(name)
+                    .body(update_body(config, options.force_redeploy))
+                    .send()
+                    .await?
+            }
+        };
+        let deployment_id = answer
+            .desired_deployment_id
+            .clone()
+            .or_else(|| answer.active_deployment_id.clone())
+            .ok_or_else(|| Error::UnexpectedResponse {
+                status: None,
+                message: format!(
+                    "the answer to deploying agent {name} names no desiredDeploymentId"
+                ),
+            })?;
+        on_progress(&DeployEvent::Submitted {
+            agent_name: name.to_string(),
+            deployment_id: deployment_id.clone(),
+            created,
+        });
+        let agent = self
+            .rollout(name, Some(&deployment_id), options.wait, &mut on_progress)
+            .await?;
+        Ok(Deployed {
+            agent,
+            deployment_id,
+            created,
+        })
+    }
+
+    /// Waits until the rollout of `deployment_id` (the
+    /// `desiredDeploymentId` a create or update answered) is done: the
+    /// agent's `reconciledDeploymentId` equals it and `ready` is true.
+    /// Returns the agent as last read. Reports each phase change, then
+    /// `Done`, to `on_progress`.
+    ///
+    /// A failed deployment (revision phase `Failed`, or `Degraded` while
+    /// nothing serves), or one replaced by a newer deployment, is
+    /// [`Error::Failed`] with the service's reason; running out of time is
+    /// [`Error::Timeout`] naming the last state seen. See the [module
+    /// docs](crate::deploy).
+    pub async fn wait_rollout<F>(
+        &self,
+        agent_name: &str,
+        deployment_id: &str,
+        wait: Wait,
+        mut on_progress: F,
+    ) -> Result<ServiceDetailsResponse, Error>
+    where
+        F: FnMut(&DeployEvent),
+    {
+        self.rollout(agent_name, Some(deployment_id), wait, &mut on_progress)
+            .await
+    }
+
+    /// The rollout wait. With no `deployment_id`, the first
+    /// `desiredDeploymentId` read is the one awaited.
+    pub(crate) async fn rollout(
+        &self,
+        agent_name: &str,
+        deployment_id: Option<&str>,
+        wait: Wait,
+        on_progress: &mut dyn FnMut(&DeployEvent),
+    ) -> Result<ServiceDetailsResponse, Error> {
+        let mut target = deployment_id.map(str::to_string);
+        let mut last_phase: Option<RolloutPhase> = None;
+        let mut last_seen;
+        let what = match deployment_id {
+            Some(id) => format!("the rollout of deployment {id} of agent {agent_name}"),
+            None => format!("the rollout of agent {agent_name}"),
+        };
+        let started = std::time::Instant::now();
+        let mut interval = wait.initial_interval;
+        loop {
+            let agent = self.get_service().agent_name(agent_name).send().await?;
+            if target.is_none() {
+                target = agent
+                    .desired_deployment_id
+                    .clone()
+                    .or_else(|| agent.active_deployment_id.clone());
+            }
+            let phase = assess(agent_name, &agent, target.as_deref())?;
+            last_seen = describe(&agent, &phase);
+            if last_phase.as_ref() != Some(&phase) {
+                on_progress(&DeployEvent::Phase(phase.clone()));
+                last_phase = Some(phase.clone());
+            }
+            if phase == RolloutPhase::Ready {
+                let deployment_id = target
+                    .or_else(|| agent.reconciled_deployment_id.clone())
+                    .unwrap_or_default();
+                on_progress(&DeployEvent::Done { deployment_id });
+                return Ok(agent);
+            }
+            let left = wait.timeout.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(Error::Timeout {
+                    what: format!("{what} (last seen: {last_seen})"),
+                    waited: started.elapsed(),
+                });
+            }
+            tokio::time::sleep(interval.min(left)).await;
+            interval = interval.mul_f64(1.5).min(wait.max_interval);
+        }
+    }
+}
+
+/// Where the rollout of `target` is, or why it failed. With no target
+/// (an agent that names no deployment), `ready` decides.
+fn assess(
+    agent_name: &str,
+    agent: &ServiceDetailsResponse,
+    target: Option<&str>,
+) -> Result<RolloutPhase, Error> {
+    let failed = |message: String| Error::Failed {
+        what: format!("the deployment of agent {agent_name}"),
+        message,
+    };
+    let reconciled = agent.reconciled_deployment_id.as_deref();
+    let ours = match target {
+        Some(target) => reconciled == Some(target),
+        None => true,
+    };
+    if let (Some(target), Some(desired)) = (target, agent.desired_deployment_id.as_deref())
+        && desired != target
+    {
+        return Err(failed(format!(
+            "deployment {target} was replaced by a newer deployment ({desired}) before its \
+             rollout finished"
+        )));
+    }
+    let ready = agent.ready.or(agent.active_deployment_ready) == Some(true);
+    let available = agent.available.unwrap_or(ready);
+
+    // The revision of this deployment: the current one, when it names this
+    // deployment (or names none and this deployment is reconciled).
+    let revision: Option<&RevisionInfo> =
+        agent
+            .current_revision
+            .as_ref()
+            .filter(|r| match (&r.deployment_id, target) {
+                (Some(id), Some(target)) => id == target,
+                _ => ours,
+            });
+    if let Some(revision) = revision
+        && revision.phase.as_ref() == Some(&RevisionInfoPhase::Failed)
+    {
+        return Err(failed(revision_reason(revision)));
+    }
+    if !ours {
+        return Ok(RolloutPhase::WaitingForOperator);
+    }
+    if ready {
+        return Ok(RolloutPhase::Ready);
+    }
+    let degraded =
+        agent.conditions.iter().flatten().find(|c| {
+            c.type_.as_deref() == Some("Degraded") && c.status.as_deref() == Some("True")
+        });
+    if let Some(condition) = degraded {
+        let reason = condition_reason(condition.reason.as_deref(), condition.message.as_deref());
+        if !available {
+            return Err(failed(format!("degraded and unavailable: {reason}")));
+        }
+        return Ok(RolloutPhase::DegradedAvailable { reason });
+    }
+    Ok(if available {
+        RolloutPhase::ProgressingAvailable
+    } else {
+        RolloutPhase::Progressing
+    })
+}
+
+/// `reason: message`, either alone, or a stand-in.
+fn condition_reason(reason: Option<&str>, message: Option<&str>) -> String {
+    let reason = reason.filter(|r| !r.is_empty());
+    let message = message.filter(|m| !m.is_empty());
+    match (reason, message) {
+        (Some(r), Some(m)) => format!("{r}: {m}"),
+        (Some(one), None) | (None, Some(one)) => one.to_string(),
+        (None, None) => "no reason given".to_string(),
+    }
+}
+
+/// The service's reason for a failed revision: its health's reason and
+/// message (or termination reason and exit code), and an infrastructure
+/// issue when it reports one.
+fn revision_reason(revision: &RevisionInfo) -> String {
+    let health = revision.health.as_ref();
+    let reason = health.and_then(|h| h.reason.as_deref().or(h.last_termination_reason.as_deref()));
+    let message = health.and_then(|h| h.message.as_deref());
+    let mut text = match (reason, message) {
+        (None, None) => "the deployment failed (no message)".to_string(),
+        (reason, message) => condition_reason(reason, message),
+    };
+    if let Some(code) = health.and_then(|h| h.last_exit_code) {
+        text.push_str(&format!(" (exit code {code})"));
+    }
+    if revision.has_infrastructure_issue == Some(true) {
+        text.push_str("; the platform reports an infrastructure issue: contact support");
+    }
+    text
+}
+
+/// The state a timeout names.
+fn describe(agent: &ServiceDetailsResponse, phase: &RolloutPhase) -> String {
+    let show = |v: Option<&str>| v.unwrap_or("none").to_string();
+    let revision = agent
+        .current_revision
+        .as_ref()
+        .and_then(|r| r.phase.as_ref())
+        .map(ToString::to_string)
+        .unwrap_or_else(|| "none".into());
+    format!(
+        "{phase}; desired {}, reconciled {}, ready {}, available {}, current revision phase {revision}",
+        show(agent.desired_deployment_id.as_deref()),
+        show(agent.reconciled_deployment_id.as_deref()),
+        agent.ready.unwrap_or(false),
+        agent.available.unwrap_or(false),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_carry_every_field() {
+        let config = DeployConfig::new("bot")
+            .with_image("me/bot:1")
+            .with_secret_set("bot-secrets")
+            .with_image_credentials("bot-pull")
+            .with_region("eu-central")
+            .with_agent_profile("agent-2x")
+            .with_websocket_auth("token")
+            .with_max_session_duration(600)
+            .with_architecture("arm64")
+            .with_min_agents(1)
+            .with_max_agents(4)
+            .with_krisp_audio_filter("tel");
+        let body = CreateServiceRequest::try_from(create_body(&config)).unwrap();
+        assert_eq!(
+            serde_json::to_value(&body).unwrap(),
+            serde_json::json!({
+                "serviceName": "bot", "image": "me/bot:1", "secretSet": "bot-secrets",
+                "imagePullSecretSet": "bot-pull", "region": "eu-central",
+                "agentProfile": "agent-2x", "websocketAuth": "token",
+                "maxSessionDuration": 600, "architecture": "arm64",
+                "autoScaling": {"minAgents": 1, "maxAgents": 4},
+                "krispViva": {"audioFilter": "tel"}
+            })
+        );
+        let body = UpdateServiceRequest::try_from(update_body(&config, true)).unwrap();
+        let v = serde_json::to_value(&body).unwrap();
+        assert_eq!(v["forceRedeploy"], true);
+        assert!(v.get("region").is_none() && v.get("serviceName").is_none());
+        assert_eq!(v["image"], "me/bot:1");
+    }
+
+    #[test]
+    fn ready_alone_is_not_done() {
+        let agent: ServiceDetailsResponse = serde_json::from_value(serde_json::json!({
+            "ready": true, "available": true,
+            "desiredDeploymentId": "d2", "reconciledDeploymentId": "d1"
+        }))
+        .unwrap();
+        assert_eq!(
+            assess("a", &agent, Some("d2")).unwrap(),
+            RolloutPhase::WaitingForOperator
+        );
+        assert_eq!(
+            assess("a", &agent, Some("d1")).unwrap_err().to_string(),
+            "the deployment of agent a failed: deployment d1 was replaced by a newer deployment (d2) before its rollout finished; fix the cause and try again"
+        );
+    }
+}
