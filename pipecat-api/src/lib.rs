@@ -70,6 +70,7 @@ mod secret_value;
 mod session;
 mod transport;
 mod unknown;
+mod upload_fields;
 mod wait;
 
 pub use client::{
@@ -98,6 +99,7 @@ pub use retry::RetryPolicy;
 pub use secret_value::{InvalidSecretValue, SecretValue};
 pub use session::Connection;
 pub use unknown::UnknownValue;
+pub use upload_fields::UploadFields;
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
 pub use wait::Wait;
