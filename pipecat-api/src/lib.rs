@@ -35,8 +35,10 @@
 //! - sessions: [`types::StartRequest::daily`] and friends,
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
 //!   call a running bot;
-//! - cloud builds: [`build_context::pack`] packs a directory into a
-//!   deterministic build context (`.tar.gz` and its hash), offline.
+//! - cloud builds: [`Client::cloud_build`] goes from a directory to a build
+//!   id in one call ([`cloud_build`]); [`build_context::pack`] packs a
+//!   directory into a deterministic build context (`.tar.gz` and its hash),
+//!   offline.
 //!
 //! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2`
 //! (default) for HTTP/2 where the server offers it, so that concurrent calls
@@ -51,6 +53,7 @@ struct ReadmeDoctests;
 mod auth;
 pub mod build_context;
 mod client;
+pub mod cloud_build;
 mod config;
 pub mod deploy_config;
 pub mod dotenv;

@@ -111,8 +111,23 @@ impl schemars::JsonSchema for UploadFields {
         "UploadFields".into()
     }
 
-    fn json_schema(generator: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-        <std::collections::BTreeMap<String, String>>::json_schema(generator)
+    /// An object of secret strings (`format: password`), in order.
+    fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
+        use schemars::schema::{InstanceType, ObjectValidation, Schema, SchemaObject};
+        let value = SchemaObject {
+            instance_type: Some(InstanceType::String.into()),
+            format: Some("password".into()),
+            ..Default::default()
+        };
+        SchemaObject {
+            instance_type: Some(InstanceType::Object.into()),
+            object: Some(Box::new(ObjectValidation {
+                additional_properties: Some(Box::new(Schema::Object(value))),
+                ..Default::default()
+            })),
+            ..Default::default()
+        }
+        .into()
     }
 }
 

@@ -35,7 +35,7 @@ impl Default for Wait {
 impl Wait {
     /// Polls `check` until it returns `Some`, pausing between polls; the
     /// pause before a poll never crosses the deadline.
-    async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
+    pub(crate) async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<Option<T>, Error>>,
