@@ -515,7 +515,7 @@ async fn upload_context(
     let started = Instant::now();
     let mut attempt: u32 = 1;
     loop {
-        let form = upload_form(fields, archive.clone(), build.progress.clone());
+        let form = upload_form(fields, archive.clone(), build.progress.clone())?;
         // The client's own `reqwest::Client`, but not its calls: no
         // Authorization header is ever added here.
         let result = client
@@ -583,7 +583,7 @@ fn upload_form(
     fields: &UploadFields,
     archive: Bytes,
     progress: Option<Callback>,
-) -> reqwest::multipart::Form {
+) -> Result<reqwest::multipart::Form, Error> {
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in fields.expose() {
         form = form.text(name.to_string(), value.to_string());
@@ -612,8 +612,8 @@ fn upload_form(
     let part = reqwest::multipart::Part::stream_with_length(body, total)
         .file_name("context.tar.gz")
         .mime_str("application/gzip")
-        .unwrap_or_else(|_| reqwest::multipart::Part::bytes(Vec::new()));
-    form.part("file", part)
+        .map_err(|source| Error::Transport { source })?;
+    Ok(form.part("file", part))
 }
 
 /// A storage host's refusal: its status, and the `<Code>` and `<Message>`

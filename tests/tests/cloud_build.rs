@@ -240,6 +240,36 @@ async fn the_same_directory_again_is_served_from_the_cache_without_uploading() {
 }
 
 #[tokio::test]
+async fn a_build_the_service_reports_cached_200_is_a_cached_success() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    let first = client.cloud_build(build_of(&dir)).await.unwrap();
+    // The lookup misses (say the build was made with another Dockerfile
+    // path spelling), so the context is uploaded again; createBuild then
+    // answers 200 with the earlier build.
+    fake.fail_next(
+        "listBuilds",
+        1,
+        Fault::json(
+            200,
+            serde_json::json!({"builds": [], "total": 0, "limit": 1, "offset": 0}),
+        ),
+    );
+    let again = client.cloud_build(build_of(&dir)).await.unwrap();
+    assert_eq!(uploads(&fake).len(), 2);
+    let create = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.operation.as_deref() == Some("createBuild"))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(body["region"], "us-west");
+    assert_eq!(body["dockerfilePath"], "Dockerfile");
+    assert!(again.cached());
+    assert_eq!(again.build_id(), first.build_id());
+}
+
+#[tokio::test]
 async fn a_503_from_the_storage_host_is_retried() {
     let (fake, client) = setup().await;
     fake.fail_next(
