@@ -24,8 +24,8 @@
 //! 1. The directory is packed with [`build_context::pack`] (on a blocking
 //!    thread): files, exclusions and held-back secrets as described there.
 //! 2. A successful build of the same context hash in the region is looked
-//!    for (`listBuilds`); when there is one it is the result, and nothing is
-//!    uploaded.
+//!    for (`listBuilds`, the latest one); when there is one, made with the
+//!    same Dockerfile, it is the result, and nothing is uploaded.
 //! 3. `getBuildUploadUrl`, then a `multipart/form-data` POST to the storage
 //!    host: every upload field in the order the service gave them,
 //!    `Content-Type: application/gzip` unless a field sets it, and the
@@ -300,8 +300,13 @@ impl Client {
                     "the Dockerfile path {} is not valid Unicode",
                     build.dockerfile.display()
                 ),
-            })?
-            .replace('\\', "/");
+            })?;
+        // The service wants `/`; only on Windows is `\\` a separator.
+        let dockerfile = if cfg!(windows) {
+            dockerfile.replace('\\', "/")
+        } else {
+            dockerfile.to_string()
+        };
         let options = build.options.clone().dockerfile(&build.dockerfile);
         let dir = build.dir.clone();
         let packed = tokio::task::spawn_blocking(move || build_context::pack(dir, &options))
@@ -341,7 +346,17 @@ impl Client {
             .await?
             .builds
             .into_iter()
-            .find(|b| b.status == Some(BuildStatus::Success) && b.id.is_some());
+            // The service's cache key also has the Dockerfile: a build of
+            // the same context with another one is not this build. (On a
+            // miss here, createBuild still answers 200 with a match.)
+            .find(|b| {
+                b.status == Some(BuildStatus::Success)
+                    && b.id.is_some()
+                    && b.dockerfile_path
+                        .as_deref()
+                        .unwrap_or(build_context::DEFAULT_DOCKERFILE)
+                        == dockerfile
+            });
         if let Some(existing) = cached {
             let build_id = existing.id.unwrap_or_default();
             build.report(BuildProgress::Cached { build_id });

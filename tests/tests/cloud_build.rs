@@ -270,6 +270,31 @@ async fn a_build_the_service_reports_cached_200_is_a_cached_success() {
 }
 
 #[tokio::test]
+async fn the_same_context_with_another_dockerfile_is_not_reused() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    std::fs::write(
+        dir.path().join("Dockerfile.prod"),
+        "FROM dailyco/pipecat-base:latest\n",
+    )
+    .unwrap();
+    let first = client.cloud_build(build_of(&dir)).await.unwrap();
+    let prod = client
+        .cloud_build(build_of(&dir).dockerfile("Dockerfile.prod"))
+        .await
+        .unwrap();
+    // Same archive, same hash, but another Dockerfile: a build of its own.
+    assert_eq!(prod.context_hash(), first.context_hash());
+    assert!(!prod.cached());
+    assert_ne!(prod.build_id(), first.build_id());
+    assert_eq!(
+        prod.build().dockerfile_path.as_deref(),
+        Some("Dockerfile.prod")
+    );
+    assert_eq!(uploads(&fake).len(), 2);
+}
+
+#[tokio::test]
 async fn a_503_from_the_storage_host_is_retried() {
     let (fake, client) = setup().await;
     fake.fail_next(
