@@ -185,9 +185,10 @@ impl CloudBuild {
 }
 
 /// A step of [`Client::cloud_build`], in the order they happen: `Packed`,
-/// then either `Cached` or `Uploading` (from `sent: 0` to `sent == total`,
-/// again from 0 when an attempt is retried) and `Building` (each status
-/// change seen, with `cached` builds possibly none), then `Done`.
+/// then either `Cached` (a build found before uploading), or `Uploading`
+/// (from `sent: 0` to `sent == total` as the archive is handed to the
+/// connection, again from 0 when an attempt is retried) followed by
+/// `Building` once per status change the polls see; then `Done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum BuildProgress {
