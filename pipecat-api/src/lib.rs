@@ -39,8 +39,10 @@
 //! - sessions: [`types::StartRequest::daily`] and friends,
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
 //!   call a running bot;
-//! - cloud builds: [`build_context::pack`] packs a directory into a
-//!   deterministic build context (`.tar.gz` and its hash), offline.
+//! - cloud builds: [`Client::cloud_build`] goes from a directory to a build
+//!   id in one call ([`cloud_build`]); [`build_context::pack`] packs a
+//!   directory into a deterministic build context (`.tar.gz` and its hash),
+//!   offline.
 //!
 //! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2`
 //! (default) for HTTP/2 where the server offers it, so that concurrent calls
@@ -55,6 +57,7 @@ struct ReadmeDoctests;
 mod auth;
 pub mod build_context;
 mod client;
+pub mod cloud_build;
 mod config;
 pub mod deploy;
 pub mod deploy_config;
@@ -76,6 +79,7 @@ mod secret_value;
 mod session;
 mod transport;
 mod unknown;
+mod upload_fields;
 mod wait;
 
 pub use client::{
@@ -105,6 +109,7 @@ pub use retry::RetryPolicy;
 pub use secret_value::{InvalidSecretValue, SecretValue};
 pub use session::Connection;
 pub use unknown::UnknownValue;
+pub use upload_fields::UploadFields;
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
 pub use wait::Wait;

@@ -18,7 +18,7 @@ pub(crate) async fn authorize(
     let expected = match key {
         Some(Key::Private) => &state.private_key,
         Some(Key::Public) => &state.public_key,
-        None => return next.run(request).await,
+        Some(Key::Storage) | None => return next.run(request).await,
     };
     let sent = request
         .headers()

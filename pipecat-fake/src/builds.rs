@@ -40,6 +40,8 @@ impl Default for Store {
 
 struct Upload {
     region: String,
+    /// The form fields handed out, in order: the upload must carry them.
+    fields: Vec<(String, String)>,
     /// Hash and size of what was uploaded, once it was.
     context: Option<(String, u64)>,
 }
@@ -239,53 +241,153 @@ pub(crate) async fn upload_url(
     }
     let inner = &mut *state.lock();
     let id = inner.new_id();
+    // In the order a storage host's presigned POST lists them, which is
+    // neither sorted nor any map's order: a client must keep it. No
+    // `Content-Type`: the client adds it.
+    let fields = vec![
+        ("key".to_string(), format!("fake-org/{id}.tar.gz")),
+        ("X-Amz-Algorithm".into(), "AWS4-HMAC-SHA256".into()),
+        (
+            "X-Amz-Credential".into(),
+            "FAKEKEY/20250101/us-west-2/s3/aws4_request".into(),
+        ),
+        ("X-Amz-Date".into(), "20250101T000000Z".into()),
+        ("x-amz-security-token".into(), "fake-session-token".into()),
+        ("Policy".into(), "ZmFrZS1wb2xpY3k=".into()),
+        ("X-Amz-Signature".into(), "fake-signature".into()),
+    ];
+    // Written by hand so the object keeps that order whatever serde_json's
+    // features.
+    let object = fields
+        .iter()
+        .map(|(n, v)| format!("{}:{}", json!(n), json!(v)))
+        .collect::<Vec<_>>()
+        .join(",");
     inner.builds.uploads.insert(
         id.clone(),
         Upload {
             region,
+            fields,
             context: None,
         },
     );
-    Json(json!({
-        "uploadId": id,
-        "uploadUrl": format!("{}/fake-uploads/{id}", state.base_url),
-        "uploadFields": {
-            "key": format!("fake-org/{id}.tar.gz"),
-            "Content-Type": "application/gzip",
-            "Policy": "ZmFrZS1wb2xpY3k=",
-            "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-            "X-Amz-Signature": "fake-signature",
-        },
-        "expiresAt": clock::millis(clock::now() + Duration::minutes(15)),
-    }))
-    .into_response()
+    let body = format!(
+        r#"{{"uploadId":{},"uploadUrl":{},"uploadFields":{{{object}}},"expiresAt":{}}}"#,
+        json!(id),
+        json!(format!("{}/fake-uploads/{id}", state.base_url)),
+        json!(clock::millis(clock::now() + Duration::minutes(15))),
+    );
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-/// Where the upload URL points: takes the archive as the `file` field of a
-/// multipart form (like S3's presigned POST) or as the raw body, and
-/// answers 204. Not part of the API: no key, no fault injection.
+/// Where the upload URL points, standing in for a storage host's presigned
+/// POST: a `multipart/form-data` body carrying every field handed out, in
+/// that order and with those values, then `Content-Type`, then the archive
+/// last as the `file` part. An upload carrying an `Authorization` header is
+/// refused (a storage host takes one credential, and the Pipecat key must
+/// never go there). Refusals are XML, as storage hosts answer; success is
+/// 204. Faults: `fail_next("uploadBuildContext", ..)`.
 pub(crate) async fn receive_upload(
     AxumState(state): AxumState<Arc<State>>,
     Path(upload_id): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return storage_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "Only one auth mechanism allowed; only the X-Amz-Algorithm form field or the Authorization header may be given",
+        );
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let archive = multipart_file(content_type, &body).unwrap_or(&body);
+    let Some(parts) = multipart_parts(content_type, &body) else {
+        return storage_error(
+            StatusCode::PRECONDITION_FAILED,
+            "PreconditionFailed",
+            "Bucket POST must be of the enclosure-type multipart/form-data",
+        );
+    };
     let mut inner = state.lock();
     let Some(upload) = inner.builds.uploads.get_mut(&upload_id) else {
-        return (StatusCode::NOT_FOUND, "NoSuchUpload").into_response();
+        return storage_error(StatusCode::NOT_FOUND, "NoSuchUpload", "No such upload");
     };
-    let size = u64::try_from(archive.len()).unwrap_or(u64::MAX);
-    upload.context = Some((context_hash(archive), size));
+    let Some((file, fields)) = parts.split_last() else {
+        return storage_error(StatusCode::BAD_REQUEST, "InvalidArgument", "Empty form");
+    };
+    if file.name != "file" || file.filename.is_none() {
+        return storage_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidArgument",
+            "The file must be the last field of the form",
+        );
+    }
+    let sent: Vec<(&str, &[u8])> = fields
+        .iter()
+        .filter(|p| upload.fields.iter().any(|(n, _)| *n == p.name))
+        .map(|p| (p.name.as_str(), p.content))
+        .collect();
+    let expected: Vec<(&str, &[u8])> = upload
+        .fields
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_bytes()))
+        .collect();
+    if sent != expected {
+        return storage_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Invalid according to Policy: Policy Condition failed",
+        );
+    }
+    let gzip = fields
+        .iter()
+        .any(|p| p.name.eq_ignore_ascii_case("content-type") && p.content == b"application/gzip");
+    if !gzip {
+        return storage_error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "Invalid according to Policy: Policy Condition failed: [\"eq\", \"$Content-Type\", \"application/gzip\"]",
+        );
+    }
+    let size = u64::try_from(file.content.len()).unwrap_or(u64::MAX);
+    upload.context = Some((context_hash(file.content), size));
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// The `file` part of a `multipart/form-data` body, if it is one.
-fn multipart_file<'a>(content_type: &str, body: &'a [u8]) -> Option<&'a [u8]> {
+/// An error as a storage host answers it: XML with a code and a message.
+fn storage_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{code}</Code><Message>{message}</Message><RequestId>FAKE0001</RequestId></Error>"
+    );
+    (status, [(header::CONTENT_TYPE, "application/xml")], body).into_response()
+}
+
+/// One part of a `multipart/form-data` body.
+struct Part<'a> {
+    name: String,
+    filename: Option<String>,
+    content: &'a [u8],
+}
+
+/// A quoted parameter (`name="..."`) of a `Content-Disposition` line.
+fn disposition_param(head: &str, param: &str) -> Option<String> {
+    let line = head
+        .lines()
+        .find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
+    let key = format!("{param}=\"");
+    let at = line
+        .match_indices(&key)
+        .find(|(i, _)| *i == 0 || matches!(line.as_bytes()[i - 1], b' ' | b';'))?
+        .0;
+    let rest = &line[at + key.len()..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// The parts of a `multipart/form-data` body, in order, if it is one.
+fn multipart_parts<'a>(content_type: &str, body: &'a [u8]) -> Option<Vec<Part<'a>>> {
     if !content_type.starts_with("multipart/form-data") {
         return None;
     }
@@ -293,26 +395,32 @@ fn multipart_file<'a>(content_type: &str, body: &'a [u8]) -> Option<&'a [u8]> {
         .split(';')
         .find_map(|p| p.trim().strip_prefix("boundary="))?
         .trim_matches('"');
-    let delimiter = format!("--{boundary}");
+    let delimiter = format!("\r\n--{boundary}");
     let find = |haystack: &[u8], needle: &[u8]| {
         haystack
             .windows(needle.len())
             .position(|window| window == needle)
     };
-    let mut rest = body;
-    while let Some(at) = find(rest, delimiter.as_bytes()) {
+    // The first delimiter may open the body without a line break before it.
+    let first = format!("--{boundary}");
+    let mut rest = body.strip_prefix(first.as_bytes())?;
+    let mut parts = Vec::new();
+    loop {
+        if rest.starts_with(b"--") {
+            return Some(parts);
+        }
+        rest = rest.strip_prefix(b"\r\n")?;
+        let at = find(rest, delimiter.as_bytes())?;
         let part = &rest[..at];
         rest = &rest[at + delimiter.len()..];
-        let Some(head_end) = find(part, b"\r\n\r\n") else {
-            continue;
-        };
-        let head = String::from_utf8_lossy(&part[..head_end]).to_ascii_lowercase();
-        if head.contains("name=\"file\"") {
-            let content = &part[head_end + 4..];
-            return Some(content.strip_suffix(b"\r\n").unwrap_or(content));
-        }
+        let head_end = find(part, b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&part[..head_end]);
+        parts.push(Part {
+            name: disposition_param(&head, "name")?,
+            filename: disposition_param(&head, "filename"),
+            content: &part[head_end + 4..],
+        });
     }
-    None
 }
 
 pub(crate) async fn create(
@@ -547,12 +655,17 @@ mod tests {
         let body = b"--XyZ\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\nk\r\n\
 --XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.tar.gz\"\r\n\
 Content-Type: application/gzip\r\n\r\n\x1f\x8b\r\ndata\r\n--XyZ--\r\n";
-        let file = multipart_file("multipart/form-data; boundary=XyZ", body);
-        assert_eq!(file, Some(&b"\x1f\x8b\r\ndata"[..]));
-        assert_eq!(multipart_file("application/gzip", body), None);
+        let parts = multipart_parts("multipart/form-data; boundary=XyZ", body).unwrap();
+        assert_eq!(parts.len(), 2);
         assert_eq!(
-            multipart_file("multipart/form-data; boundary=other", body),
-            None
+            (parts[0].name.as_str(), parts[0].content),
+            ("key", &b"k"[..])
         );
+        assert_eq!(parts[0].filename, None);
+        assert_eq!(parts[1].name, "file");
+        assert_eq!(parts[1].filename.as_deref(), Some("c.tar.gz"));
+        assert_eq!(parts[1].content, &b"\x1f\x8b\r\ndata"[..]);
+        assert!(multipart_parts("application/gzip", body).is_none());
+        assert!(multipart_parts("multipart/form-data; boundary=other", body).is_none());
     }
 }

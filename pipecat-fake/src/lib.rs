@@ -296,6 +296,9 @@ impl Drop for FakeCloud {
 pub(crate) enum Key {
     Private,
     Public,
+    /// None: the storage host a presigned upload goes to, which takes no
+    /// Pipecat key (the fields carry the credentials).
+    Storage,
 }
 
 /// The route of the session proxy, for every method.
@@ -303,6 +306,14 @@ const PROXY: &str = "/v1/public/{serviceName}/sessions/{sessionId}/{*path}";
 
 /// (method, route, operation id, key) of every operation served.
 pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
+    // Not an API operation: the presigned upload, named so that faults
+    // can be armed for it (`fail_next("uploadBuildContext", ..)`).
+    (
+        "POST",
+        "/fake-uploads/{uploadId}",
+        "uploadBuildContext",
+        Key::Storage,
+    ),
     ("GET", "/v1/secrets", "listSecretSets", Key::Private),
     (
         "GET",

@@ -420,7 +420,48 @@ async fn builds_upload_cache_and_deploy() {
         .await;
     let url = upload["uploadUrl"].as_str().unwrap();
     assert!(upload["uploadFields"]["key"].is_string() && upload["expiresAt"].is_string());
-    let uploaded = api.http.post(url).body("context").send().await.unwrap();
+    // Like a storage host: a raw body, or a form missing the fields, is refused.
+    let raw = api.http.post(url).body("context").send().await.unwrap();
+    assert_eq!(raw.status(), 412);
+    let form = |fields: &[(String, String)]| {
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--B\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"context.tar.gz\"\r\n\r\ncontext\r\n--B--\r\n");
+        body
+    };
+    let mut fields: Vec<(String, String)> = Vec::new();
+    // In the order handed out (a `Value` object may sort its keys).
+    for name in [
+        "key",
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Date",
+        "x-amz-security-token",
+        "Policy",
+        "X-Amz-Signature",
+    ] {
+        let value = upload["uploadFields"][name].as_str().unwrap();
+        fields.push((name.to_string(), value.to_string()));
+    }
+    assert_eq!(
+        upload["uploadFields"].as_object().unwrap().len(),
+        fields.len()
+    );
+    fields.push(("Content-Type".into(), "application/gzip".into()));
+    let send = |body: String| {
+        api.http
+            .post(url)
+            .header("content-type", "multipart/form-data; boundary=B")
+            .body(body)
+            .send()
+    };
+    let missing = send(form(&fields[1..])).await.unwrap();
+    assert_eq!(missing.status(), 403);
+    let uploaded = send(form(&fields)).await.unwrap();
     assert_eq!(uploaded.status(), 204);
     let request = json!({"uploadId": upload["uploadId"], "region": "us-west"});
     let (status, created) = api.post("/v1/builds", request.clone()).await;

@@ -121,6 +121,43 @@ pub fn date_times_as_strings(doc: &mut Value) {
     walk(doc);
 }
 
+/// Name of the component that stands for every ordered map of secret
+/// strings (`x-pipecat-ordered: true`).
+pub const UPLOAD_FIELDS: &str = "UploadFields";
+
+/// A map's order is lost in a `HashMap`, yet a presigned upload's form
+/// fields must be sent in the order the service gave them. Every object
+/// schema marked `x-pipecat-ordered: true` (whose values are secret strings)
+/// becomes a reference to one `UploadFields` component, which the generator
+/// replaces with pipecat-api's hand-written `UploadFields`: ordered as
+/// received, values redacted in `Debug`. Runs before
+/// [`secret_strings_as_secret_value`], which would otherwise claim the values.
+pub fn ordered_maps_as_upload_fields(doc: &mut Value) {
+    fn walk(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.get("x-pipecat-ordered").and_then(Value::as_bool) == Some(true) {
+                    *value = serde_json::json!({"$ref": format!("#/components/schemas/{UPLOAD_FIELDS}")});
+                } else {
+                    map.values_mut().for_each(walk);
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(doc);
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        schemas.insert(
+            UPLOAD_FIELDS.to_string(),
+            serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
+        );
+    }
+}
+
 /// Name of the component that stands for every secret string.
 pub const SECRET_VALUE: &str = "SecretValue";
 
@@ -453,6 +490,28 @@ fn for_each_operation_mut(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Va
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ordered_maps_become_upload_fields() {
+        let mut doc = json!({
+            "components": {"schemas": {"UploadUrlResponse": {"type": "object", "properties": {
+                "uploadFields": {"type": "object", "x-pipecat-ordered": true,
+                    "additionalProperties": {"type": "string", "format": "password"}},
+                "other": {"type": "object", "additionalProperties": {"type": "string"}}
+            }}}}
+        });
+        ordered_maps_as_upload_fields(&mut doc);
+        let props = &doc["components"]["schemas"]["UploadUrlResponse"]["properties"];
+        assert_eq!(
+            props["uploadFields"],
+            json!({"$ref": "#/components/schemas/UploadFields"})
+        );
+        assert_eq!(
+            props["other"]["additionalProperties"],
+            json!({"type": "string"})
+        );
+        assert!(doc["components"]["schemas"]["UploadFields"].is_object());
+    }
 
     #[test]
     fn integer_bounds_move_from_the_types_to_the_setters() {

@@ -26,6 +26,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     let table = operations::table(&doc)?;
     fixups::drop_error_responses(&mut doc);
     fixups::drop_hand_written_operations(&mut doc);
+    fixups::ordered_maps_as_upload_fields(&mut doc);
     fixups::secret_strings_as_secret_value(&mut doc);
     fixups::date_times_as_strings(&mut doc);
     let ranges = fixups::integer_ranges(&mut doc)?;
@@ -47,6 +48,12 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
             fixups::SECRET_VALUE,
             "crate::SecretValue",
             [progenitor::TypeImpl::FromStr].into_iter(),
+        )
+        // Presigned upload fields keep their order and redact their values.
+        .with_replacement(
+            fixups::UPLOAD_FIELDS,
+            "crate::UploadFields",
+            std::iter::empty(),
         );
     let tokens = Generator::new(&settings)
         .generate_tokens(&spec)

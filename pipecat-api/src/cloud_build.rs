@@ -1,0 +1,702 @@
+//! A cloud build from a directory, in one call: pack, look for a cached
+//! build, upload, build, wait.
+//!
+//! ```no_run
+//! use pipecat_api::cloud_build::{BuildProgress, CloudBuild};
+//!
+//! # async fn run(client: pipecat_api::Client) -> Result<(), pipecat_api::Error> {
+//! let build = client
+//!     .cloud_build(
+//!         CloudBuild::new("./my-bot")
+//!             .region("us-west")
+//!             .on_progress(|event| eprintln!("{event:?}")),
+//!     )
+//!     .await?;
+//! for held in build.held_back() {
+//!     eprintln!("not uploaded: {} ({})", held.path(), held.reason());
+//! }
+//! println!("deploy build {} (cached: {})", build.build_id(), build.cached());
+//! # Ok(()) }
+//! ```
+//!
+//! # Steps
+//!
+//! 1. The directory is packed with [`build_context::pack`] (on a blocking
+//!    thread): files, exclusions and held-back secrets as described there.
+//! 2. A successful build of the same context hash in the region is looked
+//!    for (`listBuilds`, the latest one); when there is one, made with the
+//!    same Dockerfile, it is the result, and nothing is uploaded.
+//! 3. `getBuildUploadUrl`, then a `multipart/form-data` POST to the storage
+//!    host: every upload field in the order the service gave them,
+//!    `Content-Type: application/gzip` unless a field sets it, and the
+//!    archive last, as the `file` field named `context.tar.gz`. The storage
+//!    host is not Pipecat Cloud: no API key is sent there. Connection
+//!    failures, timeouts, 408, 429 and 5xx are retried (a presigned POST may
+//!    be repeated) with the client's [`RetryPolicy`](crate::RetryPolicy)
+//!    backoff and attempts; another refusal is
+//!    [`Error::UnexpectedResponse`] quoting the storage host's `<Code>` and
+//!    `<Message>` (never the upload fields, which are credentials).
+//! 4. `createBuild` (201: a new build; 200: the service reused a cached one),
+//!    then `getBuild` until the status is `success`, `failed` or `timeout`.
+//!    Any other status, one newer than this crate included, keeps waiting,
+//!    up to the [`Wait`] deadline ([`Error::Timeout`]). A `failed` or
+//!    `timeout` build is [`Error::Failed`] with the build's error message and
+//!    the last lines of its log.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::USER_AGENT;
+
+use crate::build_context::{self, ContextOptions, HeldBack, PackedFile};
+use crate::types::{self, BuildStatus};
+use crate::{Client, Error, UploadFields, Wait};
+
+/// How many lines of a failed build's log its error quotes.
+pub const FAILED_LOG_LINES: usize = 20;
+
+/// How long one upload attempt may take: the presigned upload expires after
+/// about 15 minutes anyway.
+pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// The archive goes out in chunks of this size, one
+/// [`BuildProgress::Uploading`] event each.
+const UPLOAD_CHUNK: usize = 256 * 1024;
+
+/// A progress callback, shared with the upload's body stream.
+type Callback = Arc<dyn Fn(&BuildProgress) + Send + Sync>;
+
+/// What to build and how: see [`Client::cloud_build`].
+///
+/// ```
+/// use pipecat_api::cloud_build::CloudBuild;
+/// use pipecat_api::Wait;
+/// use std::time::Duration;
+///
+/// let build = CloudBuild::new("./my-bot")
+///     .region("us-west")
+///     .dockerfile("docker/Dockerfile")
+///     .exclude("docs/")
+///     .allow_secret("certs/ca.pem")
+///     .wait(Wait { timeout: Duration::from_secs(1800), ..Wait::default() });
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct CloudBuild {
+    dir: PathBuf,
+    region: Option<String>,
+    dockerfile: PathBuf,
+    options: ContextOptions,
+    wait: Wait,
+    progress: Option<Callback>,
+}
+
+impl fmt::Debug for CloudBuild {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CloudBuild")
+            .field("dir", &self.dir)
+            .field("region", &self.region)
+            .field("dockerfile", &self.dockerfile)
+            .field("options", &self.options)
+            .field("wait", &self.wait)
+            .field("on_progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl CloudBuild {
+    /// A build of the context in directory `dir`, with the defaults: the
+    /// organization's default region, `Dockerfile`, the default exclusions,
+    /// and a wait of at most 30 minutes, polling every 3 s at most.
+    pub fn new(dir: impl AsRef<Path>) -> Self {
+        CloudBuild {
+            dir: dir.as_ref().to_path_buf(),
+            region: None,
+            dockerfile: PathBuf::from(build_context::DEFAULT_DOCKERFILE),
+            options: ContextOptions::new(),
+            wait: Wait {
+                initial_interval: Duration::from_millis(500),
+                max_interval: Duration::from_secs(3),
+                timeout: Duration::from_secs(30 * 60),
+            },
+            progress: None,
+        }
+    }
+
+    /// The region to build in (agents deploying the build must be in it).
+    /// Without one, the organization's `defaultRegion` (`getProperties`).
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    /// The Dockerfile, relative to the directory (default `Dockerfile`).
+    pub fn dockerfile(mut self, path: impl AsRef<Path>) -> Self {
+        self.dockerfile = path.as_ref().to_path_buf();
+        self
+    }
+
+    /// Adds an ignore pattern (see [`ContextOptions::exclude`]).
+    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+        self.options = self.options.exclude(pattern);
+        self
+    }
+
+    /// Allows one secret-looking file to be uploaded, by its exact relative
+    /// path (see [`ContextOptions::allow_secret`]).
+    pub fn allow_secret(mut self, path: impl AsRef<Path>) -> Self {
+        self.options = self.options.allow_secret(path);
+        self
+    }
+
+    /// The limit on the context's size before compression (see
+    /// [`ContextOptions::max_bytes`]).
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.options = self.options.max_bytes(max_bytes);
+        self
+    }
+
+    /// How long and how often to poll the build.
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Calls `callback` with each step as it happens, in order (see
+    /// [`BuildProgress`]). It runs on the task making the build (and, for
+    /// upload progress, inside the HTTP client): keep it short.
+    pub fn on_progress(
+        mut self,
+        callback: impl Fn(&BuildProgress) + Send + Sync + 'static,
+    ) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    fn report(&self, event: BuildProgress) {
+        if let Some(callback) = &self.progress {
+            callback(&event);
+        }
+    }
+}
+
+/// A step of [`Client::cloud_build`], in the order they happen: `Packed`,
+/// then either `Cached` (a build found before uploading), or `Uploading`
+/// (from `sent: 0` to `sent == total` as the archive is handed to the
+/// connection, again from 0 when an attempt is retried) followed by
+/// `Building` once per status change the polls see; then `Done`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BuildProgress {
+    /// The context is packed.
+    Packed {
+        /// How many files went in.
+        files: usize,
+        /// The archive's size.
+        bytes: u64,
+    },
+    /// A successful build of the same context exists: no upload, no build.
+    Cached {
+        /// That build.
+        build_id: uuid::Uuid,
+    },
+    /// Bytes of the archive sent so far, in this attempt.
+    Uploading {
+        /// Sent so far.
+        sent: u64,
+        /// The archive's size.
+        total: u64,
+    },
+    /// The build's status, each time it changes.
+    Building {
+        /// As the service reports it (possibly one newer than this crate).
+        status: BuildStatus,
+    },
+    /// The build succeeded.
+    Done {
+        /// The build, ready to deploy.
+        build_id: uuid::Uuid,
+    },
+}
+
+/// A successful cloud build: its id, whether it was reused, and what was
+/// packed.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct FinishedBuild {
+    build_id: uuid::Uuid,
+    cached: bool,
+    context_hash: String,
+    build: types::Build,
+    files: Vec<PackedFile>,
+    held_back: Vec<HeldBack>,
+    compressed_bytes: u64,
+    uncompressed_bytes: u64,
+}
+
+impl FinishedBuild {
+    /// The build's id: deploy it as `buildId`.
+    pub fn build_id(&self) -> uuid::Uuid {
+        self.build_id
+    }
+
+    /// Whether an earlier successful build of the same context was reused
+    /// (found before uploading, or reported by `createBuild` as cached).
+    pub fn cached(&self) -> bool {
+        self.cached
+    }
+
+    /// The context hash (16 hex digits).
+    pub fn context_hash(&self) -> &str {
+        &self.context_hash
+    }
+
+    /// The build as the service last reported it (image, sizes, times).
+    pub fn build(&self) -> &types::Build {
+        &self.build
+    }
+
+    /// The files packed, in archive order.
+    pub fn files(&self) -> &[PackedFile] {
+        &self.files
+    }
+
+    /// The files left out that the ignore rules let through, and why.
+    pub fn held_back(&self) -> &[HeldBack] {
+        &self.held_back
+    }
+
+    /// The archive's size.
+    pub fn compressed_bytes(&self) -> u64 {
+        self.compressed_bytes
+    }
+
+    /// The packed files' total size before compression.
+    pub fn uncompressed_bytes(&self) -> u64 {
+        self.uncompressed_bytes
+    }
+}
+
+impl Client {
+    /// Builds an image from a directory, from packing to a successful build
+    /// (see the [module docs](crate::cloud_build) for each step), and
+    /// returns the build, ready to deploy.
+    ///
+    /// Errors: packing errors as [`build_context::pack`] gives them, before
+    /// anything is sent; API errors; an upload refused by the storage host
+    /// ([`Error::UnexpectedResponse`] quoting its message); a build that
+    /// failed or timed out ([`Error::Failed`], with its error message and the
+    /// last [`FAILED_LOG_LINES`] lines of its log); [`Error::Timeout`] when
+    /// the build is not final by the deadline.
+    pub async fn cloud_build(&self, build: CloudBuild) -> Result<FinishedBuild, Error> {
+        let dockerfile = build
+            .dockerfile
+            .to_str()
+            .ok_or_else(|| Error::InvalidRequest {
+                message: format!(
+                    "the Dockerfile path {} is not valid Unicode",
+                    build.dockerfile.display()
+                ),
+            })?;
+        // The service wants `/`; only on Windows is `\\` a separator.
+        let dockerfile = if cfg!(windows) {
+            dockerfile.replace('\\', "/")
+        } else {
+            dockerfile.to_string()
+        };
+        let options = build.options.clone().dockerfile(&build.dockerfile);
+        let dir = build.dir.clone();
+        let packed = tokio::task::spawn_blocking(move || build_context::pack(dir, &options))
+            .await
+            .map_err(|e| Error::Failed {
+                what: "packing the build context".into(),
+                message: e.to_string(),
+            })??;
+        build.report(BuildProgress::Packed {
+            files: packed.files().len(),
+            bytes: packed.compressed_bytes(),
+        });
+
+        let region = match &build.region {
+            Some(region) => region.clone(),
+            None => self.default_region().await?,
+        };
+        let context_hash = packed.hash().to_string();
+        let mut finished = FinishedBuild {
+            build_id: uuid::Uuid::nil(),
+            cached: false,
+            context_hash: context_hash.clone(),
+            build: types::Build::default(),
+            files: packed.files().to_vec(),
+            held_back: packed.held_back().to_vec(),
+            compressed_bytes: packed.compressed_bytes(),
+            uncompressed_bytes: packed.uncompressed_bytes(),
+        };
+
+        let cached = self
+            .list_builds()
+            .context_hash(context_hash.as_str())
+            .region(region.as_str())
+            .status(BuildStatus::Success)
+            .limit(1)
+            .send()
+            .await?
+            .builds
+            .into_iter()
+            // The service's cache key also has the Dockerfile: a build of
+            // the same context with another one is not this build. (On a
+            // miss here, createBuild still answers 200 with a match.)
+            .find(|b| {
+                b.status == Some(BuildStatus::Success)
+                    && b.id.is_some()
+                    && b.dockerfile_path
+                        .as_deref()
+                        .unwrap_or(build_context::DEFAULT_DOCKERFILE)
+                        == dockerfile
+            });
+        if let Some(existing) = cached {
+            let build_id = existing.id.unwrap_or_default();
+            build.report(BuildProgress::Cached { build_id });
+            build.report(BuildProgress::Done { build_id });
+            finished.build_id = build_id;
+            finished.cached = true;
+            finished.build = existing;
+            return Ok(finished);
+        }
+
+        let upload = self
+            .get_build_upload_url()
+            .body(types::UploadUrlRequest::builder().region(region.as_str()))
+            .send()
+            .await?;
+        let (Some(upload_id), Some(upload_url)) = (upload.upload_id, upload.upload_url) else {
+            return Err(Error::UnexpectedResponse {
+                status: None,
+                message: "getBuildUploadUrl answered without uploadId or uploadUrl".into(),
+            });
+        };
+        let fields = upload.upload_fields.unwrap_or_default();
+        let archive = Bytes::from(packed.into_archive());
+        upload_context(self, &upload_url, &fields, archive, &build).await?;
+
+        let created = self
+            .create_build()
+            .body(
+                types::CreateBuildRequest::builder()
+                    .upload_id(upload_id)
+                    .region(region.as_str())
+                    .dockerfile_path(dockerfile),
+            )
+            .send_with_response()
+            .await?;
+        let status = created.status();
+        let created = created.into_value();
+        if let Some(hash) = created.context_hash {
+            finished.context_hash = hash;
+        }
+        let Some(build_id) = created.build.as_ref().and_then(|b| b.id) else {
+            return Err(Error::UnexpectedResponse {
+                status: Some(status),
+                message: "createBuild answered without the build's id".into(),
+            });
+        };
+        finished.build_id = build_id;
+        finished.cached = status == StatusCode::OK || created.cached == Some(true);
+
+        let last_status = std::sync::Mutex::new(None::<BuildStatus>);
+        let what = format!("build {build_id} to finish");
+        let done = build
+            .wait
+            .until(&what, || {
+                let last_status = &last_status;
+                let build = &build;
+                async move {
+                    let current = self
+                        .get_build()
+                        .build_id(build_id)
+                        .send()
+                        .await?
+                        .build
+                        .unwrap_or_default();
+                    if let Some(status) = &current.status {
+                        let changed = {
+                            let mut last = last_status.lock().unwrap_or_else(|p| p.into_inner());
+                            let changed = last.as_ref() != Some(status);
+                            *last = Some(status.clone());
+                            changed
+                        };
+                        if changed {
+                            build.report(BuildProgress::Building {
+                                status: status.clone(),
+                            });
+                        }
+                    }
+                    match current.status {
+                        Some(BuildStatus::Success) => Ok(Some(current)),
+                        Some(BuildStatus::Failed) | Some(BuildStatus::Timeout) => {
+                            Err(self.build_failure(build_id, &current).await)
+                        }
+                        // Pending, building, newer or missing: not final yet.
+                        _ => Ok(None),
+                    }
+                }
+            })
+            .await?;
+        build.report(BuildProgress::Done { build_id });
+        finished.build = done;
+        Ok(finished)
+    }
+
+    /// The organization's default region.
+    async fn default_region(&self) -> Result<String, Error> {
+        self.get_properties()
+            .send()
+            .await?
+            .properties
+            .and_then(|p| p.default_region)
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| Error::InvalidRequest {
+                message: "no region given and the organization has no defaultRegion".into(),
+            })
+    }
+
+    /// The error of a failed (or timed-out) build: its message and the last
+    /// lines of its log (as far as they can be read).
+    async fn build_failure(&self, build_id: uuid::Uuid, build: &types::Build) -> Error {
+        let status = build
+            .status
+            .as_ref()
+            .map_or_else(|| "failed".to_string(), |s| s.to_string());
+        let mut message = build
+            .error_message
+            .clone()
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| format!("the build ended in status {status} (no message)"));
+        match self
+            .get_build_logs()
+            .build_id(build_id)
+            .limit(10_000)
+            .send()
+            .await
+        {
+            Ok(logs) => {
+                let lines = logs.logs;
+                let tail = &lines[lines.len().saturating_sub(FAILED_LOG_LINES)..];
+                if !tail.is_empty() {
+                    message.push_str(&format!(
+                        "\nlast {} lines of the build log:\n{}",
+                        tail.len(),
+                        tail.join("\n")
+                    ));
+                }
+            }
+            Err(e) => message.push_str(&format!("\n(the build log could not be read: {e})")),
+        }
+        Error::Failed {
+            what: format!("build {build_id} ({status})"),
+            message,
+        }
+    }
+}
+
+/// POSTs the archive to the storage host as a presigned form, retrying
+/// transient failures.
+async fn upload_context(
+    client: &Client,
+    url: &str,
+    fields: &UploadFields,
+    archive: Bytes,
+    build: &CloudBuild,
+) -> Result<(), Error> {
+    let target = reqwest::Url::parse(url).map_err(|_| Error::UnexpectedResponse {
+        status: None,
+        message: "getBuildUploadUrl answered an uploadUrl that is not a URL".into(),
+    })?;
+    match target.scheme() {
+        "https" => {}
+        "http" if crate::client::is_loopback(&target) => {}
+        _ => {
+            return Err(Error::UnexpectedResponse {
+                status: None,
+                message: "getBuildUploadUrl answered an uploadUrl that is not https".into(),
+            });
+        }
+    }
+    let config = client.config();
+    let policy = &config.retry;
+    let started = Instant::now();
+    let mut attempt: u32 = 1;
+    loop {
+        let form = upload_form(fields, archive.clone(), build.progress.clone())?;
+        // The client's own `reqwest::Client`, but not its calls: no
+        // Authorization header is ever added here.
+        let result = client
+            .client
+            .post(target.clone())
+            .header(USER_AGENT, config.user_agent.clone())
+            .timeout(UPLOAD_TIMEOUT)
+            .multipart(form)
+            .send()
+            .await;
+        let (retry, error, headers) = match result {
+            Ok(response) if response.status().is_success() => {
+                tracing::debug!(
+                    attempt,
+                    status = response.status().as_u16(),
+                    "uploaded the build context"
+                );
+                return Ok(());
+            }
+            Ok(response) => {
+                let status = response.status();
+                let headers = response.headers().clone();
+                let body = response.bytes().await.unwrap_or_default();
+                let retry = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+                (retry, storage_refusal(status, &body, fields), Some(headers))
+            }
+            Err(source) => {
+                let retry = source.is_connect()
+                    || source.is_timeout()
+                    || source.is_request()
+                    || source.is_body();
+                (
+                    retry,
+                    Error::Transport {
+                        source: source.without_url(),
+                    },
+                    None,
+                )
+            }
+        };
+        let delay = retry
+            .then(|| policy.delay(attempt + 1, headers.as_ref()))
+            .flatten()
+            .filter(|d| {
+                attempt < policy.attempts() && started.elapsed() + *d < policy.deadline_duration()
+            });
+        match delay {
+            Some(delay) => {
+                tracing::info!(
+                    attempt,
+                    delay_ms = delay.as_millis() as u64,
+                    "retrying the build context upload"
+                );
+                tokio::time::sleep(delay).await;
+                attempt += 1;
+            }
+            None => return Err(error),
+        }
+    }
+}
+
+/// The presigned form: the fields in order, `Content-Type` unless given,
+/// then the archive as `file`.
+fn upload_form(
+    fields: &UploadFields,
+    archive: Bytes,
+    progress: Option<Callback>,
+) -> Result<reqwest::multipart::Form, Error> {
+    let mut form = reqwest::multipart::Form::new();
+    for (name, value) in fields.expose() {
+        form = form.text(name.to_string(), value.to_string());
+    }
+    if !fields.contains("Content-Type") {
+        form = form.text("Content-Type", "application/gzip");
+    }
+    let total = archive.len() as u64;
+    let chunks: Vec<Bytes> = (0..archive.len())
+        .step_by(UPLOAD_CHUNK)
+        .map(|at| archive.slice(at..(at + UPLOAD_CHUNK).min(archive.len())))
+        .collect();
+    let report = move |sent: u64| {
+        if let Some(callback) = &progress {
+            callback(&BuildProgress::Uploading { sent, total });
+        }
+    };
+    report(0);
+    let mut sent = 0u64;
+    let stream = futures_util::stream::iter(chunks.into_iter().map(move |chunk| {
+        sent += chunk.len() as u64;
+        report(sent);
+        Ok::<Bytes, std::io::Error>(chunk)
+    }));
+    let body = reqwest::Body::wrap_stream(stream);
+    let part = reqwest::multipart::Part::stream_with_length(body, total)
+        .file_name("context.tar.gz")
+        .mime_str("application/gzip")
+        .map_err(|source| Error::Transport { source })?;
+    Ok(form.part("file", part))
+}
+
+/// A storage host's refusal: its status, and the `<Code>` and `<Message>`
+/// of its XML answer; any upload field value in them is redacted.
+fn storage_refusal(status: StatusCode, body: &[u8], fields: &UploadFields) -> Error {
+    let text = String::from_utf8_lossy(&body[..body.len().min(crate::error::MAX_ERROR_BODY)]);
+    let code = xml_element(&text, "Code");
+    let detail = xml_element(&text, "Message");
+    let mut message = format!("the storage host refused the build context upload ({status})");
+    match (code, detail) {
+        (Some(code), Some(detail)) => message.push_str(&format!(": {code}: {detail}")),
+        (Some(only), None) | (None, Some(only)) => message.push_str(&format!(": {only}")),
+        (None, None) => {}
+    }
+    for (_, value) in fields.expose() {
+        if value.len() >= 4 {
+            message = message.replace(value, "<redacted>");
+        }
+    }
+    Error::UnexpectedResponse {
+        status: Some(status),
+        message,
+    }
+}
+
+/// The text of the first `<name>…</name>` element, unescaped, if any.
+fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let open = format!("<{name}>");
+    let close = format!("</{name}>");
+    let start = xml.find(&open)? + open.len();
+    let end = start + xml[start..].find(&close)?;
+    let text = xml[start..end]
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&apos;", "'")
+        .replace("&amp;", "&");
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.chars().take(500).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn storage_errors_quote_code_and_message_but_no_field() {
+        let fields = UploadFields::new([("Policy", "c2VjcmV0LXBvbGljeQ=="), ("key", "k")]);
+        let body = b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Policy c2VjcmV0LXBvbGljeQ== expired &amp; gone</Message></Error>";
+        let err = storage_refusal(StatusCode::FORBIDDEN, body, &fields).to_string();
+        assert!(
+            err.contains("AccessDenied: Policy <redacted> expired & gone"),
+            "{err}"
+        );
+        assert!(err.contains("403"), "{err}");
+        assert!(!err.contains("c2VjcmV0"), "{err}");
+        let plain = storage_refusal(StatusCode::FORBIDDEN, b"nope", &fields).to_string();
+        assert!(plain.contains("403") && !plain.contains("nope"), "{plain}");
+    }
+
+    #[test]
+    fn debug_hides_the_callback() {
+        let build = CloudBuild::new("x").region("us-west").on_progress(|_| {});
+        let debug = format!("{build:?}");
+        assert!(
+            debug.contains("us-west") && debug.contains("on_progress: true"),
+            "{debug}"
+        );
+    }
+}

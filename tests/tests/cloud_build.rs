@@ -1,0 +1,465 @@
+//! `Client::cloud_build` end to end: from a directory to a build id, over
+//! HTTP against the fake (its upload endpoint standing in for the storage
+//! host).
+
+// A test stops at the first unexpected result.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use pipecat_api::cloud_build::{BuildProgress, CloudBuild};
+use pipecat_api::types::BuildStatus;
+use pipecat_api::{Error, StatusCode, Wait};
+use pipecat_e2e::setup;
+use pipecat_fake::{FakeCloud, Fault, RecordedRequest};
+
+const SECRET: &str = "sk-live-do-not-upload-4242";
+
+/// A bot's directory: a Dockerfile, code, and a `.env` that must stay home.
+fn bot_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::write(
+        root.join("Dockerfile"),
+        "FROM dailyco/pipecat-base:latest\nCOPY . /app\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("bot.py"), "print('hello')\n").unwrap();
+    std::fs::create_dir(root.join("lib")).unwrap();
+    std::fs::write(root.join("lib/util.py"), "X = 1\n").unwrap();
+    std::fs::write(root.join(".env"), format!("OPENAI_API_KEY={SECRET}\n")).unwrap();
+    dir
+}
+
+fn quick() -> Wait {
+    Wait {
+        initial_interval: Duration::from_millis(5),
+        max_interval: Duration::from_millis(20),
+        timeout: Duration::from_secs(10),
+    }
+}
+
+fn build_of(dir: &tempfile::TempDir) -> CloudBuild {
+    CloudBuild::new(dir.path()).region("us-west").wait(quick())
+}
+
+fn uploads(fake: &FakeCloud) -> Vec<RecordedRequest> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.path.starts_with("/fake-uploads/"))
+        .collect()
+}
+
+fn calls(fake: &FakeCloud, operation: &str) -> usize {
+    fake.requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some(operation))
+        .count()
+}
+
+/// The `name`s of a multipart body's parts, in order.
+fn part_names(body: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(body);
+    text.split("Content-Disposition: form-data; name=\"")
+        .skip(1)
+        .map(|rest| rest[..rest.find('"').unwrap()].to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_directory_becomes_a_successful_build_without_its_env_file() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    // A .dockerignore that forgets `.env`: it is held back all the same.
+    std::fs::write(dir.path().join(".dockerignore"), "*.md\n").unwrap();
+    let built = client.cloud_build(build_of(&dir)).await.unwrap();
+
+    assert!(!built.cached());
+    assert!(!built.build_id().is_nil());
+    let files: Vec<_> = built.files().iter().map(|f| f.path()).collect();
+    assert_eq!(
+        files,
+        [".dockerignore", "Dockerfile", "bot.py", "lib/util.py"]
+    );
+    let held: Vec<_> = built.held_back().iter().map(|h| h.path()).collect();
+    assert_eq!(held, [".env"]);
+    // The hash the fake computed from what it received is the one we packed.
+    let packed = pipecat_api::build_context::pack(
+        dir.path(),
+        &pipecat_api::build_context::ContextOptions::new(),
+    )
+    .unwrap();
+    assert_eq!(built.context_hash(), packed.hash());
+    assert_eq!(built.build().context_hash.as_deref(), Some(packed.hash()));
+    assert_eq!(built.build().status, Some(BuildStatus::Success));
+
+    // The service agrees, and the build is deployable.
+    let remote = client
+        .get_build()
+        .build_id(built.build_id())
+        .send()
+        .await
+        .unwrap()
+        .build
+        .unwrap();
+    assert_eq!(remote.status, Some(BuildStatus::Success));
+    assert_eq!(remote.dockerfile_path.as_deref(), Some("Dockerfile"));
+
+    let uploads = uploads(&fake);
+    assert_eq!(uploads.len(), 1);
+    // The archive arrived whole, and the secret is nowhere in it.
+    assert!(
+        uploads[0]
+            .body
+            .windows(packed.archive().len())
+            .any(|w| w == packed.archive())
+    );
+    assert!(!String::from_utf8_lossy(&uploads[0].body).contains(SECRET));
+}
+
+#[tokio::test]
+async fn the_upload_carries_no_api_key_and_every_field_in_order_with_the_file_last() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    client.cloud_build(build_of(&dir)).await.unwrap();
+
+    let uploads = uploads(&fake);
+    assert_eq!(uploads.len(), 1);
+    let upload = &uploads[0];
+    assert_eq!(upload.header("authorization"), None);
+    for (name, value) in &upload.headers {
+        assert!(
+            !value.contains(fake.private_key()) && !value.contains(fake.public_key()),
+            "the API key went to the storage host in {name}"
+        );
+    }
+    assert!(!String::from_utf8_lossy(&upload.body).contains(fake.private_key()));
+    // The API calls did carry it.
+    let api_call = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.operation.as_deref() == Some("getBuildUploadUrl"))
+        .unwrap();
+    assert!(
+        api_call
+            .header("authorization")
+            .unwrap()
+            .contains(fake.private_key())
+    );
+
+    // The fake hands the fields out in this order (neither sorted nor a
+    // map's), without Content-Type, which the client adds before the file.
+    assert_eq!(
+        part_names(&upload.body),
+        [
+            "key",
+            "X-Amz-Algorithm",
+            "X-Amz-Credential",
+            "X-Amz-Date",
+            "x-amz-security-token",
+            "Policy",
+            "X-Amz-Signature",
+            "Content-Type",
+            "file",
+        ]
+    );
+    let body = String::from_utf8_lossy(&upload.body);
+    assert!(
+        body.contains("name=\"file\"; filename=\"context.tar.gz\""),
+        "{body:.400}"
+    );
+    assert!(body.contains("name=\"Content-Type\"\r\n\r\napplication/gzip\r\n"));
+    assert!(
+        upload
+            .header("content-type")
+            .unwrap()
+            .starts_with("multipart/form-data; boundary=")
+    );
+}
+
+#[tokio::test]
+async fn the_same_directory_again_is_served_from_the_cache_without_uploading() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    let first = client.cloud_build(build_of(&dir)).await.unwrap();
+    assert_eq!(uploads(&fake).len(), 1);
+    let upload_urls = calls(&fake, "getBuildUploadUrl");
+    let creates = calls(&fake, "createBuild");
+
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let again = client
+        .cloud_build(build_of(&dir).on_progress(move |e| seen.lock().unwrap().push(e.clone())))
+        .await
+        .unwrap();
+    assert!(again.cached());
+    assert_eq!(again.build_id(), first.build_id());
+    assert_eq!(again.context_hash(), first.context_hash());
+    // No second upload, upload URL or build.
+    assert_eq!(uploads(&fake).len(), 1);
+    assert_eq!(calls(&fake, "getBuildUploadUrl"), upload_urls);
+    assert_eq!(calls(&fake, "createBuild"), creates);
+    let lookup = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.operation.as_deref() == Some("listBuilds"))
+        .unwrap();
+    let query = lookup.query.unwrap();
+    for part in [
+        format!("contextHash={}", first.context_hash()),
+        "region=us-west".to_string(),
+        "status=success".to_string(),
+        "limit=1".to_string(),
+    ] {
+        assert!(query.contains(&part), "{query}");
+    }
+    let events = events.lock().unwrap().clone();
+    assert!(
+        matches!(events[0], BuildProgress::Packed { .. }),
+        "{events:?}"
+    );
+    assert_eq!(
+        events[1..],
+        [
+            BuildProgress::Cached {
+                build_id: first.build_id()
+            },
+            BuildProgress::Done {
+                build_id: first.build_id()
+            },
+        ]
+    );
+
+    // A changed file is a new context: uploaded and built again.
+    std::fs::write(dir.path().join("bot.py"), "print('changed')\n").unwrap();
+    let changed = client.cloud_build(build_of(&dir)).await.unwrap();
+    assert!(!changed.cached());
+    assert_ne!(changed.build_id(), first.build_id());
+    assert_eq!(uploads(&fake).len(), 2);
+}
+
+#[tokio::test]
+async fn a_build_the_service_reports_cached_200_is_a_cached_success() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    let first = client.cloud_build(build_of(&dir)).await.unwrap();
+    // The lookup misses (say the build was made with another Dockerfile
+    // path spelling), so the context is uploaded again; createBuild then
+    // answers 200 with the earlier build.
+    fake.fail_next(
+        "listBuilds",
+        1,
+        Fault::json(
+            200,
+            serde_json::json!({"builds": [], "total": 0, "limit": 1, "offset": 0}),
+        ),
+    );
+    let again = client.cloud_build(build_of(&dir)).await.unwrap();
+    assert_eq!(uploads(&fake).len(), 2);
+    let create = fake
+        .requests()
+        .into_iter()
+        .rfind(|r| r.operation.as_deref() == Some("createBuild"))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(body["region"], "us-west");
+    assert_eq!(body["dockerfilePath"], "Dockerfile");
+    assert!(again.cached());
+    assert_eq!(again.build_id(), first.build_id());
+}
+
+#[tokio::test]
+async fn the_same_context_with_another_dockerfile_is_not_reused() {
+    let (fake, client) = setup().await;
+    let dir = bot_dir();
+    std::fs::write(
+        dir.path().join("Dockerfile.prod"),
+        "FROM dailyco/pipecat-base:latest\n",
+    )
+    .unwrap();
+    let first = client.cloud_build(build_of(&dir)).await.unwrap();
+    let prod = client
+        .cloud_build(build_of(&dir).dockerfile("Dockerfile.prod"))
+        .await
+        .unwrap();
+    // Same archive, same hash, but another Dockerfile: a build of its own.
+    assert_eq!(prod.context_hash(), first.context_hash());
+    assert!(!prod.cached());
+    assert_ne!(prod.build_id(), first.build_id());
+    assert_eq!(
+        prod.build().dockerfile_path.as_deref(),
+        Some("Dockerfile.prod")
+    );
+    assert_eq!(uploads(&fake).len(), 2);
+}
+
+#[tokio::test]
+async fn a_503_from_the_storage_host_is_retried() {
+    let (fake, client) = setup().await;
+    fake.fail_next(
+        "uploadBuildContext",
+        1,
+        Fault::body(
+            503,
+            "application/xml",
+            "<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>",
+        ),
+    );
+    let dir = bot_dir();
+    let built = client.cloud_build(build_of(&dir)).await.unwrap();
+    assert!(!built.build_id().is_nil());
+    let uploads = uploads(&fake);
+    assert_eq!(uploads.len(), 2);
+    // The retry is the same form, fields and all.
+    assert_eq!(part_names(&uploads[0].body), part_names(&uploads[1].body));
+    assert_eq!(calls(&fake, "createBuild"), 1);
+}
+
+#[tokio::test]
+async fn a_403_from_the_storage_host_is_an_error_quoting_its_message() {
+    let (fake, client) = setup().await;
+    fake.fail_next(
+        "uploadBuildContext",
+        3,
+        Fault::body(
+            403,
+            "application/xml",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message><RequestId>R1</RequestId></Error>",
+        ),
+    );
+    let dir = bot_dir();
+    let err = client.cloud_build(build_of(&dir)).await.unwrap_err();
+    match &err {
+        Error::UnexpectedResponse { status, message } => {
+            assert_eq!(*status, Some(StatusCode::FORBIDDEN));
+            assert!(
+                message.contains("AccessDenied: Invalid according to Policy: Policy expired."),
+                "{message}"
+            );
+        }
+        other => panic!("expected UnexpectedResponse, got {other:?}"),
+    }
+    let shown = format!("{err} {err:?}");
+    for secret in [
+        "fake-signature",
+        "fake-session-token",
+        "ZmFrZS1wb2xpY3k=",
+        fake.private_key(),
+    ] {
+        assert!(!shown.contains(secret), "{shown}");
+    }
+    // A refusal is not retried, and nothing is built.
+    assert_eq!(uploads(&fake).len(), 1);
+    assert_eq!(calls(&fake, "createBuild"), 0);
+}
+
+#[tokio::test]
+async fn a_failed_build_is_an_error_with_its_message_and_log_lines() {
+    let (fake, client) = setup().await;
+    fake.fail_next_build("COPY failed: file not found in build context: requirements.txt");
+    let dir = bot_dir();
+    let err = client.cloud_build(build_of(&dir)).await.unwrap_err();
+    match &err {
+        Error::Failed { what, message } => {
+            assert!(what.contains("failed"), "{what}");
+            assert!(
+                message
+                    .starts_with("COPY failed: file not found in build context: requirements.txt"),
+                "{message}"
+            );
+            // From the build log (`getBuildLogs`), last line included.
+            assert!(
+                message.contains("Running command docker build -f Dockerfile ."),
+                "{message}"
+            );
+            assert!(
+                message.contains("Phase complete: BUILD State: FAILED"),
+                "{message}"
+            );
+        }
+        other => panic!("expected Failed, got {other:?}"),
+    }
+    assert_eq!(calls(&fake, "getBuildLogs"), 1);
+}
+
+#[tokio::test]
+async fn progress_arrives_in_order_and_unknown_statuses_keep_waiting() {
+    let (fake, client) = setup().await;
+    fake.set_build_reads(2);
+    // The first poll reports a status newer than this crate: not final.
+    fake.fail_next(
+        "getBuild",
+        1,
+        Fault::amend("/build/status", serde_json::json!("queued")),
+    );
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let dir = bot_dir();
+    let built = client
+        .cloud_build(build_of(&dir).on_progress(move |e| seen.lock().unwrap().push(e.clone())))
+        .await
+        .unwrap();
+    let events = events.lock().unwrap().clone();
+    let BuildProgress::Packed { files, bytes } = events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(files, 3);
+    assert_eq!(bytes, built.compressed_bytes());
+    assert_eq!(
+        events[1],
+        BuildProgress::Uploading {
+            sent: 0,
+            total: bytes
+        }
+    );
+    assert_eq!(
+        events[2],
+        BuildProgress::Uploading {
+            sent: bytes,
+            total: bytes
+        }
+    );
+    let statuses: Vec<String> = events[3..events.len() - 1]
+        .iter()
+        .map(|e| match e {
+            BuildProgress::Building { status } => status.to_string(),
+            other => panic!("{other:?} in {events:?}"),
+        })
+        .collect();
+    assert_eq!(statuses, ["queued", "building", "success"]);
+    assert_eq!(
+        events.last(),
+        Some(&BuildProgress::Done {
+            build_id: built.build_id()
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_build_not_final_by_the_deadline_is_a_timeout() {
+    let (fake, client) = setup().await;
+    fake.set_build_reads(1_000);
+    let dir = bot_dir();
+    let wait = Wait {
+        timeout: Duration::from_millis(200),
+        ..quick()
+    };
+    let err = client
+        .cloud_build(build_of(&dir).wait(wait))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn packing_errors_send_nothing_and_the_call_can_be_spawned() {
+    let (fake, client) = setup().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bot.py"), "x").unwrap();
+    // Spawnable: the future is Send.
+    let task = tokio::spawn(async move { client.cloud_build(build_of(&dir)).await });
+    let err = task.await.unwrap().unwrap_err();
+    assert!(err.to_string().contains("Dockerfile"), "{err}");
+    assert_eq!(fake.request_count(), 0);
+}
