@@ -29,18 +29,20 @@ fn first_server_url(servers: Option<&Value>) -> Option<&str> {
 /// base (`/v1`). This moves each such path under the prefix its server adds
 /// to the document's server: `/{agentName}/start` served from `.../v1/public`
 /// becomes `/public/{agentName}/start` against the base `.../v1`.
-pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
+pub fn mount_path_level_servers(doc: &mut Value) -> Result<usize, String> {
     let base = server_path(first_server_url(doc.get("servers")).ok_or("the spec has no servers")?)
         .to_string();
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return Err("the spec has no paths".into());
     };
     let mut mounted = Map::new();
+    let mut moved = 0;
     for (path, mut item) in std::mem::take(paths) {
         let new_path =
             match item.as_object_mut().and_then(|o| o.remove("servers")) {
                 None => path,
                 Some(servers) => {
+                    moved += 1;
                     let url = first_server_url(Some(&servers))
                         .ok_or_else(|| format!("{path}: path-level servers without a url"))?;
                     let prefix = server_path(url).strip_prefix(base.as_str()).ok_or_else(|| {
@@ -55,7 +57,7 @@ pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
         mounted.insert(new_path, item);
     }
     *paths = mounted;
-    Ok(())
+    Ok(moved)
 }
 
 /// Error bodies are not reliably JSON (HTML from gateways, empty 401s, a 429
@@ -63,14 +65,18 @@ pub fn mount_path_level_servers(doc: &mut Value) -> Result<(), String> {
 /// declared error body loses the status when it fails. Without declared error
 /// responses, every non-2xx answer reaches the hand-written layer whole, which
 /// decodes it leniently (see pipecat-api's `error` module).
-pub fn drop_error_responses(doc: &mut Value) {
+pub fn drop_error_responses(doc: &mut Value) -> usize {
+    let mut dropped = 0;
     for_each_operation_mut(doc, |_, _, op| {
         if let Some(responses) = op.get_mut("responses").and_then(Value::as_object_mut) {
+            let before = responses.len();
             responses.retain(|status, _| {
                 status.starts_with('1') || status.starts_with('2') || status.starts_with('3')
             });
+            dropped += before - responses.len();
         }
     });
+    dropped
 }
 
 /// Operations marked with this extension are implemented by hand in
@@ -86,39 +92,46 @@ pub fn is_hand_written(op: &Value) -> bool {
 /// Removes the operations marked [`HAND_WRITTEN`] from what progenitor sees
 /// (for OPTIONS it would call a `reqwest::Client::options` that does not
 /// exist), and path items left empty by that.
-pub fn drop_hand_written_operations(doc: &mut Value) {
+pub fn drop_hand_written_operations(doc: &mut Value) -> usize {
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
+        return 0;
     };
+    let mut dropped = 0;
     for item in paths.values_mut() {
         if let Some(item) = item.as_object_mut() {
+            let before = item.len();
             item.retain(|key, op| !(METHODS.contains(&key.as_str()) && is_hand_written(op)));
+            dropped += before - item.len();
         }
     }
     paths.retain(|_, item| {
         item.as_object()
             .is_some_and(|o| METHODS.iter().any(|m| o.contains_key(*m)))
     });
+    dropped
 }
 
 /// Timestamps (`format: date-time`) would become `chrono` types, adding a
 /// dependency to every user's build for values most callers only display
 /// or pass on. Dropping the format keeps them RFC 3339 strings; the spec
 /// itself still says what they are.
-pub fn date_times_as_strings(doc: &mut Value) {
-    fn walk(value: &mut Value) {
+pub fn date_times_as_strings(doc: &mut Value) -> usize {
+    fn walk(value: &mut Value, count: &mut usize) {
         match value {
             Value::Object(map) => {
                 if map.get("format").and_then(Value::as_str) == Some("date-time") {
                     map.remove("format");
+                    *count += 1;
                 }
-                map.values_mut().for_each(walk);
+                map.values_mut().for_each(|v| walk(v, count));
             }
-            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, count)),
             _ => {}
         }
     }
-    walk(doc);
+    let mut count = 0;
+    walk(doc, &mut count);
+    count
 }
 
 /// Name of the component that stands for every ordered map of secret
@@ -132,30 +145,52 @@ pub const UPLOAD_FIELDS: &str = "UploadFields";
 /// replaces with pipecat-api's hand-written `UploadFields`: ordered as
 /// received, values redacted in `Debug`. Runs before
 /// [`secret_strings_as_secret_value`], which would otherwise claim the values.
-pub fn ordered_maps_as_upload_fields(doc: &mut Value) {
-    fn walk(value: &mut Value) {
+pub fn ordered_maps_as_upload_fields(doc: &mut Value) -> usize {
+    let component =
+        serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}});
+    schemas_as_component(doc, UPLOAD_FIELDS, component, |map| {
+        map.get("x-pipecat-ordered").and_then(Value::as_bool) == Some(true)
+    })
+}
+
+/// Replaces every schema that `matches` with a reference to the component
+/// `name`, added as `component`; returns how many were replaced.
+fn schemas_as_component(
+    doc: &mut Value,
+    name: &str,
+    component: Value,
+    matches: impl Fn(&Map<String, Value>) -> bool,
+) -> usize {
+    fn walk(
+        value: &mut Value,
+        reference: &Value,
+        matches: &dyn Fn(&Map<String, Value>) -> bool,
+        count: &mut usize,
+    ) {
         match value {
-            Value::Object(map) => {
-                if map.get("x-pipecat-ordered").and_then(Value::as_bool) == Some(true) {
-                    *value = serde_json::json!({"$ref": format!("#/components/schemas/{UPLOAD_FIELDS}")});
-                } else {
-                    map.values_mut().for_each(walk);
-                }
+            Value::Object(map) if matches(map) => {
+                *value = reference.clone();
+                *count += 1;
             }
-            Value::Array(items) => items.iter_mut().for_each(walk),
+            Value::Object(map) => map
+                .values_mut()
+                .for_each(|v| walk(v, reference, matches, count)),
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| walk(v, reference, matches, count)),
             _ => {}
         }
     }
-    walk(doc);
+    let reference = serde_json::json!({"$ref": format!("#/components/schemas/{name}")});
+    let mut count = 0;
+    walk(doc, &reference, &matches, &mut count);
     if let Some(schemas) = doc
         .pointer_mut("/components/schemas")
         .and_then(Value::as_object_mut)
     {
-        schemas.insert(
-            UPLOAD_FIELDS.to_string(),
-            serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}}),
-        );
+        schemas.insert(name.to_string(), component);
     }
+    count
 }
 
 /// Name of the component that stands for every secret string.
@@ -166,33 +201,12 @@ pub const SECRET_VALUE: &str = "SecretValue";
 /// values) becomes a reference to one `SecretValue` component, which the
 /// generator replaces with pipecat-api's hand-written `SecretValue`, whose
 /// `Debug` is redacted.
-pub fn secret_strings_as_secret_value(doc: &mut Value) {
-    fn walk(value: &mut Value) {
-        match value {
-            Value::Object(map) => {
-                let is_secret = map.get("type").and_then(Value::as_str) == Some("string")
-                    && map.get("format").and_then(Value::as_str) == Some("password");
-                if is_secret {
-                    *value =
-                        serde_json::json!({"$ref": format!("#/components/schemas/{SECRET_VALUE}")});
-                } else {
-                    map.values_mut().for_each(walk);
-                }
-            }
-            Value::Array(items) => items.iter_mut().for_each(walk),
-            _ => {}
-        }
-    }
-    walk(doc);
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
-        schemas.insert(
-            SECRET_VALUE.to_string(),
-            serde_json::json!({"type": "string", "format": "password", "minLength": 1}),
-        );
-    }
+pub fn secret_strings_as_secret_value(doc: &mut Value) -> usize {
+    let component = serde_json::json!({"type": "string", "format": "password", "minLength": 1});
+    schemas_as_component(doc, SECRET_VALUE, component, |map| {
+        map.get("type").and_then(Value::as_str) == Some("string")
+            && map.get("format").and_then(Value::as_str) == Some("password")
+    })
 }
 
 /// Every path parameter must address exactly one path segment. An empty
@@ -600,7 +614,7 @@ mod tests {
                 }
             }
         });
-        assert_eq!(mount_path_level_servers(&mut doc), Ok(()));
+        assert_eq!(mount_path_level_servers(&mut doc), Ok(1), "one path moved");
         let paths: Vec<&String> = doc["paths"]
             .as_object()
             .map(|p| p.keys().collect())

@@ -20,16 +20,44 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
 
     // What the hand-written layer needs is read from the spec as written
     // (after mounting the public paths, so the table holds real paths).
-    fixups::mount_path_level_servers(&mut doc)?;
+    // Each fix-up must find something to change, as each rewrite below
+    // must: a spec edit that makes one moot fails here, to be removed on
+    // purpose rather than left to rot.
+    applied(
+        "mount_path_level_servers",
+        fixups::mount_path_level_servers(&mut doc)?,
+        None,
+    )?;
     fixups::check_path_parameters_are_single_segments(&doc)?;
     fixups::check_answers_accept_unknown_fields(&doc)?;
     let table = operations::table(&doc)?;
-    fixups::drop_error_responses(&mut doc);
-    fixups::drop_hand_written_operations(&mut doc);
-    fixups::ordered_maps_as_upload_fields(&mut doc);
-    fixups::secret_strings_as_secret_value(&mut doc);
-    fixups::date_times_as_strings(&mut doc);
+    applied(
+        "drop_error_responses",
+        fixups::drop_error_responses(&mut doc),
+        None,
+    )?;
+    applied(
+        "drop_hand_written_operations",
+        fixups::drop_hand_written_operations(&mut doc),
+        Some(table.iter().filter(|op| op.hand_written).count()),
+    )?;
+    applied(
+        "ordered_maps_as_upload_fields",
+        fixups::ordered_maps_as_upload_fields(&mut doc),
+        None,
+    )?;
+    applied(
+        "secret_strings_as_secret_value",
+        fixups::secret_strings_as_secret_value(&mut doc),
+        None,
+    )?;
+    applied(
+        "date_times_as_strings",
+        fixups::date_times_as_strings(&mut doc),
+        None,
+    )?;
     let ranges = fixups::integer_ranges(&mut doc)?;
+    applied("integer_ranges", ranges.len(), None)?;
 
     let spec: openapiv3::OpenAPI = serde_json::from_value(doc)
         .map_err(|e| format!("{SPEC_PATH} is not an OpenAPI 3.0 document: {e}"))?;
@@ -132,7 +160,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     ))
 }
 
-/// Fails unless a rewrite applied `count` times: exactly `expected` when
+/// Fails unless a fix-up or rewrite applied `count` times: exactly `expected` when
 /// given, at least once otherwise.
 fn applied(rewrite: &str, count: usize, expected: Option<usize>) -> Result<(), String> {
     match expected {
