@@ -238,6 +238,19 @@ pub const KNOWN: &[Known] = &[
         pattern: "schema ServiceDetailsResponse: property *Revision: nullable: upstream true, ours none",
         reason: "CORRECTION revisions can be null",
     },
+    Known {
+        pattern: "schema ServiceDetailsResponse: property conditions: only in ours",
+        reason: "CORRECTION conditions the service sends and the official CLI reads",
+    },
+    // Credentials in answers stay out of Debug output and error text.
+    Known {
+        pattern: r#"schema StartResponse: property *: format: upstream none, ours "password""#,
+        reason: "CORRECTION session tokens are credentials",
+    },
+    Known {
+        pattern: r#"schema UploadUrlResponse: property uploadFields: additionalProperties: format: upstream none, ours "password""#,
+        reason: "CORRECTION presigned upload fields are credentials",
+    },
     // ProxiedResponse: any JSON value, text or bytes.
     Known {
         pattern: r#"schema ProxiedResponse: type: upstream "object", ours none"#,
