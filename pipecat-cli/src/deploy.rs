@@ -37,7 +37,7 @@ pub struct DeployArgs {
     /// The deploy settings file (default: ./pcc-deploy.toml, if it exists).
     #[arg(long, short = 'c', value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Build the image in the cloud first from the [build] context (default: `.`).
+    /// Build the image in the cloud first from the `[build]` context (default: `.`).
     #[arg(long)]
     pub build: bool,
     /// The secret set whose keys become the bot's environment.
@@ -376,7 +376,9 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
         config.agent_name()
     ))?;
     if build.is_some() {
-        out.line("  1. upload this context and build it (its build id then goes in buildId)")?;
+        out.line(
+            "  - upload this context and build it in the cloud (the build id goes in buildId):",
+        )?;
         out.fields(&build_rows)?;
     }
     out.line("  - create the agent, or update it if it exists, with:")?;
