@@ -11,6 +11,7 @@
 //! the target it is read against.
 
 mod background;
+mod cli;
 mod clients;
 mod decode;
 mod footprint;
@@ -41,18 +42,20 @@ enum Part {
     Python,
     Memory,
     Footprint,
+    Cli,
 }
 
 impl Part {
     /// In the order `all` runs them: the footprint's clean build last, so
     /// that it disturbs no other measurement.
-    const ALL: [Part; 7] = [
+    const ALL: [Part; 8] = [
         Part::Throughput,
         Part::Decode,
         Part::Instructions,
         Part::Latency,
         Part::Python,
         Part::Memory,
+        Part::Cli,
         Part::Footprint,
     ];
 
@@ -65,6 +68,7 @@ impl Part {
             Part::Python => "python",
             Part::Memory => "memory",
             Part::Footprint => "footprint",
+            Part::Cli => "cli",
         }
     }
 
@@ -84,6 +88,7 @@ impl Part {
             Part::Python => python::run().await,
             Part::Memory => memory::run().await,
             Part::Footprint => footprint::run().await,
+            Part::Cli => cli::run().await,
         }
     }
 }
@@ -97,6 +102,7 @@ parts (all, in this order, when none is named):
   latency     200 session starts over TLS behind a 20 ms RTT proxy, then 16 concurrent
   python      the official Python SDK starting sessions beside pipecat-api
   memory      peak RSS following 1,000,000 log lines (child process)
+  cli         pipecat-cloud --help / regions list (fake) start to exit, beside the official pcc --help
   footprint   crates pulled in, proc-macros, generated code size, clean build time
 
 for profiling by hand:

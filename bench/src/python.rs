@@ -191,6 +191,12 @@ impl Python {
     }
 }
 
+/// The virtualenv with `pipecatcloud` installed (made on first use), for
+/// the `cli` part's `pcc`.
+pub fn venv() -> anyhow::Result<PathBuf> {
+    Ok(prepare()?.dir)
+}
+
 /// Finds or makes the virtualenv with `pipecatcloud`, and writes the script.
 fn prepare() -> anyhow::Result<Python> {
     let exe = std::env::current_exe()?;

@@ -4,12 +4,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use pipecat_api::Connection;
-use pipecat_api::types::{GetSessionsStatus, StartRequest};
+use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
+use pipecat_api::{Connection, Follow};
 
 use crate::app::{Ctx, Failure, Key};
 use crate::confirm::confirm;
 use crate::output::{Cell, Table};
+use crate::progress::ctrl_c;
 
 #[derive(Debug, Subcommand)]
 pub enum AgentCommand {
@@ -28,12 +29,21 @@ pub enum AgentCommand {
         /// The agent's name.
         name: String,
     },
-    /// Show an agent's latest log lines, oldest first.
-    #[command(after_help = "Example: pipecat-cloud agent logs my-agent --since 15m --limit 200")]
+    /// Show an agent's latest log lines, oldest first; with --follow, keep
+    /// printing new lines until Ctrl-C.
+    #[command(
+        after_help = "Example: pipecat-cloud agent logs my-agent --since 15m --limit 200\n\
+                      Example: pipecat-cloud agent logs my-agent --follow\n\
+                      With --follow, Ctrl-C ends it with exit code 0, and --output json\n\
+                      prints one JSON object per line (JSON Lines) instead of one document."
+    )]
     Logs {
         /// The agent's name.
         name: String,
-        /// How many of the latest lines to show.
+        /// Keep printing new lines as they arrive, until Ctrl-C.
+        #[arg(long, short = 'f')]
+        follow: bool,
+        /// How many of the latest lines to show (with --follow: to start from).
         #[arg(long, short = 'n', default_value_t = 100)]
         limit: usize,
         /// Only lines after this: a duration ago (`90s`, `15m`, `2h`, `1d`) or a Unix time in seconds.
@@ -192,6 +202,7 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
         }
         AgentCommand::Logs {
             name,
+            follow,
             limit,
             since,
             session,
@@ -209,6 +220,9 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             if let Some(deployment) = deployment {
                 request = request.deployment_id(deployment);
             }
+            if follow {
+                return follow_logs(request, limit, ctx).await;
+            }
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
             let mut logs: Vec<_> = request
                 .into_stream_with_page_size(page)
@@ -221,14 +235,7 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                 return out.json(&serde_json::json!({ "logs": logs }));
             }
             for line in &logs {
-                out.line(&format!(
-                    "{} {}",
-                    out.paint(
-                        line.timestamp.as_deref().unwrap_or("-"),
-                        crate::output::Style::Dim
-                    ),
-                    line.log.as_deref().unwrap_or("")
-                ))?;
+                print_log_line(line, ctx)?;
             }
             Ok(())
         }
@@ -348,6 +355,45 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                 }
             }
             Ok(())
+        }
+    }
+}
+
+/// One log line: timestamp and text.
+fn print_log_line(line: &GetLogsResponseLogsItem, ctx: &Ctx) -> Result<(), Failure> {
+    let out = &ctx.out;
+    out.line(&format!(
+        "{} {}",
+        out.paint(
+            line.timestamp.as_deref().unwrap_or("-"),
+            crate::output::Style::Dim
+        ),
+        line.log.as_deref().unwrap_or("")
+    ))
+}
+
+/// `agent logs --follow`: the last `limit` lines, then new ones as they
+/// come, until Ctrl-C (exit 0: it is the way to end a follow) or an error.
+async fn follow_logs(
+    request: pipecat_api::builder::GetLogs<'_>,
+    limit: usize,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
+    let out = &ctx.out;
+    let options = Follow::new().tail(u64::try_from(limit).unwrap_or(u64::MAX));
+    let mut lines = std::pin::pin!(request.follow_with(options));
+    loop {
+        let next = tokio::select! {
+            next = lines.try_next() => next?,
+            () = ctrl_c() => return Ok(()),
+        };
+        let Some(line) = next else { return Ok(()) };
+        if out.is_json() {
+            let text = serde_json::to_string(&line)
+                .map_err(|e| Failure::Internal(format!("cannot write the line as JSON: {e}")))?;
+            out.line(&text)?;
+        } else {
+            print_log_line(&line, ctx)?;
         }
     }
 }

@@ -7,7 +7,7 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
 
 use crate::output::{Format, Output};
-use crate::{agent, build, org, secrets};
+use crate::{agent, build, deploy, org, secrets};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -15,6 +15,8 @@ Exit codes:
   1  the API or the job failed (the message gives the status, the API's code and what to do)
   2  usage or invalid input, a missing key, or a destructive command not confirmed (nothing sent)
   3  a wait timed out
+  130  Ctrl-C stopped a wait (the work goes on on the service; nothing is undone).
+       `agent logs --follow` ends on Ctrl-C with 0: that is how it is meant to end.
 
 Keys: PIPECAT_API_KEY (private key), PIPECAT_PUBLIC_API_KEY or PIPECAT_DEFAULT_PUBLIC_KEY
 (public key, for `agent start`), PIPECAT_API_HOST (default https://api.pipecat.daily.co).
@@ -54,6 +56,9 @@ pub struct Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Deploy an agent from pcc-deploy.toml and flags, building it in the cloud first if asked.
+    #[command(after_help = deploy::HELP)]
+    Deploy(deploy::DeployArgs),
     /// Secret sets and image pull secrets.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -90,6 +95,8 @@ pub enum Failure {
     Refused(String),
     /// Writing the answer failed.
     Internal(String),
+    /// Ctrl-C stopped a wait.
+    Interrupted(String),
 }
 
 impl From<pipecat_api::Error> for Failure {
@@ -107,13 +114,17 @@ impl Failure {
             Failure::Api(pipecat_api::Error::Timeout { .. }) => 3,
             Failure::Api(_) | Failure::Internal(_) => 1,
             Failure::Usage(_) | Failure::Refused(_) => 2,
+            Failure::Interrupted(_) => 130,
         }
     }
 
     fn message(&self) -> String {
         match self {
             Failure::Api(e) => e.to_string(),
-            Failure::Usage(m) | Failure::Refused(m) | Failure::Internal(m) => m.clone(),
+            Failure::Usage(m)
+            | Failure::Refused(m)
+            | Failure::Internal(m)
+            | Failure::Interrupted(m) => m.clone(),
         }
     }
 }
@@ -220,6 +231,7 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
     match command {
+        Command::Deploy(args) => deploy::run(args, ctx).await,
         Command::Secrets(c) => secrets::run(c, ctx).await,
         Command::Agent(c) => agent::run(c, ctx).await,
         Command::Build(c) => build::run(c, ctx).await,

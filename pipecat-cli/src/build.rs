@@ -1,14 +1,39 @@
 //! `build …`: cloud builds (listing, status, output).
 
+use std::path::{Path, PathBuf};
+
 use clap::Subcommand;
 use futures_util::{StreamExt as _, TryStreamExt as _};
+use pipecat_api::build_context::{
+    self, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext, PackedFile,
+};
+use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use pipecat_api::uuid::Uuid;
+use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
-use crate::output::{Cell, Table};
+use crate::output::{Cell, Style, Table};
+use crate::progress::{Progress, interruptible};
 
 #[derive(Debug, Subcommand)]
 pub enum BuildCommand {
+    /// Show the cloud-build context of a directory without uploading it:
+    /// files, held-back files and why, sizes and the context hash.
+    #[command(after_help = "Example: pipecat-cloud build context ./my-bot --output json")]
+    Context {
+        #[command(flatten)]
+        context: ContextArgs,
+    },
+    /// Build an image in the cloud from a directory, without deploying it;
+    /// prints the build id (a build of the same context is reused).
+    #[command(after_help = "Example: pipecat-cloud build create ./my-bot --region us-west")]
+    Create {
+        #[command(flatten)]
+        context: ContextArgs,
+        /// The region to build in (default: the organization's default region).
+        #[arg(long)]
+        region: Option<String>,
+    },
     /// List the organization's builds, newest first.
     #[command(after_help = "Example: pipecat-cloud build list --limit 5")]
     List {
@@ -30,6 +55,117 @@ pub enum BuildCommand {
     },
 }
 
+/// The directory and packing options `build context` and `build create` share.
+#[derive(Debug, clap::Args)]
+pub struct ContextArgs {
+    /// The build context directory.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The Dockerfile, relative to DIR.
+    #[arg(long, default_value = DEFAULT_DOCKERFILE)]
+    pub dockerfile: PathBuf,
+    /// An extra ignore pattern (.dockerignore syntax); may be repeated.
+    #[arg(long, value_name = "PATTERN")]
+    pub exclude: Vec<String>,
+    /// Upload this secret-looking file anyway (its path relative to DIR); may be repeated.
+    #[arg(long, value_name = "PATH")]
+    pub allow_secret: Vec<PathBuf>,
+}
+
+impl ContextArgs {
+    fn options(&self) -> ContextOptions {
+        let mut options = ContextOptions::new().dockerfile(&self.dockerfile);
+        for pattern in &self.exclude {
+            options = options.exclude(pattern.clone());
+        }
+        for path in &self.allow_secret {
+            options = options.allow_secret(path);
+        }
+        options
+    }
+}
+
+/// A stable name for why a file was held back (`--output json`).
+pub fn reason_code(reason: HeldBackReason) -> &'static str {
+    match reason {
+        HeldBackReason::LooksLikeSecret => "looksLikeSecret",
+        HeldBackReason::NotRegularFile => "notRegularFile",
+        _ => "other",
+    }
+}
+
+/// The `files` and `heldBack` lists of the JSON output.
+pub fn context_json(files: &[PackedFile], held_back: &[HeldBack]) -> (Value, Value) {
+    let files = files
+        .iter()
+        .map(|f| json!({ "path": f.path(), "size": f.size(), "executable": f.executable() }))
+        .collect();
+    let held = held_back
+        .iter()
+        .map(|h| {
+            json!({
+                "path": h.path(),
+                "reason": reason_code(h.reason()),
+                "message": h.reason().to_string(),
+            })
+        })
+        .collect();
+    (Value::Array(files), Value::Array(held))
+}
+
+/// Packs `dir` as a cloud build would, sending nothing.
+pub fn pack_context(dir: &Path, options: &ContextOptions) -> Result<PackedContext, Failure> {
+    Ok(build_context::pack(dir, options)?)
+}
+
+/// Warns (on stderr) about files left out of a context.
+pub fn warn_held_back(held_back: &[HeldBack], progress: &Progress) {
+    for held in held_back {
+        progress.println(&format!(
+            "not uploaded: {} ({})",
+            held.path(),
+            held.reason()
+        ));
+    }
+}
+
+/// What a build is doing, as a phase line.
+pub fn build_phase(event: &BuildProgress, progress: &Progress) {
+    match event {
+        BuildProgress::Packed { files, bytes } => {
+            progress.phase(&format!("packed {files} files ({bytes} bytes compressed)"));
+        }
+        BuildProgress::Cached { build_id } => {
+            progress.phase(&format!("reusing build {build_id} of the same context"));
+        }
+        BuildProgress::Uploading { sent, total } => {
+            progress.bytes("uploading the context", *sent, *total);
+        }
+        BuildProgress::Building { status } => progress.phase(&format!("build: {status}")),
+        BuildProgress::Done { build_id } => progress.phase(&format!("build {build_id} succeeded")),
+        _ => {}
+    }
+}
+
+/// Runs a cloud build, showing its steps, stopping the wait on Ctrl-C.
+pub async fn run_cloud_build(
+    client: &pipecat_api::Client,
+    build: CloudBuild,
+) -> Result<FinishedBuild, Failure> {
+    let progress = Progress::new();
+    progress.phase("packing the build context");
+    let shown = progress.clone();
+    let build = build.on_progress(move |event| build_phase(event, &shown));
+    let finished = interruptible(
+        client.cloud_build(build),
+        &progress,
+        "a build already started goes on; see `pipecat-cloud build list`",
+    )
+    .await?;
+    warn_held_back(finished.held_back(), &progress);
+    Ok(finished)
+}
+
 /// A build id, checked here so that a typo is a usage error naming the argument.
 fn build_id(id: &str) -> Result<Uuid, Failure> {
     Uuid::parse_str(id.trim())
@@ -39,6 +175,92 @@ fn build_id(id: &str) -> Result<Uuid, Failure> {
 pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
+        BuildCommand::Context { context } => {
+            let packed = pack_context(&context.dir, &context.options())?;
+            if out.is_json() {
+                let (files, held_back) = context_json(packed.files(), packed.held_back());
+                return out.json(&json!({
+                    "contextHash": packed.hash(),
+                    "files": files,
+                    "heldBack": held_back,
+                    "compressedBytes": packed.compressed_bytes(),
+                    "uncompressedBytes": packed.uncompressed_bytes(),
+                    "excluded": packed.excluded(),
+                }));
+            }
+            let mut table = Table::new(&["FILE", "SIZE"]);
+            for file in packed.files() {
+                table.row(vec![
+                    Cell::new(file.path()),
+                    Cell::new(file.size().to_string()),
+                ]);
+            }
+            out.table(&table)?;
+            if !packed.held_back().is_empty() {
+                out.line("")?;
+                let mut held = Table::new(&["HELD BACK", "WHY"]);
+                for h in packed.held_back() {
+                    held.row(vec![
+                        Cell::styled(h.path(), Some(Style::Yellow)),
+                        Cell::new(h.reason().to_string()),
+                    ]);
+                }
+                out.table(&held)?;
+            }
+            out.line("")?;
+            out.fields(&[
+                ("Context hash", Cell::new(packed.hash())),
+                ("Files", Cell::new(packed.files().len().to_string())),
+                ("Held back", Cell::new(packed.held_back().len().to_string())),
+                ("Excluded", Cell::new(packed.excluded().to_string())),
+                (
+                    "Size",
+                    Cell::new(format!("{} bytes", packed.uncompressed_bytes())),
+                ),
+                (
+                    "Compressed",
+                    Cell::new(format!("{} bytes", packed.compressed_bytes())),
+                ),
+            ])
+        }
+        BuildCommand::Create { context, region } => {
+            let client = ctx.client(Key::Private)?;
+            let mut build = CloudBuild::new(&context.dir).dockerfile(&context.dockerfile);
+            for pattern in &context.exclude {
+                build = build.exclude(pattern.clone());
+            }
+            for path in &context.allow_secret {
+                build = build.allow_secret(path);
+            }
+            if let Some(region) = region {
+                build = build.region(region);
+            }
+            let finished = run_cloud_build(&client, build).await?;
+            if out.is_json() {
+                return out.json(&json!({
+                    "buildId": finished.build_id(),
+                    "contextHash": finished.context_hash(),
+                    "cached": finished.cached(),
+                    "imageUri": finished.build().image_uri,
+                    "region": finished.build().region,
+                    "compressedBytes": finished.compressed_bytes(),
+                }));
+            }
+            let cached = if finished.cached() {
+                " (reused: same context)"
+            } else {
+                ""
+            };
+            out.line(&format!(
+                "Build {} succeeded{cached}; context {}.",
+                finished.build_id(),
+                finished.context_hash()
+            ))?;
+            out.line(&format!(
+                "Deploy it with: pipecat-cloud deploy AGENT_NAME with build_id = \"{}\" in pcc-deploy.toml",
+                finished.build_id()
+            ))
+        }
         BuildCommand::List { limit } => {
             let client = ctx.client(Key::Private)?;
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);

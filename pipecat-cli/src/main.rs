@@ -8,8 +8,10 @@ mod agent;
 mod app;
 mod build;
 mod confirm;
+mod deploy;
 mod org;
 mod output;
+mod progress;
 mod secrets;
 
 fn main() -> std::process::ExitCode {

@@ -1,5 +1,7 @@
 //! `secrets …`: secret sets and image pull secrets. Values are sent, never shown.
 
+use std::path::PathBuf;
+
 use clap::Subcommand;
 use pipecat_api::Wait;
 use pipecat_api::types::UpsertSecretSetBody;
@@ -7,6 +9,7 @@ use pipecat_api::types::UpsertSecretSetBody;
 use crate::app::{Ctx, Failure, Key, key_values};
 use crate::confirm::confirm;
 use crate::output::{Cell, Table};
+use crate::progress::{Progress, interruptible};
 
 #[derive(Debug, Subcommand)]
 pub enum SecretsCommand {
@@ -16,27 +19,34 @@ pub enum SecretsCommand {
         /// Show this set's keys instead of every set.
         name: Option<String>,
     },
-    /// Create or update a secret set from KEY=VALUE pairs, then wait until it is ready.
+    /// Create or update a secret set from KEY=VALUE pairs and/or a .env file
+    /// (one request), then wait until it is ready. Keys not given stay in the set.
     #[command(
-        after_help = "Example: pipecat-cloud secrets set my-secrets OPENAI_API_KEY=sk-... DEBUG=1"
+        after_help = "Example: pipecat-cloud secrets set my-secrets --file .env DEBUG=1\n\
+                      A pair given on the command line replaces the same key from the file.\n\
+                      Errors name the file, the line and the key, never a value."
     )]
     Set {
         /// The set's name.
         name: String,
-        /// Secrets to add or replace; keys not given stay in the set.
-        #[arg(value_name = "KEY=VALUE", required = true)]
+        /// Secrets to add or replace.
+        #[arg(value_name = "KEY=VALUE", required_unless_present = "file")]
         pairs: Vec<String>,
+        /// A .env file of secrets (`KEY=value` lines, `#` comments, quotes; no `$` substitution).
+        #[arg(long, short = 'f', value_name = "PATH")]
+        file: Option<PathBuf>,
         /// The region of a new set (default: the organization's default region).
         #[arg(long)]
         region: Option<String>,
     },
-    /// Remove one key from a secret set.
-    #[command(after_help = "Example: pipecat-cloud secrets unset my-secrets DEBUG")]
+    /// Remove keys from a secret set, keeping the others.
+    #[command(after_help = "Example: pipecat-cloud secrets unset my-secrets DEBUG OLD_KEY")]
     Unset {
         /// The set's name.
         name: String,
-        /// The key to remove.
-        key: String,
+        /// The keys to remove (keys the set does not hold are skipped).
+        #[arg(required = true)]
+        keys: Vec<String>,
     },
     /// Delete a whole secret set (asks first; --yes skips the question).
     #[command(after_help = "Example: pipecat-cloud secrets delete my-secrets --yes")]
@@ -116,26 +126,68 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
         SecretsCommand::Set {
             name,
             pairs,
+            file,
             region,
         } => {
             let pairs = key_values(&pairs, "pair")?;
-            let mut body = UpsertSecretSetBody::secrets(pairs)?;
-            if let Some(region) = region {
-                body = body.in_region(region);
-            }
             let client = ctx.client(Key::Private)?;
-            client
-                .upsert_secret_set()
-                .set_name(name.as_str())
-                .body(body)
-                .send()
-                .await?;
-            out.note(&format!(
-                "Stored; waiting for secret set {name} to be ready…"
+            let progress = Progress::new();
+            progress.phase(&format!(
+                "storing secret set {name} and waiting until it is ready"
             ));
-            let set = client.wait_secret_set_ready(&name, Wait::default()).await?;
+            let left = format!("see `pipecat-cloud secrets list {name}`");
+            let set = match (file, pairs.is_empty()) {
+                // The file alone: the library's job reads, checks, sends, waits.
+                (Some(path), true) => {
+                    let job = client.put_secrets_from_env_file(
+                        &name,
+                        &path,
+                        region.as_deref(),
+                        Wait::default(),
+                    );
+                    interruptible(job, &progress, &left).await?
+                }
+                (file, _) => {
+                    let mut all: Vec<(String, String)> = Vec::new();
+                    if let Some(path) = &file {
+                        for (key, value) in pipecat_api::dotenv::read_env_file(path)? {
+                            all.push((key, value.expose_secret().to_string()));
+                        }
+                    }
+                    for (key, value) in pairs {
+                        if let Some(slot) = all.iter_mut().find(|(k, _)| *k == key) {
+                            progress.println(&format!(
+                                "note: {key} from the command line replaces the one in the file"
+                            ));
+                            slot.1 = value;
+                        } else {
+                            all.push((key, value));
+                        }
+                    }
+                    match region {
+                        None => {
+                            let job = client.set_secrets(&name, all, Wait::default());
+                            interruptible(job, &progress, &left).await?
+                        }
+                        // `set_secrets` has no region: the same one PUT, by hand.
+                        Some(region) => {
+                            let body = UpsertSecretSetBody::secrets(all)?.in_region(region);
+                            let job = async {
+                                client
+                                    .upsert_secret_set()
+                                    .set_name(name.as_str())
+                                    .body(body)
+                                    .send()
+                                    .await?;
+                                client.wait_secret_set_ready(&name, Wait::default()).await
+                            };
+                            interruptible(job, &progress, &left).await?
+                        }
+                    }
+                }
+            };
             if out.is_json() {
-                return out.json(&set);
+                return out.json_listing(&set, "secrets");
             }
             out.line(&format!(
                 "Secret set {name} is ready (region {}, {} keys).",
@@ -143,18 +195,28 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 set.secrets.len()
             ))
         }
-        SecretsCommand::Unset { name, key } => {
+        SecretsCommand::Unset { name, keys } => {
             let client = ctx.client(Key::Private)?;
-            let answer = client
-                .delete_secret_from_set()
-                .set_name(name.as_str())
-                .secret_key(key.as_str())
-                .send()
-                .await?;
+            let progress = Progress::new();
+            progress.phase(&format!(
+                "removing {} key(s) from secret set {name}",
+                keys.len()
+            ));
+            let job = client.remove_secrets(&name, &keys, Wait::default());
+            let set = interruptible(
+                job,
+                &progress,
+                &format!("see `pipecat-cloud secrets list {name}`"),
+            )
+            .await?;
             if out.is_json() {
-                return out.json(&answer);
+                return out.json_listing(&set, "secrets");
             }
-            out.line(&format!("Removed {key} from secret set {name}."))
+            out.line(&format!(
+                "Removed {} from secret set {name} ({} keys left).",
+                keys.join(", "),
+                set.secrets.len()
+            ))
         }
         SecretsCommand::Delete { name } => {
             let client = ctx.client(Key::Private)?;

@@ -319,3 +319,436 @@ async fn image_pull_secret_goes_to_the_api_host_with_encoded_credentials() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!stderr(&out).contains("no-colon"), "{}", stderr(&out));
 }
+
+// ---- deploy, builds, secret files, follow; snapshots ----
+
+/// A fresh directory under the system temp dir, removed by the caller.
+fn temp_dir(tag: &str) -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let dir = std::env::temp_dir().join(format!("pipecat-cli-{tag}-{}-{n}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The binary run in `dir`.
+async fn cli_in(fake: &FakeCloud, dir: &std::path::Path, args: &[&str]) -> Output {
+    let mut cmd = command(fake, args);
+    cmd.current_dir(dir);
+    run(cmd).await
+}
+
+/// A bot directory: a Dockerfile, code, a `.dockerignore` (so that
+/// secret-looking files are held back, not just excluded) and a key file.
+fn bot_dir(tag: &str) -> std::path::PathBuf {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join("Dockerfile"), "FROM python:3.12\nCOPY . .\n").unwrap();
+    std::fs::write(dir.join("bot.py"), "print('hello')\n").unwrap();
+    std::fs::write(dir.join(".dockerignore"), "*.md\n").unwrap();
+    std::fs::write(dir.join("README.md"), "not packed\n").unwrap();
+    std::fs::write(dir.join("server.key"), "-----BEGIN KEY-----\n").unwrap();
+    dir
+}
+
+/// Replaces what changes from run to run: the fake's address, UUIDs and
+/// RFC 3339 timestamps.
+fn redact(text: &str, fake: &FakeCloud) -> String {
+    let text = text.replace(&fake.url(), "[HOST]");
+    let chars: Vec<char> = text.chars().collect();
+    let is_hex = |c: char| c.is_ascii_hexdigit();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        // A UUID: 8-4-4-4-12 hex digits.
+        if i + 36 <= chars.len() {
+            let candidate = &chars[i..i + 36];
+            let uuid = candidate.iter().enumerate().all(|(k, c)| {
+                if [8, 13, 18, 23].contains(&k) {
+                    *c == '-'
+                } else {
+                    is_hex(*c)
+                }
+            });
+            if uuid {
+                out.push_str("[UUID]");
+                i += 36;
+                continue;
+            }
+        }
+        // A timestamp: YYYY-MM-DDT… up to a quote or whitespace.
+        if i + 11 <= chars.len()
+            && chars[i..i + 4].iter().all(char::is_ascii_digit)
+            && chars[i + 4] == '-'
+            && chars[i + 7] == '-'
+            && chars[i + 10] == 'T'
+        {
+            while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '"' {
+                i += 1;
+            }
+            out.push_str("[TIME]");
+            continue;
+        }
+        out.push(chars[i]);
+        i += 1;
+    }
+    out
+}
+
+fn calls(fake: &FakeCloud, method: &str, prefix: &str) -> usize {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method == method && r.path.starts_with(prefix))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deploy_from_a_toml_creates_then_updates_and_waits_for_the_rollout() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("deploy");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"toml-bot\"\nimage = \"example/bot:1\"\n[scaling]\nmin_agents = 0\nmax_agents = 2\n",
+    )
+    .unwrap();
+
+    let first = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let json = one_json(&first);
+    assert_eq!(json["agentName"], "toml-bot");
+    assert_eq!(json["created"], true);
+    assert_eq!(json["agent"]["ready"], true, "{json}");
+    let create: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/agents")
+        .collect();
+    assert_eq!(create.len(), 1);
+    let body: Value = serde_json::from_slice(&create[0].body).unwrap();
+    assert_eq!(body["serviceName"], "toml-bot");
+    assert_eq!(body["image"], "example/bot:1");
+    assert_eq!(body["autoScaling"]["maxAgents"], 2);
+    // Progress went to stderr, as plain lines (no terminal here).
+    assert!(
+        stderr(&first).contains("rollout: ready"),
+        "{}",
+        stderr(&first)
+    );
+    assert!(!stderr(&first).contains('\x1b'), "escapes on a pipe");
+
+    // Again, with a flag over the file: an update carrying the new value.
+    fake.clear_requests();
+    let second = cli_in(&fake, &dir, &["deploy", "--max-agents", "4"]).await;
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert!(
+        stdout(&second).starts_with("Updated agent toml-bot: deployment "),
+        "{}",
+        stdout(&second)
+    );
+    let update: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "POST" && r.path == "/v1/agents/toml-bot")
+        .collect();
+    assert_eq!(update.len(), 1, "{:?}", fake.requests());
+    let body: Value = serde_json::from_slice(&update[0].body).unwrap();
+    assert_eq!(body["autoScaling"]["maxAgents"], 4);
+    assert_eq!(calls(&fake, "POST", "/v1/agents"), 1, "no second create");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deploy_with_a_build_table_builds_in_the_cloud_then_deploys_the_build() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("deploy-build");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"built-bot\"\n[build]\ndockerfile = \"Dockerfile\"\n",
+    )
+    .unwrap();
+    let out = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = one_json(&out);
+    let build_id = json["build"]["buildId"].as_str().expect("a build id");
+    assert_eq!(json["build"]["cached"], false);
+    assert_eq!(calls(&fake, "POST", "/fake-uploads/"), 1, "one upload");
+    let create = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/v1/agents")
+        .expect("a create");
+    let body: Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(body["buildId"], build_id);
+    assert!(body.get("image").is_none(), "{body}");
+    assert!(
+        stderr(&out).contains("not uploaded: server.key"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deploy_dry_run_checks_and_shows_but_sends_nothing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("dry-run");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"dry-bot\"\nsecret_set = \"dry-secrets\"\n[build]\n",
+    )
+    .unwrap();
+    let json = cli_in(
+        &fake,
+        &dir,
+        &["deploy", "--dry-run", "--max-agents", "3", "-o", "json"],
+    )
+    .await;
+    assert!(json.status.success(), "{}", stderr(&json));
+    let doc = one_json(&json);
+    assert_eq!(doc["dryRun"], true);
+    assert_eq!(doc["deploy"]["serviceName"], "dry-bot");
+    assert_eq!(doc["deploy"]["autoScaling"]["maxAgents"], 3);
+    assert_eq!(doc["build"]["heldBack"][0]["path"], "server.key");
+    assert_eq!(doc["build"]["contextHash"].as_str().unwrap().len(), 16);
+
+    let human = cli_in(&fake, &dir, &["deploy", "--dry-run"]).await;
+    assert!(human.status.success(), "{}", stderr(&human));
+    insta::assert_snapshot!("deploy_dry_run_human", redact(&stdout(&human), &fake));
+    assert_eq!(fake.request_count(), 0, "a dry run sent a request");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_bad_toml_field_exits_2_naming_file_and_line_and_sends_nothing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("bad-toml");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"ok-bot\"\nimage = \"example/bot:1\"\nmax_session_duration = 5\n",
+    )
+    .unwrap();
+    let out = cli_in(&fake, &dir, &["deploy"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pcc-deploy.toml:3: max_session_duration"),
+        "{}",
+        stderr(&out)
+    );
+    // A flag breaking a rule: refused as well, the rule named.
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"ok-bot\"\nimage = \"example/bot:1\"\n",
+    )
+    .unwrap();
+    let out = cli_in(
+        &fake,
+        &dir,
+        &["deploy", "--min-agents", "5", "--max-agents", "2"],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("max_agents"), "{}", stderr(&out));
+    // No file and no name: a usage error.
+    std::fs::remove_file(dir.join("pcc-deploy.toml")).unwrap();
+    let out = cli_in(&fake, &dir, &["deploy"]).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(fake.request_count(), 0, "bad config reached the API");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_context_lists_files_held_back_files_and_the_hash_without_sending() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("context");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let out = cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let json = one_json(&out);
+    let files: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert!(
+        files.contains(&"Dockerfile") && files.contains(&"bot.py"),
+        "{files:?}"
+    );
+    assert!(
+        !files.contains(&"README.md") && !files.contains(&"server.key"),
+        "{files:?}"
+    );
+    assert_eq!(json["heldBack"][0]["path"], "server.key");
+    assert_eq!(json["heldBack"][0]["reason"], "looksLikeSecret");
+    let hash = json["contextHash"].as_str().unwrap();
+    assert_eq!(hash.len(), 16);
+    assert!(json["compressedBytes"].as_u64().unwrap() > 0);
+    // The same hash the library computes.
+    let packed =
+        pipecat_api::build_context::pack(&dir, &pipecat_api::build_context::ContextOptions::new())
+            .unwrap();
+    assert_eq!(hash, packed.hash());
+
+    let human = cli(&fake, &["build", "context", &dir_arg]).await;
+    assert!(human.status.success(), "{}", stderr(&human));
+    insta::assert_snapshot!("build_context_human", redact(&stdout(&human), &fake));
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_create_uploads_once_then_reuses_the_cached_build() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("create");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let first = cli(
+        &fake,
+        &[
+            "build", "create", &dir_arg, "--region", "us-west", "-o", "json",
+        ],
+    )
+    .await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    let json = one_json(&first);
+    let id = json["buildId"].as_str().expect("buildId").to_string();
+    assert_eq!(json["cached"], false);
+    assert_eq!(json["contextHash"].as_str().unwrap().len(), 16);
+    assert_eq!(calls(&fake, "POST", "/fake-uploads/"), 1);
+    insta::assert_snapshot!("build_create_json", redact(&stdout(&first), &fake));
+
+    let again = cli(&fake, &["build", "create", &dir_arg, "--region", "us-west"]).await;
+    assert!(again.status.success(), "{}", stderr(&again));
+    assert!(stdout(&again).contains(&id), "{}", stdout(&again));
+    assert!(stdout(&again).contains("reused"), "{}", stdout(&again));
+    assert_eq!(calls(&fake, "POST", "/fake-uploads/"), 1, "uploaded again");
+
+    // A build that fails is exit 1 with the build's message.
+    fake.fail_next_build("pip install failed");
+    std::fs::write(dir.join("bot.py"), "print('changed')\n").unwrap();
+    let failed = cli(&fake, &["build", "create", &dir_arg]).await;
+    assert_eq!(failed.status.code(), Some(1), "{}", stderr(&failed));
+    assert!(
+        stderr(&failed).contains("pip install failed"),
+        "{}",
+        stderr(&failed)
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn secrets_set_from_a_file_sends_one_put_and_a_bad_line_sends_nothing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("env");
+    let file = dir.join("prod.env");
+    std::fs::write(
+        &file,
+        format!("# bot keys\nOPENAI_API_KEY={SECRET}\nGREETING=hi\n"),
+    )
+    .unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let out = cli(
+        &fake,
+        &[
+            "secrets", "set", "file-set", "--file", &path, "DEBUG=1", "-o", "json",
+        ],
+    )
+    .await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let puts: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1, "one PUT for file and pairs");
+    let body = String::from_utf8_lossy(&puts[0].body).into_owned();
+    assert!(body.contains(SECRET) && body.contains("GREETING") && body.contains("DEBUG"));
+    let keys = one_json(&out)["secrets"].as_array().unwrap().len();
+    assert_eq!(keys, 3);
+    insta::assert_snapshot!("secrets_set_json", redact(&stdout(&out), &fake));
+
+    fake.clear_requests();
+    std::fs::write(
+        &file,
+        format!("OPENAI_API_KEY={SECRET}\nBROKEN LINE {SECRET}\n"),
+    )
+    .unwrap();
+    let bad = cli(&fake, &["secrets", "set", "file-set", "--file", &path]).await;
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains("prod.env:2"), "{}", stderr(&bad));
+    assert!(
+        !stderr(&bad).contains(SECRET),
+        "a value in the error: {}",
+        stderr(&bad)
+    );
+    assert_eq!(fake.request_count(), 0, "a bad file reached the API");
+
+    // unset removes keys through the library job and keeps the others.
+    let unset = cli(
+        &fake,
+        &["secrets", "unset", "file-set", "DEBUG", "-o", "json"],
+    )
+    .await;
+    assert!(unset.status.success(), "{}", stderr(&unset));
+    let left: Vec<_> = one_json(&unset)["secrets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["fieldName"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+    assert!(!left.contains(&"DEBUG".to_string()), "{left:?}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn logs_follow_prints_new_lines_and_ctrl_c_ends_it_with_0() {
+    use std::io::BufRead as _;
+    let fake = FakeCloud::start().await.unwrap();
+    agent(&fake, "chatty").await;
+    fake.seed_logs("chatty", 3);
+    let mut cmd = command(&fake, &["agent", "logs", "chatty", "--follow", "-n", "2"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let wait = std::time::Duration::from_secs(20);
+    let first: Vec<String> = (0..2).map(|_| rx.recv_timeout(wait).unwrap()).collect();
+    fake.append_logs("chatty", 1);
+    let next = tokio::task::spawn_blocking(move || (rx.recv_timeout(wait), rx))
+        .await
+        .unwrap();
+    let (next, _rx) = next;
+    let next = next.expect("the appended line is followed");
+    assert!(!first.contains(&next), "{first:?} then {next}");
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends a follow with 0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn human_and_json_output_snapshots() {
+    let fake = FakeCloud::start().await.unwrap();
+    agent(&fake, "snap-bot").await;
+    let regions = cli(&fake, &["regions", "list"]).await;
+    insta::assert_snapshot!("regions_list_human", redact(&stdout(&regions), &fake));
+    let agents = cli(&fake, &["agent", "list"]).await;
+    insta::assert_snapshot!("agent_list_human", redact(&stdout(&agents), &fake));
+    let status = cli(&fake, &["agent", "status", "snap-bot", "-o", "json"]).await;
+    insta::assert_snapshot!("agent_status_json", redact(&stdout(&status), &fake));
+}
