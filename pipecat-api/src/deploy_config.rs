@@ -662,6 +662,22 @@ impl DeployConfig {
         with_krisp_audio_filter, krisp_audio_filter, "krisp_viva.audio_filter"
     );
 
+    /// Deploys under another agent name (a command-line argument over the
+    /// file's `agent_name`).
+    pub fn with_agent_name(mut self, agent_name: impl Into<String>) -> Self {
+        self.agent_name = agent_name.into();
+        self.source.lines.remove("agent_name");
+        self
+    }
+
+    /// Clears the image, e.g. when a cloud build is to supply the build id
+    /// instead (the two are exclusive).
+    pub fn without_image(mut self) -> Self {
+        self.image = None;
+        self.source.lines.remove("image");
+        self
+    }
+
     /// Sets the cloud build to deploy, by id.
     pub fn with_build_id(mut self, build_id: Uuid) -> Self {
         self.build_id = Some(build_id);
@@ -1257,6 +1273,24 @@ mod tests {
         DeployConfig::from_toml_str(text, "pcc-deploy.toml")
             .unwrap_err()
             .to_string()
+    }
+
+    #[test]
+    fn the_name_can_be_replaced_and_the_image_cleared() {
+        let config = DeployConfig::from_toml_str(
+            "agent_name = \"from-file\"\nimage = \"repo/bot:1\"\n[build]\n",
+            "pcc-deploy.toml",
+        )
+        .unwrap()
+        .with_agent_name("from-flag")
+        .without_image();
+        assert_eq!(config.agent_name(), "from-flag");
+        assert_eq!(config.image(), None);
+        assert!(config.validate().is_ok());
+        assert!(config.check_source().is_ok(), "the [build] table remains");
+        let bad = DeployConfig::new("ok").with_agent_name("Not Valid");
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("agent_name"), "{err}");
     }
 
     #[test]

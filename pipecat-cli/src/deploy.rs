@@ -63,62 +63,6 @@ pub struct DeployArgs {
     pub dry_run: bool,
 }
 
-/// A copy of `config` under another name, without its image when
-/// `drop_image`. pipecat-api's `DeployConfig` has no setter for the agent
-/// name and none to clear the image, so the CLI copies field by field.
-fn copy_config(config: &DeployConfig, name: &str, drop_image: bool) -> DeployConfig {
-    let mut copy = DeployConfig::new(name);
-    if let (Some(image), false) = (config.image(), drop_image) {
-        copy = copy.with_image(image);
-    }
-    if let Some(id) = config.build_id() {
-        copy = copy.with_build_id(id);
-    }
-    if let Some(v) = config.image_credentials() {
-        copy = copy.with_image_credentials(v);
-    }
-    if let Some(v) = config.secret_set() {
-        copy = copy.with_secret_set(v);
-    }
-    if let Some(v) = config.region() {
-        copy = copy.with_region(v);
-    }
-    if let Some(v) = config.agent_profile() {
-        copy = copy.with_agent_profile(v);
-    }
-    if let Some(v) = config.websocket_auth() {
-        copy = copy.with_websocket_auth(v);
-    }
-    if let Some(v) = config.max_session_duration() {
-        copy = copy.with_max_session_duration(v);
-    }
-    if let Some(v) = config.architecture() {
-        copy = copy.with_architecture(v);
-    }
-    if let Some(v) = config.min_agents() {
-        copy = copy.with_min_agents(v);
-    }
-    if let Some(v) = config.max_agents() {
-        copy = copy.with_max_agents(v);
-    }
-    if let Some(v) = config.krisp_audio_filter() {
-        copy = copy.with_krisp_audio_filter(v);
-    }
-    if let Some(v) = config.resources() {
-        copy = copy.with_resources(v.clone());
-    }
-    if let Some(v) = config.build() {
-        copy = copy.with_build(v.clone());
-    }
-    if let Some(v) = config.docker() {
-        copy = copy.with_docker(v.clone());
-    }
-    if let Some(v) = config.git() {
-        copy = copy.with_git(v.clone());
-    }
-    copy
-}
-
 /// The config: the file (when there is one), then the arguments over it,
 /// checked. Sends nothing.
 fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
@@ -130,7 +74,7 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
     };
     let mut config = match (file, &args.agent_name) {
         (Some(config), Some(name)) if config.agent_name() != name => {
-            copy_config(&config, name, false)
+            config.with_agent_name(name.clone())
         }
         (Some(config), _) => config,
         (None, Some(name)) => DeployConfig::new(name.clone()),
@@ -143,8 +87,7 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
     };
     if args.build && config.image().is_some() {
         // The build's image replaces the one in the file.
-        let name = config.agent_name().to_string();
-        config = copy_config(&config, &name, true);
+        config = config.without_image();
     }
     if let Some(image) = &args.image {
         config = config.with_image(image.clone());
