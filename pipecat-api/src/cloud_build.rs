@@ -82,7 +82,7 @@ type Callback = Arc<dyn Fn(&BuildProgress) + Send + Sync>;
 ///     .dockerfile("docker/Dockerfile")
 ///     .exclude("docs/")
 ///     .allow_secret("certs/ca.pem")
-///     .wait(Wait { timeout: Duration::from_secs(1800), ..Wait::default() });
+///     .wait(Wait::up_to(Duration::from_secs(1800)));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]

@@ -9,8 +9,10 @@ use crate::types::{GetSecretSetResponse, SecretSetStatus, ServiceDetailsResponse
 use crate::{Client, Error};
 
 /// How long and how often to poll. The default polls after 0.5 s, then
-/// backs off (x1.5) to every 5 s, for at most 5 minutes.
+/// backs off (x1.5) to every 5 s, for at most 5 minutes;
+/// `Wait::up_to(Duration::from_secs(60)).polling(fast, slow)` changes both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Wait {
     /// The first pause between polls.
     pub initial_interval: Duration,
@@ -31,6 +33,24 @@ impl Default for Wait {
 }
 
 impl Wait {
+    /// Waiting at most `timeout`, polling as the default does.
+    pub fn up_to(timeout: Duration) -> Self {
+        Wait {
+            timeout,
+            ..Wait::default()
+        }
+    }
+
+    /// This wait with other pauses between polls: `initial` first, growing
+    /// ×1.5 up to `max`.
+    pub fn polling(self, initial: Duration, max: Duration) -> Self {
+        Wait {
+            initial_interval: initial,
+            max_interval: max,
+            ..self
+        }
+    }
+
     /// Polls `check` until it returns `Some`, pausing between polls; the
     /// pause before a poll never crosses the deadline.
     pub(crate) async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>

@@ -253,11 +253,10 @@ async fn api_errors_exit_1_and_bad_input_exits_2_before_sending() {
 async fn agent_start_shows_the_room_but_never_the_token() {
     let fake = FakeCloud::start().await.unwrap();
     agent(&fake, "talker").await;
-    let quick = pipecat_api::Wait {
-        initial_interval: std::time::Duration::from_millis(10),
-        max_interval: std::time::Duration::from_millis(50),
-        timeout: std::time::Duration::from_secs(5),
-    };
+    let quick = pipecat_api::Wait::up_to(std::time::Duration::from_secs(5)).polling(
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_millis(50),
+    );
     client(&fake)
         .wait_agent_ready("talker", quick)
         .await

@@ -257,11 +257,8 @@ pub async fn call_operation(
 
 /// Polling fast enough for a fake, giving up after `timeout`.
 pub fn quick_wait(timeout: std::time::Duration) -> pipecat_api::Wait {
-    pipecat_api::Wait {
-        initial_interval: std::time::Duration::from_millis(2),
-        max_interval: std::time::Duration::from_millis(10),
-        timeout,
-    }
+    use std::time::Duration;
+    pipecat_api::Wait::up_to(timeout).polling(Duration::from_millis(2), Duration::from_millis(10))
 }
 
 /// Creates agent `name` (allowing `max_sessions` at once) and waits until

@@ -33,11 +33,8 @@ fn bot_dir() -> tempfile::TempDir {
 }
 
 fn quick() -> Wait {
-    Wait {
-        initial_interval: Duration::from_millis(5),
-        max_interval: Duration::from_millis(20),
-        timeout: Duration::from_secs(10),
-    }
+    Wait::up_to(Duration::from_secs(10))
+        .polling(Duration::from_millis(5), Duration::from_millis(20))
 }
 
 fn build_of(dir: &tempfile::TempDir) -> CloudBuild {
@@ -441,10 +438,8 @@ async fn a_build_not_final_by_the_deadline_is_a_timeout() {
     let (fake, client) = setup().await;
     fake.set_build_reads(1_000);
     let dir = bot_dir();
-    let wait = Wait {
-        timeout: Duration::from_millis(200),
-        ..quick()
-    };
+    let wait = Wait::up_to(Duration::from_millis(200))
+        .polling(Duration::from_millis(5), Duration::from_millis(20));
     let err = client
         .cloud_build(build_of(&dir).wait(wait))
         .await
