@@ -8,7 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 /// The generated operation table maps every operation to one of these, from
 /// the spec's `security`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KeyKind {
+pub(crate) enum KeyKind {
     /// The private key: agents, secrets, builds, properties, regions.
     Private,
     /// The public key: starting sessions and talking to them.
