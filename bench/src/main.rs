@@ -17,6 +17,7 @@ mod footprint;
 mod instructions;
 mod latency;
 mod memory;
+mod pack;
 mod payload;
 mod process;
 mod proxy;
@@ -40,19 +41,23 @@ enum Part {
     Latency,
     Python,
     Memory,
+    Pack,
+    Upload,
     Footprint,
 }
 
 impl Part {
     /// In the order `all` runs them: the footprint's clean build last, so
     /// that it disturbs no other measurement.
-    const ALL: [Part; 7] = [
+    const ALL: [Part; 9] = [
         Part::Throughput,
         Part::Decode,
         Part::Instructions,
         Part::Latency,
         Part::Python,
         Part::Memory,
+        Part::Pack,
+        Part::Upload,
         Part::Footprint,
     ];
 
@@ -64,6 +69,8 @@ impl Part {
             Part::Latency => "latency",
             Part::Python => "python",
             Part::Memory => "memory",
+            Part::Pack => "pack",
+            Part::Upload => "upload",
             Part::Footprint => "footprint",
         }
     }
@@ -83,6 +90,8 @@ impl Part {
             Part::Latency => latency::run().await,
             Part::Python => python::run().await,
             Part::Memory => memory::run().await,
+            Part::Pack => pack::run_pack().await,
+            Part::Upload => pack::run_upload().await,
             Part::Footprint => footprint::run().await,
         }
     }
@@ -97,6 +106,8 @@ parts (all, in this order, when none is named):
   latency     200 session starts over TLS behind a 20 ms RTT proxy, then 16 concurrent
   python      the official Python SDK starting sessions beside pipecat-api
   memory      peak RSS following 1,000,000 log lines (child process)
+  pack        packing a 50 MB and a 200 MB build context: pipecat-api vs the official CLI's packer
+  upload      cloud_build's upload vs a raw reqwest multipart POST, to pipecat-fake
   footprint   crates pulled in, proc-macros, generated code size, clean build time
 
 for profiling by hand:
@@ -108,6 +119,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("memory-child") => return memory::child(&args[1..]),
+        Some("pack-child") => return pack::child(&args[1..]),
         Some("calls-child") => return instructions::child(&args[1..]),
         Some("serve") => return serve(),
         Some("help" | "-h" | "--help") => {
