@@ -29,7 +29,7 @@ use crate::stats;
 /// Interleaved rounds per packer and size.
 const ROUNDS: usize = 3;
 /// Interleaved rounds per uploader.
-const UPLOAD_ROUNDS: usize = 5;
+const UPLOAD_ROUNDS: usize = 15;
 /// Bumped whenever the generator changes, so old trees are made anew.
 const GENERATOR: &str = "pack-context v1";
 
@@ -55,6 +55,15 @@ const MB200: Shape = Shape {
     small_files: 6_000,
     large_files: 7,
     large_bytes: 20_000_000,
+};
+
+/// About 9 MB, for `upload`: pipecat-fake refuses bodies over 8 MiB, and
+/// this packs to about 6 MB.
+const UPLOAD: Shape = Shape {
+    name: "upload 9 MB",
+    small_files: 100,
+    large_files: 1,
+    large_bytes: 8_000_000,
 };
 
 /// What a packing child reports (ours and the Python script alike).
@@ -433,7 +442,7 @@ pub async fn run_upload() -> anyhow::Result<()> {
     report::heading(
         "upload: cloud_build's upload vs a raw reqwest multipart POST, to pipecat-fake",
     );
-    let dir = tokio::task::spawn_blocking(|| generate(&MB200)).await??;
+    let dir = tokio::task::spawn_blocking(|| generate(&UPLOAD)).await??;
     let temp = work_dir()?.join("tmp");
     std::fs::create_dir_all(&temp)?;
     let fake = pipecat_fake::FakeCloud::start().await?;
@@ -453,26 +462,28 @@ pub async fn run_upload() -> anyhow::Result<()> {
     let result: anyhow::Result<()> = async {
         for round in 0..UPLOAD_ROUNDS {
             report::progress(&format!("round {}/{UPLOAD_ROUNDS}", round + 1));
-            // A new hash each round, so no build is found in the cache.
-            std::fs::write(&marker, format!("round {round} at {:?}\n", Instant::now()))?;
+            // A new hash for each upload, so no build is found in the cache.
+            std::fs::write(&marker, format!("raw {round} at {:?}\n", Instant::now()))?;
             let options = ContextOptions::new().temp_dir(&temp);
             let context = dir.clone();
             let packed =
                 tokio::task::spawn_blocking(move || build_context::pack(context, &options))
                     .await??;
             size = packed.compressed_bytes();
-            let (mut mine, mut raw_s) = (0.0, 0.0);
+            let (mut mine, mut mine_size, mut raw_s) = (0.0, 0, 0.0);
             for i in 0..2 {
                 fake.clear_requests();
                 if (i + round) % 2 == 0 {
-                    mine = ours_once(&client, &dir, wait).await?;
+                    std::fs::write(&marker, format!("ours {round} at {:?}\n", Instant::now()))?;
+                    (mine, mine_size) = ours_once(&client, &dir, wait).await?;
                 } else {
                     raw_s = raw_once(&client, &raw, &packed).await?;
                 }
             }
-            ours.push(size as f64 / mine);
-            theirs.push(size as f64 / raw_s);
-            ratios.push(raw_s / mine);
+            let (ours_rate, raw_rate) = (mine_size as f64 / mine, size as f64 / raw_s);
+            ours.push(ours_rate);
+            theirs.push(raw_rate);
+            ratios.push(ours_rate / raw_rate);
         }
         Ok(())
     }
@@ -480,13 +491,16 @@ pub async fn run_upload() -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&marker);
     result?;
     println!(
-        "  the 200 MB context's archive ({}), {UPLOAD_ROUNDS} interleaved rounds over HTTP/1.1 to the fake on 127.0.0.1 (it buffers, parses and hashes each upload)",
+        "  a {} archive (pipecat-fake takes at most 8 MiB), {UPLOAD_ROUNDS} interleaved rounds over HTTP/1.1 to the fake on 127.0.0.1 (it buffers, parses and hashes each upload)",
         mb(size as f64)
     );
     let mut table = Table::new(&["uploader", "MB/s (median)", "range"]);
     for (name, rates) in [
         ("pipecat-api cloud_build upload", &ours),
-        ("raw reqwest multipart POST", &theirs),
+        (
+            "raw reqwest multipart POST (file read into memory)",
+            &theirs,
+        ),
     ] {
         let (lo, hi) = stats::range(rates);
         table.row(vec![
@@ -503,8 +517,9 @@ pub async fn run_upload() -> anyhow::Result<()> {
     ]);
     table.print();
     println!(
-        "  target ≥ 0.90x: {} (ours is timed from its first Uploading event to the first Building event, \
-         so it also pays createBuild and one getBuild; raw is timed from opening the file to the 204)",
+        "  target ≥ 0.90x: {} (each timed from opening the archive to the first getBuild answer after \
+         the POST and createBuild: ours by its Uploading {{ sent: 0 }} and first Building events, raw by the \
+         clock around POST + createBuild + getBuild made by hand)",
         report::verdict(stats::median(&ratios) >= 0.9)
     );
     Ok(())
@@ -516,7 +531,7 @@ async fn ours_once(
     client: &pipecat_api::Client,
     dir: &Path,
     wait: pipecat_api::Wait,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<(f64, u64)> {
     let marks: Arc<Mutex<(Option<Instant>, Option<Instant>)>> = Arc::default();
     let seen = Arc::clone(&marks);
     let build = CloudBuild::new(dir)
@@ -540,13 +555,17 @@ async fn ours_once(
     }
     let marks = *marks.lock().unwrap_or_else(|p| p.into_inner());
     match marks {
-        (Some(start), Some(end)) => Ok(end.duration_since(start).as_secs_f64()),
+        (Some(start), Some(end)) => Ok((
+            end.duration_since(start).as_secs_f64(),
+            finished.compressed_bytes(),
+        )),
         _ => bail!("no upload progress seen"),
     }
 }
 
-/// One raw multipart POST of the packed archive to a fresh upload URL,
-/// timed from opening the file to the answer.
+/// One raw multipart POST of the packed archive (read into memory) to a
+/// fresh upload URL, then createBuild and getBuild, timed from reading the
+/// file to the last answer.
 async fn raw_once(
     client: &pipecat_api::Client,
     raw: &reqwest::Client,
@@ -565,13 +584,13 @@ async fn raw_once(
         form = form.text(name.to_string(), value.to_string());
     }
     form = form.text("Content-Type", "application/gzip");
-    let file = tokio::fs::File::open(packed.path()).await?;
-    let part = reqwest::multipart::Part::stream_with_length(
-        reqwest::Body::from(file),
-        packed.compressed_bytes(),
-    )
-    .file_name("context.tar.gz")
-    .mime_str("application/gzip")?;
+    // The whole file read into memory and sent as one part: the fastest
+    // raw form (streaming `Body::from(tokio::fs::File)` reads 4 KiB at a
+    // time through the blocking pool, and is slower).
+    let bytes = tokio::fs::read(packed.path()).await?;
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name("context.tar.gz")
+        .mime_str("application/gzip")?;
     let response = raw
         .post(url)
         .multipart(form.part("file", part))
@@ -579,9 +598,21 @@ async fn raw_once(
         .await?;
     let status = response.status();
     let _ = response.bytes().await?;
-    let seconds = started.elapsed().as_secs_f64();
     if !status.is_success() {
         bail!("the raw upload was answered {status}");
     }
-    Ok(seconds)
+    // The same calls cloud_build makes before its first Building event.
+    let created = client
+        .create_build()
+        .body(
+            pipecat_api::types::CreateBuildRequest::builder()
+                .upload_id(upload.upload_id.context("no uploadId")?)
+                .region("us-west")
+                .dockerfile_path("Dockerfile"),
+        )
+        .send()
+        .await?;
+    let id = created.build.and_then(|b| b.id).context("no build id")?;
+    client.get_build().build_id(id).send().await?;
+    Ok(started.elapsed().as_secs_f64())
 }
