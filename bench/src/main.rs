@@ -18,6 +18,7 @@ mod footprint;
 mod instructions;
 mod latency;
 mod memory;
+mod pack;
 mod payload;
 mod process;
 mod proxy;
@@ -41,6 +42,8 @@ enum Part {
     Latency,
     Python,
     Memory,
+    Pack,
+    Upload,
     Footprint,
     Cli,
 }
@@ -48,7 +51,7 @@ enum Part {
 impl Part {
     /// In the order `all` runs them: the footprint's clean build last, so
     /// that it disturbs no other measurement.
-    const ALL: [Part; 8] = [
+    const ALL: [Part; 10] = [
         Part::Throughput,
         Part::Decode,
         Part::Instructions,
@@ -56,6 +59,8 @@ impl Part {
         Part::Python,
         Part::Memory,
         Part::Cli,
+        Part::Pack,
+        Part::Upload,
         Part::Footprint,
     ];
 
@@ -67,6 +72,8 @@ impl Part {
             Part::Latency => "latency",
             Part::Python => "python",
             Part::Memory => "memory",
+            Part::Pack => "pack",
+            Part::Upload => "upload",
             Part::Footprint => "footprint",
             Part::Cli => "cli",
         }
@@ -87,6 +94,8 @@ impl Part {
             Part::Latency => latency::run().await,
             Part::Python => python::run().await,
             Part::Memory => memory::run().await,
+            Part::Pack => pack::run_pack().await,
+            Part::Upload => pack::run_upload().await,
             Part::Footprint => footprint::run().await,
             Part::Cli => cli::run().await,
         }
@@ -103,6 +112,8 @@ parts (all, in this order, when none is named):
   python      the official Python SDK starting sessions beside pipecat-api
   memory      peak RSS following 1,000,000 log lines (child process)
   cli         pipecat-cloud --help / regions list (fake) start to exit, beside the official pcc --help
+  pack        packing a 50 MB and a 200 MB build context: pipecat-api vs the official CLI's packer
+  upload      cloud_build's upload vs a raw reqwest multipart POST, to pipecat-fake
   footprint   crates pulled in, proc-macros, generated code size, clean build time
 
 for profiling by hand:
@@ -114,6 +125,7 @@ fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("memory-child") => return memory::child(&args[1..]),
+        Some("pack-child") => return pack::child(&args[1..]),
         Some("calls-child") => return instructions::child(&args[1..]),
         Some("serve") => return serve(),
         Some("help" | "-h" | "--help") => {

@@ -31,10 +31,12 @@ const CALLS: usize = 200;
 const ROUNDS: usize = 3;
 
 /// A virtualenv with the SDK installed.
-struct Python {
-    python: PathBuf,
+pub struct Python {
+    /// The virtualenv's interpreter.
+    pub python: PathBuf,
     script: PathBuf,
-    dir: PathBuf,
+    /// The virtualenv.
+    pub dir: PathBuf,
 }
 
 /// What one batch of the Python script reported.
@@ -197,8 +199,9 @@ pub fn venv() -> anyhow::Result<PathBuf> {
     Ok(prepare()?.dir)
 }
 
-/// Finds or makes the virtualenv with `pipecatcloud`, and writes the script.
-fn prepare() -> anyhow::Result<Python> {
+/// Finds or makes the virtualenv with `pipecatcloud` (recent enough to have
+/// the cloud-build packer, for the `pack` part), and writes the script.
+pub fn prepare() -> anyhow::Result<Python> {
     let exe = std::env::current_exe()?;
     let target = exe
         .parent()
@@ -216,7 +219,10 @@ fn prepare() -> anyhow::Result<Python> {
     }
     let has_sdk = |python: &Path| {
         process::run(
-            Command::new(python).args(["-c", "import pipecatcloud.session"]),
+            Command::new(python).args([
+                "-c",
+                "import pipecatcloud.session, pipecatcloud._utils.build_utils",
+            ]),
             Duration::from_secs(60),
         )
         .is_ok_and(|f| f.status.success())
@@ -230,13 +236,16 @@ fn prepare() -> anyhow::Result<Python> {
                 "install",
                 "--disable-pip-version-check",
                 "--quiet",
+                "--upgrade",
                 "pipecatcloud",
             ]),
             Duration::from_secs(600),
         )
         .context("pip install pipecatcloud failed")?;
         if !has_sdk(&python) {
-            bail!("pipecatcloud installed but `import pipecatcloud.session` fails");
+            bail!(
+                "pipecatcloud installed but `import pipecatcloud.session, pipecatcloud._utils.build_utils` fails"
+            );
         }
     }
     let script = dir.join("start_sessions.py");

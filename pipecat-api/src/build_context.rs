@@ -1,6 +1,13 @@
 //! Packing a directory into a cloud-build context: a gzip'd tar archive and
 //! its hash, ready to upload. Nothing here touches the network.
 //!
+//! [`pack`] is also the **dry run** of a cloud build: it makes exactly the
+//! archive [`Client::cloud_build`](crate::Client::cloud_build) would upload
+//! and reports what would go up ([`files`](PackedContext::files), with
+//! sizes), what was [held back](PackedContext::held_back) and why, the sizes
+//! before and after compression, and the [`hash`](PackedContext::hash) the
+//! service will compute, without any network call.
+//!
 //! ```no_run
 //! use pipecat_api::build_context::{pack, ContextOptions};
 //!
@@ -11,8 +18,23 @@
 //!     eprintln!("not uploaded: {} ({})", held.path(), held.reason());
 //! }
 //! println!("{} files, hash {}", context.files().len(), context.hash());
+//! println!(
+//!     "{} bytes, {} compressed, archive at {}",
+//!     context.uncompressed_bytes(),
+//!     context.compressed_bytes(),
+//!     context.path().display()
+//! );
 //! # Ok(()) }
 //! ```
+//!
+//! # Memory
+//!
+//! The archive is streamed to a temporary file as it is made (in
+//! [`std::env::temp_dir`], or [`ContextOptions::temp_dir`]), and its hash is
+//! computed as it is written: packing holds one file's read buffer and the
+//! compressor's state, never the archive, so its memory does not grow with
+//! the context. The file is deleted when the last clone of the
+//! [`PackedContext`] is dropped; [`PackedContext::open`] reads it back.
 //!
 //! # What goes in
 //!
@@ -68,8 +90,9 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::fs;
-use std::io::{self, Read};
+use std::io::{self, BufWriter, Read, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use flate2::{Compression, GzBuilder};
 use md5::{Digest, Md5};
@@ -193,6 +216,7 @@ pub struct ContextOptions {
     excludes: Vec<String>,
     allowed_secrets: Vec<PathBuf>,
     max_bytes: u64,
+    temp_dir: Option<PathBuf>,
 }
 
 impl Default for ContextOptions {
@@ -202,6 +226,7 @@ impl Default for ContextOptions {
             excludes: Vec::new(),
             allowed_secrets: Vec::new(),
             max_bytes: DEFAULT_MAX_BYTES,
+            temp_dir: None,
         }
     }
 }
@@ -252,14 +277,25 @@ impl ContextOptions {
         self.max_bytes = max_bytes;
         self
     }
+
+    /// The directory the archive is written to (default
+    /// [`std::env::temp_dir`]): choose one on disk where the default is a
+    /// small or memory-backed file system (`tmpfs`).
+    pub fn temp_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.temp_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
 }
 
-/// A packed build context: the `.tar.gz` bytes, their hash, and what went in
-/// and what was held back.
+/// A packed build context: the `.tar.gz` archive (in a temporary file), its
+/// hash, and what went in and what was held back.
+///
+/// Clones share the file, which is deleted when the last one is dropped.
 #[derive(Clone)]
 #[non_exhaustive]
 pub struct PackedContext {
-    archive: Vec<u8>,
+    archive: Arc<tempfile::TempPath>,
+    compressed_bytes: u64,
     hash: String,
     files: Vec<PackedFile>,
     held_back: Vec<HeldBack>,
@@ -268,15 +304,22 @@ pub struct PackedContext {
 }
 
 impl PackedContext {
-    /// The gzip'd tar archive, to upload.
-    pub fn archive(&self) -> &[u8] {
+    /// Where the gzip'd tar archive is: a temporary file, deleted when the
+    /// last clone of this context is dropped (copy it to keep it).
+    pub fn path(&self) -> &Path {
         &self.archive
     }
 
-    /// The archive, taken out of the context (`bytes::Bytes::from` takes it
-    /// without copying).
-    pub fn into_archive(self) -> Vec<u8> {
-        self.archive
+    /// Opens the archive for reading, from its start (each call opens it
+    /// anew, so an upload can be repeated).
+    pub fn open(&self) -> io::Result<fs::File> {
+        fs::File::open(&*self.archive)
+    }
+
+    /// Reads the whole archive into memory: for small contexts and tests;
+    /// prefer [`open`](Self::open) or [`path`](Self::path) for large ones.
+    pub fn read_archive(&self) -> io::Result<Vec<u8>> {
+        fs::read(&*self.archive)
     }
 
     /// The context hash: the first 16 hex digits (lowercase) of the MD5 of
@@ -303,7 +346,7 @@ impl PackedContext {
 
     /// The size of the archive.
     pub fn compressed_bytes(&self) -> u64 {
-        self.archive.len() as u64
+        self.compressed_bytes
     }
 
     /// How many entries the ignore rules left out; a directory left out
@@ -317,7 +360,8 @@ impl fmt::Debug for PackedContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PackedContext")
             .field("hash", &self.hash)
-            .field("compressed_bytes", &self.archive.len())
+            .field("path", &self.path())
+            .field("compressed_bytes", &self.compressed_bytes)
             .field("uncompressed_bytes", &self.uncompressed_bytes)
             .field("files", &self.files.len())
             .field("held_back", &self.held_back)
@@ -397,8 +441,10 @@ impl fmt::Display for HeldBackReason {
 /// Packs the directory `dir` into a build context (see the [module
 /// docs](self) for what goes in and what stays out).
 ///
-/// File contents are streamed into the compressor; only the compressed
-/// archive is held in memory.
+/// This is the dry run of a cloud build: nothing is sent anywhere.
+///
+/// File contents are streamed through the compressor into a temporary file
+/// (see [Memory](self#memory)); the hash is computed as it is written.
 pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedContext, Error> {
     let root = dir.as_ref();
     match fs::metadata(root) {
@@ -483,15 +529,31 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     held_back.sort_by(|a, b| a.path.cmp(&b.path));
 
-    let archive = write_archive(root, &found)?;
-    let hash = Md5::digest(&archive)
-        .iter()
-        .take(8)
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
+    let temp = match &options.temp_dir {
+        Some(dir) => tempfile::Builder::new()
+            .prefix(".pipecat-context-")
+            .suffix(".tar.gz")
+            .tempfile_in(dir),
+        None => tempfile::Builder::new()
+            .prefix(".pipecat-context-")
+            .suffix(".tar.gz")
+            .tempfile(),
+    }
+    .map_err(|err| {
+        refuse(
+            root,
+            format!("cannot create a temporary file for the archive: {err}"),
+        )
+    })?;
+    let (file, temp_path) = temp.into_parts();
+    let (file, written) =
+        write_archive(root, &found, BufWriter::with_capacity(WRITE_BUFFER, file))?;
+    file.into_inner()
+        .map_err(|err| refuse(root, format!("cannot write the archive: {}", err.error())))?;
     Ok(PackedContext {
-        archive,
-        hash,
+        archive: Arc::new(temp_path),
+        compressed_bytes: written.bytes,
+        hash: written.hash,
         files: found
             .into_iter()
             .map(|file| PackedFile {
@@ -793,12 +855,27 @@ fn is_executable(_meta: &fs::Metadata) -> bool {
     false
 }
 
-/// Writes the sorted files into a deterministic `.tar.gz`.
-fn write_archive(root: &Path, files: &[Found]) -> Result<Vec<u8>, Error> {
+/// The buffer between the compressor and the archive file.
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// What [`write_archive`] wrote: the archive's size and hash.
+struct Written {
+    bytes: u64,
+    hash: String,
+}
+
+/// Writes the sorted files into a deterministic `.tar.gz` on `out`, hashing
+/// it on the way; gives `out` back (not flushed) with the size and hash.
+fn write_archive<W: Write>(root: &Path, files: &[Found], out: W) -> Result<(W, Written), Error> {
+    let out = Hashing {
+        inner: out,
+        md5: Md5::new(),
+        bytes: 0,
+    };
     let gzip = GzBuilder::new()
         .mtime(0)
         .operating_system(255)
-        .write(Vec::new(), Compression::default());
+        .write(out, Compression::default());
     let mut tar = tar::Builder::new(gzip);
     for file in files {
         let mut header = tar::Header::new_gnu();
@@ -829,8 +906,43 @@ fn write_archive(root: &Path, files: &[Found]) -> Result<Vec<u8>, Error> {
     let gzip = tar
         .into_inner()
         .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
-    gzip.finish()
-        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))
+    let out = gzip
+        .finish()
+        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
+    let hash = out
+        .md5
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok((
+        out.inner,
+        Written {
+            bytes: out.bytes,
+            hash,
+        },
+    ))
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    md5: Md5,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.md5.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// A reader that counts what it gives.
@@ -1249,17 +1361,17 @@ mod tests {
 
         let one = pack(first.path(), &ContextOptions::new()).unwrap();
         let two = pack(second.path(), &ContextOptions::new()).unwrap();
-        assert_eq!(one.archive(), two.archive());
+        let archive = one.read_archive().unwrap();
+        assert_eq!(archive, two.read_archive().unwrap());
         assert_eq!(one.hash(), two.hash());
 
         // gzip header: magic, deflate, no flags (no file name), mtime 0, OS 255.
-        let archive = one.archive();
         assert_eq!(&archive[..4], &[0x1f, 0x8b, 8, 0]);
         assert_eq!(&archive[4..8], &[0, 0, 0, 0]);
         assert_eq!(archive[9], 255);
         assert_eq!(one.compressed_bytes(), archive.len() as u64);
 
-        let entries = read_back(archive);
+        let entries = read_back(&archive);
         let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
         // Byte order of the `/`-separated path: uppercase first, `.` before `/`.
         assert_eq!(
@@ -1301,10 +1413,60 @@ mod tests {
     }
 
     #[test]
+    fn archive_bytes_are_those_of_the_in_memory_packer() {
+        // Pinned when the archive was still built in memory: streaming it to
+        // a file must not change a byte. A 3 MB file of pseudo-random text
+        // spans many buffers and deflate blocks.
+        let dir = tree(FILES);
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let big: String = (0..3_000_000)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                char::from(b'a' + (state % 26) as u8)
+            })
+            .collect();
+        write(dir.path(), "data/big.txt", &big);
+        let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+        assert_eq!(
+            (context.hash(), context.compressed_bytes()),
+            ("1e959dc84f19a252", 1_938_143)
+        );
+    }
+
+    #[test]
+    fn the_archive_file_goes_in_temp_dir_and_is_deleted_with_the_last_clone() {
+        let dir = tree(FILES);
+        let scratch = TempDir::new().unwrap();
+        let context = pack(dir.path(), &ContextOptions::new().temp_dir(scratch.path())).unwrap();
+        let path = context.path().to_path_buf();
+        assert_eq!(path.parent(), Some(scratch.path()));
+        assert_eq!(
+            fs::metadata(&path).unwrap().len(),
+            context.compressed_bytes()
+        );
+        let mut opened = Vec::new();
+        context.open().unwrap().read_to_end(&mut opened).unwrap();
+        assert_eq!(opened, context.read_archive().unwrap());
+        let clone = context.clone();
+        drop(context);
+        assert!(path.exists());
+        drop(clone);
+        assert!(!path.exists());
+        // A temp_dir that does not exist is an error naming the context.
+        let msg = message(pack(
+            dir.path(),
+            &ContextOptions::new().temp_dir(scratch.path().join("missing")),
+        ));
+        assert!(msg.contains("temporary file"), "{msg}");
+    }
+
+    #[test]
     fn hash_is_the_first_16_hex_digits_of_the_archive_md5() {
         let dir = tree(FILES);
         let context = pack(dir.path(), &ContextOptions::new()).unwrap();
-        let digest = Md5::digest(context.archive());
+        let digest = Md5::digest(context.read_archive().unwrap());
         let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
         assert_eq!(context.hash(), &hex[..16]);
         // Another tree, another hash.
@@ -1318,7 +1480,7 @@ mod tests {
         let long = format!("{}/{}.txt", "d".repeat(80), "f".repeat(90));
         let dir = tree(&[("Dockerfile", "FROM x\n"), (&long, "long")]);
         let context = pack(dir.path(), &ContextOptions::new()).unwrap();
-        let entries = read_back(context.archive());
+        let entries = read_back(&context.read_archive().unwrap());
         assert_eq!(entries[1].path, long);
         assert_eq!(entries[1].content, b"long");
     }
@@ -1693,7 +1855,8 @@ mod tests {
                 size,
                 executable: false,
             }];
-            let msg = message(write_archive(dir.path(), &found).map(|_| unreachable!()));
+            let msg =
+                message(write_archive(dir.path(), &found, Vec::new()).map(|_| unreachable!()));
             assert!(msg.contains("`data.bin` changed size"), "{msg}");
         }
     }
@@ -1732,7 +1895,7 @@ mod tests {
                 "real/data.txt"
             ]
         );
-        let entries = read_back(context.archive());
+        let entries = read_back(&context.read_archive().unwrap());
         assert_eq!(entries[1].content, b"data");
         assert_eq!(entries[1].kind, tar::EntryType::Regular);
         assert_eq!(entries[1].mode, 0o755);

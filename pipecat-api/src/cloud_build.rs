@@ -29,7 +29,8 @@
 //! 3. `getBuildUploadUrl`, then a `multipart/form-data` POST to the storage
 //!    host: every upload field in the order the service gave them,
 //!    `Content-Type: application/gzip` unless a field sets it, and the
-//!    archive last, as the `file` field named `context.tar.gz`. The storage
+//!    archive last, as the `file` field named `context.tar.gz`, streamed from
+//!    the packed archive's temporary file (never held in memory). The storage
 //!    host is not Pipecat Cloud: no API key is sent there. Connection
 //!    failures, timeouts, 408, 429 and 5xx are retried (a presigned POST may
 //!    be repeated) with the client's [`RetryPolicy`](crate::RetryPolicy)
@@ -48,11 +49,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
 use reqwest::header::USER_AGENT;
 
-use crate::build_context::{self, ContextOptions, HeldBack, PackedFile};
+use crate::build_context::{self, ContextOptions, HeldBack, PackedContext, PackedFile};
 use crate::types::{self, BuildStatus};
 use crate::{Client, Error, UploadFields, Wait};
 
@@ -63,8 +64,8 @@ pub const FAILED_LOG_LINES: usize = 20;
 /// about 15 minutes anyway.
 pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
-/// The archive goes out in chunks of this size, one
-/// [`BuildProgress::Uploading`] event each.
+/// The archive is read from its file and goes out in chunks of (at most)
+/// this size, one [`BuildProgress::Uploading`] event each.
 const UPLOAD_CHUNK: usize = 256 * 1024;
 
 /// A progress callback, shared with the upload's body stream.
@@ -380,8 +381,9 @@ impl Client {
             });
         };
         let fields = upload.upload_fields.unwrap_or_default();
-        let archive = Bytes::from(packed.into_archive());
-        upload_context(self, &upload_url, &fields, archive, &build).await?;
+        upload_context(self, &upload_url, &fields, &packed, &build).await?;
+        // The archive's file is deleted here, once it is uploaded.
+        drop(packed);
 
         let created = self
             .create_build()
@@ -509,7 +511,7 @@ async fn upload_context(
     client: &Client,
     url: &str,
     fields: &UploadFields,
-    archive: Bytes,
+    packed: &PackedContext,
     build: &CloudBuild,
 ) -> Result<(), Error> {
     let target = reqwest::Url::parse(url).map_err(|_| Error::UnexpectedResponse {
@@ -531,7 +533,8 @@ async fn upload_context(
     let started = Instant::now();
     let mut attempt: u32 = 1;
     loop {
-        let form = upload_form(fields, archive.clone(), build.progress.clone())?;
+        // Each attempt reads the archive's file anew, from its start.
+        let form = upload_form(fields, packed, build.progress.clone()).await?;
         // The client's own `reqwest::Client`, but not its calls: no
         // Authorization header is ever added here.
         let result = client
@@ -594,10 +597,10 @@ async fn upload_context(
 }
 
 /// The presigned form: the fields in order, `Content-Type` unless given,
-/// then the archive as `file`.
-fn upload_form(
+/// then the archive as `file`, streamed from its file.
+async fn upload_form(
     fields: &UploadFields,
-    archive: Bytes,
+    packed: &PackedContext,
     progress: Option<Callback>,
 ) -> Result<reqwest::multipart::Form, Error> {
     let mut form = reqwest::multipart::Form::new();
@@ -607,29 +610,68 @@ fn upload_form(
     if !fields.contains("Content-Type") {
         form = form.text("Content-Type", "application/gzip");
     }
-    let total = archive.len() as u64;
-    let chunks: Vec<Bytes> = (0..archive.len())
-        .step_by(UPLOAD_CHUNK)
-        .map(|at| archive.slice(at..(at + UPLOAD_CHUNK).min(archive.len())))
-        .collect();
+    let total = packed.compressed_bytes();
+    let file = tokio::fs::File::open(packed.path())
+        .await
+        .map_err(|err| Error::Failed {
+            what: "reading the packed build context".into(),
+            message: format!("cannot open {}: {err}", packed.path().display()),
+        })?;
     let report = move |sent: u64| {
         if let Some(callback) = &progress {
             callback(&BuildProgress::Uploading { sent, total });
         }
     };
     report(0);
-    let mut sent = 0u64;
-    let stream = futures_util::stream::iter(chunks.into_iter().map(move |chunk| {
-        sent += chunk.len() as u64;
-        report(sent);
-        Ok::<Bytes, std::io::Error>(chunk)
-    }));
-    let body = reqwest::Body::wrap_stream(stream);
+    let body = reqwest::Body::wrap_stream(archive_chunks(file, total, report));
     let part = reqwest::multipart::Part::stream_with_length(body, total)
         .file_name("context.tar.gz")
         .mime_str("application/gzip")
         .map_err(|source| Error::Transport { source })?;
     Ok(form.part("file", part))
+}
+
+/// The archive file's bytes in chunks of at most [`UPLOAD_CHUNK`], exactly
+/// `total` of them (a file that turns out shorter or longer is an error,
+/// which fails the upload), calling `report` with the bytes read so far.
+fn archive_chunks(
+    file: tokio::fs::File,
+    total: u64,
+    report: impl Fn(u64) + Send + Sync + 'static,
+) -> impl futures_core::Stream<Item = std::io::Result<Bytes>> + Send + 'static {
+    use tokio::io::AsyncReadExt as _;
+    let report = Arc::new(report);
+    futures_util::stream::try_unfold((file, 0u64), move |(mut file, sent)| {
+        let report = Arc::clone(&report);
+        async move {
+            let left = total.saturating_sub(sent);
+            let want = usize::try_from(left)
+                .unwrap_or(usize::MAX)
+                .min(UPLOAD_CHUNK);
+            if want == 0 {
+                // At the end: the file must end too.
+                if file.read(&mut [0u8; 1]).await? != 0 {
+                    return Err(changed_size());
+                }
+                return Ok(None);
+            }
+            let mut chunk = BytesMut::with_capacity(want);
+            while chunk.len() < want {
+                let more = (want - chunk.len()) as u64;
+                if (&mut file).take(more).read_buf(&mut chunk).await? == 0 {
+                    return Err(changed_size());
+                }
+            }
+            let sent = sent + chunk.len() as u64;
+            report(sent);
+            Ok(Some((chunk.freeze(), (file, sent))))
+        }
+    })
+}
+
+/// The archive's file is not the size it had when it was packed.
+fn changed_size() -> std::io::Error {
+    std::io::Error::other("the packed build context changed size while it was being uploaded")
 }
 
 /// A storage host's refusal: its status, and the `<Code>` and `<Message>`
