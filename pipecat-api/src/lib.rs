@@ -55,8 +55,10 @@
 struct ReadmeDoctests;
 
 mod auth;
+#[cfg(feature = "cloud-build")]
 pub mod build_context;
 mod client;
+#[cfg(feature = "cloud-build")]
 pub mod cloud_build;
 mod config;
 pub mod deploy;
