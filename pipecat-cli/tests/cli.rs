@@ -1139,3 +1139,114 @@ async fn snapshots_of_deploy() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ---- build logs --follow ----
+
+/// A build created through the API (no upload: the fake's shortcut), not
+/// read yet, so still `pending`; its id.
+async fn unread_build(fake: &FakeCloud) -> String {
+    use pipecat_api::types::{CreateBuildRequest, UploadUrlRequest};
+    let client = client(fake);
+    let upload = client
+        .get_build_upload_url()
+        .body(UploadUrlRequest::builder().region("us-west"))
+        .send()
+        .await
+        .unwrap();
+    let created = client
+        .create_build()
+        .body(
+            CreateBuildRequest::builder()
+                .upload_id(upload.upload_id.expect("an upload id"))
+                .region("us-west")
+                .dockerfile_path("Dockerfile"),
+        )
+        .send()
+        .await
+        .unwrap();
+    created
+        .build
+        .and_then(|b| b.id)
+        .expect("a build id")
+        .to_string()
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_logs_follow_prints_each_line_once_until_the_build_ends() {
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(3);
+    let id = unread_build(&fake).await;
+    let out = cli(&fake, &["build", "logs", &id, "--follow"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let followed = lines(&out);
+    // The whole log, once, in order: the same as a read of the finished build.
+    let whole = cli(&fake, &["build", "logs", &id]).await;
+    assert_eq!(followed, lines(&whole), "{}", stdout(&out));
+    assert_eq!(followed.len(), 6, "{followed:?}");
+    assert!(followed[5].contains("SUCCEEDED"), "{followed:?}");
+    // It polled while the build was going, not once.
+    let reads = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/v1/builds/{id}"))
+        .count();
+    assert!(reads >= 4, "{reads} reads of the build");
+
+    // A failed build: its lines, then exit 1 with the build's message.
+    fake.fail_next_build("pip install failed");
+    fake.set_build_reads(2);
+    let id = unread_build(&fake).await;
+    let out = cli(&fake, &["build", "logs", &id, "-f"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pip install failed"),
+        "{}",
+        stderr(&out)
+    );
+    let followed = lines(&out);
+    assert_eq!(followed, lines(&cli(&fake, &["build", "logs", &id]).await));
+    assert!(followed.last().unwrap().contains("FAILED"), "{followed:?}");
+
+    // JSON Lines: one object per line.
+    let out = cli(&fake, &["build", "logs", &id, "-f", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    for line in lines(&out) {
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert!(doc["log"].is_string(), "{line}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_logs_follow_ends_with_0_on_ctrl_c() {
+    use std::io::BufRead as _;
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(100_000);
+    let id = unread_build(&fake).await;
+    let mut cmd = command(&fake, &["build", "logs", &id, "--follow"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    // The reader stays open (a closed pipe would end the child otherwise).
+    let (first, _lines) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        (lines.next(), lines)
+    })
+    .await
+    .unwrap();
+    assert!(first.is_some(), "no line while building");
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends a follow with 0");
+}
