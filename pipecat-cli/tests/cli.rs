@@ -1250,3 +1250,81 @@ async fn build_logs_follow_ends_with_0_on_ctrl_c() {
         .unwrap();
     assert_eq!(status.code(), Some(0), "Ctrl-C ends a follow with 0");
 }
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn ctrl_c_during_a_rollout_exits_130_and_says_the_rollout_goes_on() {
+    use std::io::BufRead as _;
+    let fake = FakeCloud::start().await.unwrap();
+    // The rollout never ends while the test looks.
+    fake.set_agent_ready_reads(100_000);
+    let dir = temp_dir("deploy-ctrl-c");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"slow-bot\"\nimage = \"example/bot:1\"\n",
+    )
+    .unwrap();
+    let mut cmd = command(&fake, &["deploy"]);
+    cmd.current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr_pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Wait until the deploy was sent and the rollout is being awaited.
+    let (seen, rx) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            let waiting = line.starts_with("rollout:");
+            seen.push(line);
+            if waiting {
+                break;
+            }
+        }
+        (seen, rx)
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.last().is_some_and(|l| l.starts_with("rollout:")),
+        "{seen:?}"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{seen:?}");
+    // Everything the child wrote until its stderr closed.
+    let rest: Vec<String> = tokio::task::spawn_blocking(move || rx.iter().collect())
+        .await
+        .unwrap();
+    let rest = rest.join("\n");
+    assert!(rest.contains("interrupted"), "{rest}");
+    assert!(rest.contains("the rollout goes on"), "{rest}");
+    assert!(rest.contains("agent status slow-bot"), "{rest}");
+    assert!(!rest.contains('\x1b'), "{rest}");
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    // Nothing was undone: the agent is there, its deployment going on.
+    let agent = client(&fake)
+        .get_service()
+        .agent_name("slow-bot")
+        .send()
+        .await
+        .expect("the agent stays");
+    assert!(agent.active_deployment_id.is_some());
+    assert_eq!(calls(&fake, "DELETE", "/v1/agents"), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
