@@ -8,12 +8,13 @@ use pipecat_api::build_context::{
     self, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext, PackedFile,
 };
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
+use pipecat_api::types::BuildStatus;
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
 use crate::output::{Cell, Style, Table};
-use crate::progress::{Progress, interruptible};
+use crate::progress::{Progress, ctrl_c, interruptible};
 
 #[derive(Debug, Subcommand)]
 pub enum BuildCommand {
@@ -47,11 +48,19 @@ pub enum BuildCommand {
         /// The build's id (a UUID).
         id: String,
     },
-    /// Print a build's output.
-    #[command(after_help = "Example: pipecat-cloud build logs 0b8e…")]
+    /// Print a build's output; with --follow, keep printing new lines until
+    /// the build ends.
+    #[command(after_help = "Example: pipecat-cloud build logs 0b8e… --follow\n\
+                      With --follow, the exit code is 0 when the build succeeds and 1 when it\n\
+                      fails or times out (with the build's error); Ctrl-C stops following with 0\n\
+                      (the build goes on). --output json then prints one JSON object per line\n\
+                      (JSON Lines, `{\"log\": …}`) instead of one document.")]
     Logs {
         /// The build's id (a UUID).
         id: String,
+        /// Keep printing new lines until the build succeeds, fails or times out.
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
 }
 
@@ -325,14 +334,16 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             out.fields(&rows)
         }
-        BuildCommand::Logs { id } => {
+        BuildCommand::Logs { id, follow } => {
             let id = build_id(&id)?;
-            let answer = ctx
-                .client(Key::Private)?
-                .get_build_logs()
-                .build_id(id)
-                .send()
-                .await?;
+            let client = ctx.client(Key::Private)?;
+            if follow {
+                return tokio::select! {
+                    result = follow_build_logs(&client, id, ctx) => result,
+                    () = ctrl_c() => Ok(()),
+                };
+            }
+            let answer = client.get_build_logs().build_id(id).send().await?;
             if out.is_json() {
                 return out.json_listing(&answer, "logs");
             }
@@ -344,5 +355,63 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             Ok(())
         }
+    }
+}
+
+/// The most lines one `getBuildLogs` answer holds (the API's `limit` cap).
+const MAX_LOG_LINES: u32 = 10_000;
+
+/// `build logs --follow`: polls the build and its log until the build is in
+/// a final state, printing the lines not printed before. The API cannot page
+/// a build's log, and the log only grows, so the lines already printed are
+/// counted and skipped. Ends with `Ok` on success and with the build's error
+/// when it failed or timed out; any other status (known or not) keeps it
+/// going. The caller stops it on Ctrl-C.
+async fn follow_build_logs(
+    client: &pipecat_api::Client,
+    id: Uuid,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
+    const FIRST_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+    const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+    let out = &ctx.out;
+    let mut printed = 0usize;
+    let mut delay = FIRST_DELAY;
+    loop {
+        // The status first: once it is final, the log read after it is whole.
+        let answer = client.get_build().build_id(id).send().await?;
+        let build = answer.build.unwrap_or_default();
+        let logs = client
+            .get_build_logs()
+            .build_id(id)
+            .limit(MAX_LOG_LINES)
+            .send()
+            .await?;
+        for line in logs.logs.iter().skip(printed) {
+            if out.is_json() {
+                let text = serde_json::to_string(&json!({ "log": line })).map_err(|e| {
+                    Failure::Internal(format!("cannot write the line as JSON: {e}"))
+                })?;
+                out.line(&text)?;
+            } else {
+                out.line(line)?;
+            }
+        }
+        printed = printed.max(logs.logs.len());
+        match &build.status {
+            Some(BuildStatus::Success) => return Ok(()),
+            Some(status @ (BuildStatus::Failed | BuildStatus::Timeout)) => {
+                return Err(Failure::Api(pipecat_api::Error::Failed {
+                    what: format!("build {id}"),
+                    message: build
+                        .error_message
+                        .clone()
+                        .unwrap_or_else(|| format!("it ended with status {status}")),
+                }));
+            }
+            _ => {}
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(MAX_DELAY);
     }
 }

@@ -350,8 +350,8 @@ fn bot_dir(tag: &str) -> std::path::PathBuf {
     dir
 }
 
-/// Replaces what changes from run to run: the fake's address, UUIDs and
-/// RFC 3339 timestamps.
+/// Replaces what changes from run to run: the fake's address, UUIDs,
+/// RFC 3339 timestamps and build-log times (`YYYY/MM/DD HH:MM:SS`).
 fn redact(text: &str, fake: &FakeCloud) -> String {
     let text = text.replace(&fake.url(), "[HOST]");
     let chars: Vec<char> = text.chars().collect();
@@ -372,6 +372,19 @@ fn redact(text: &str, fake: &FakeCloud) -> String {
             if uuid {
                 out.push_str("[UUID]");
                 i += 36;
+                continue;
+            }
+        }
+        // A log timestamp: YYYY/MM/DD HH:MM:SS (build logs).
+        if i + 19 <= chars.len() {
+            let shape = "dddd/dd/dd dd:dd:dd";
+            let matches = shape.chars().zip(&chars[i..i + 19]).all(|(s, c)| match s {
+                'd' => c.is_ascii_digit(),
+                s => *c == s,
+            });
+            if matches {
+                out.push_str("[TIME]");
+                i += 19;
                 continue;
             }
         }
@@ -750,4 +763,568 @@ async fn human_and_json_output_snapshots() {
     insta::assert_snapshot!("agent_list_human", redact(&stdout(&agents), &fake));
     let status = cli(&fake, &["agent", "status", "snap-bot", "-o", "json"]).await;
     insta::assert_snapshot!("agent_status_json", redact(&stdout(&status), &fake));
+}
+
+// ---- snapshots of every command that prints something ----
+
+/// Masks every string under a key naming a token (`dailyToken`, `token`, …),
+/// at any depth: a JSON answer may carry one, a snapshot must not.
+fn mask_tokens(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key.to_ascii_lowercase().contains("token") && v.is_string() {
+                    *v = Value::String("[TOKEN]".into());
+                } else {
+                    mask_tokens(v);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(mask_tokens),
+        _ => {}
+    }
+}
+
+/// Checks what any output must never hold: keys, secret values, escapes.
+fn assert_clean(text: &str, fake: &FakeCloud) {
+    assert!(!text.contains(SECRET), "a secret value: {text}");
+    assert!(
+        !text.contains(fake.private_key()),
+        "the private key: {text}"
+    );
+    assert!(!text.contains(fake.public_key()), "the public key: {text}");
+    assert!(!text.contains('\x1b'), "an escape on a pipe: {text}");
+}
+
+/// Snapshots a successful human run as `{name}_human`: stdout, then what
+/// went to stderr (notes, progress lines), if anything.
+fn snap_human(name: &str, out: &Output, fake: &FakeCloud) {
+    assert!(out.status.success(), "{name}: {}", stderr(out));
+    let mut text = stdout(out);
+    let err = stderr(out);
+    if !err.is_empty() {
+        text.push_str("--- stderr ---\n");
+        text.push_str(&err);
+    }
+    assert_clean(&text, fake);
+    insta::assert_snapshot!(format!("{name}_human"), redact(&text, fake));
+}
+
+/// Snapshots a successful `--output json` run as `{name}_json`: one
+/// document on stdout, tokens masked (progress may go to stderr: clean too).
+fn snap_json(name: &str, out: &Output, fake: &FakeCloud) {
+    assert!(out.status.success(), "{name}: {}", stderr(out));
+    assert_clean(&stderr(out), fake);
+    let mut doc = one_json(out);
+    mask_tokens(&mut doc);
+    let text = serde_json::to_string_pretty(&doc).unwrap();
+    assert_clean(&text, fake);
+    insta::assert_snapshot!(format!("{name}_json"), redact(&text, fake));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshots_of_secrets_commands() {
+    let fake = FakeCloud::start().await.unwrap();
+    let pair = format!("OPENAI_API_KEY={SECRET}");
+    let set = cli(&fake, &["secrets", "set", "snap-secrets", &pair, "DEBUG=1"]).await;
+    snap_human("secrets_set", &set, &fake);
+    let other = cli(
+        &fake,
+        &["secrets", "set", "other-secrets", "A=1", "B=2", "C=3"],
+    )
+    .await;
+    assert!(other.status.success(), "{}", stderr(&other));
+
+    snap_human(
+        "secrets_list",
+        &cli(&fake, &["secrets", "list"]).await,
+        &fake,
+    );
+    snap_json(
+        "secrets_list",
+        &cli(&fake, &["secrets", "list", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "secrets_list_keys",
+        &cli(&fake, &["secrets", "list", "snap-secrets"]).await,
+        &fake,
+    );
+    snap_json(
+        "secrets_list_keys",
+        &cli(&fake, &["secrets", "list", "snap-secrets", "-o", "json"]).await,
+        &fake,
+    );
+
+    snap_human(
+        "secrets_unset",
+        &cli(&fake, &["secrets", "unset", "other-secrets", "A"]).await,
+        &fake,
+    );
+    snap_json(
+        "secrets_unset",
+        &cli(
+            &fake,
+            &["secrets", "unset", "other-secrets", "B", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+
+    snap_human(
+        "secrets_delete",
+        &cli(&fake, &["secrets", "delete", "other-secrets", "--yes"]).await,
+        &fake,
+    );
+    snap_json(
+        "secrets_delete",
+        &cli(
+            &fake,
+            &["secrets", "delete", "snap-secrets", "--yes", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+
+    let pull = |name: &'static str| {
+        [
+            "secrets",
+            "image-pull-secret",
+            name,
+            "https://registry.example.com/v2/",
+            "alice:dckr-token-123",
+        ]
+    };
+    let human = cli(&fake, &pull("snap-registry")).await;
+    assert!(!stdout(&human).contains("dckr-token-123"));
+    snap_human("secrets_image_pull_secret", &human, &fake);
+    let mut args = pull("snap-registry-2").to_vec();
+    args.extend(["-o", "json"]);
+    let json = cli(&fake, &args).await;
+    assert!(!stdout(&json).contains("dckr-token-123"));
+    assert!(!stdout(&json).contains("YWxpY2U6ZGNrci10b2tlbi0xMjM="));
+    snap_json("secrets_image_pull_secret", &json, &fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshots_of_agent_commands() {
+    let fake = FakeCloud::start().await.unwrap();
+    for name in ["snap-bot", "gone-bot-1", "gone-bot-2"] {
+        agent(&fake, name).await;
+    }
+    let quick = pipecat_api::Wait::up_to(std::time::Duration::from_secs(5)).polling(
+        std::time::Duration::from_millis(10),
+        std::time::Duration::from_millis(50),
+    );
+    client(&fake)
+        .wait_agent_ready("snap-bot", quick)
+        .await
+        .unwrap();
+    fake.seed_logs("snap-bot", 3);
+
+    snap_json(
+        "agent_list",
+        &cli(&fake, &["agent", "list", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "agent_status",
+        &cli(&fake, &["agent", "status", "snap-bot"]).await,
+        &fake,
+    );
+    snap_human(
+        "agent_logs",
+        &cli(&fake, &["agent", "logs", "snap-bot", "-n", "2"]).await,
+        &fake,
+    );
+    snap_json(
+        "agent_logs",
+        &cli(
+            &fake,
+            &["agent", "logs", "snap-bot", "-n", "2", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+
+    let human = cli(&fake, &["agent", "start", "snap-bot", "--use-daily"]).await;
+    snap_human("agent_start", &human, &fake);
+    let json = cli(
+        &fake,
+        &["agent", "start", "snap-bot", "--use-daily", "-o", "json"],
+    )
+    .await;
+    let token = one_json(&json)["dailyToken"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+    assert!(!stdout(&human).contains(&token) && !stderr(&human).contains(&token));
+    snap_json("agent_start", &json, &fake);
+    let session = one_json(&json)["sessionId"]
+        .as_str()
+        .expect("a session id")
+        .to_string();
+
+    snap_human(
+        "agent_sessions",
+        &cli(&fake, &["agent", "sessions", "snap-bot"]).await,
+        &fake,
+    );
+    snap_json(
+        "agent_sessions",
+        &cli(&fake, &["agent", "sessions", "snap-bot", "-o", "json"]).await,
+        &fake,
+    );
+
+    let first =
+        one_json(&cli(&fake, &["agent", "sessions", "snap-bot", "-o", "json"]).await)["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s["sessionId"].as_str().map(str::to_string))
+            .find(|id| *id != session)
+            .expect("the first session");
+    snap_human(
+        "agent_stop",
+        &cli(&fake, &["agent", "stop", "snap-bot", &first]).await,
+        &fake,
+    );
+    snap_json(
+        "agent_stop",
+        &cli(
+            &fake,
+            &["agent", "stop", "snap-bot", &session, "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+
+    snap_human(
+        "agent_delete",
+        &cli(&fake, &["agent", "delete", "gone-bot-1", "--yes"]).await,
+        &fake,
+    );
+    snap_json(
+        "agent_delete",
+        &cli(
+            &fake,
+            &["agent", "delete", "gone-bot-2", "--yes", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshots_of_build_commands() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("snap-build");
+    let dir_arg = dir.to_string_lossy().into_owned();
+    snap_json(
+        "build_context",
+        &cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await,
+        &fake,
+    );
+    let create = cli(&fake, &["build", "create", &dir_arg]).await;
+    snap_human("build_create", &create, &fake);
+    let id = one_json(&cli(&fake, &["build", "list", "-o", "json"]).await)["builds"][0]["id"]
+        .as_str()
+        .expect("a build id")
+        .to_string();
+
+    snap_human("build_list", &cli(&fake, &["build", "list"]).await, &fake);
+    snap_json(
+        "build_list",
+        &cli(&fake, &["build", "list", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "build_status",
+        &cli(&fake, &["build", "status", &id]).await,
+        &fake,
+    );
+    snap_json(
+        "build_status",
+        &cli(&fake, &["build", "status", &id, "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "build_logs",
+        &cli(&fake, &["build", "logs", &id]).await,
+        &fake,
+    );
+    snap_json(
+        "build_logs",
+        &cli(&fake, &["build", "logs", &id, "-o", "json"]).await,
+        &fake,
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshots_of_organization_commands() {
+    let fake = FakeCloud::start().await.unwrap();
+    snap_json(
+        "regions_list",
+        &cli(&fake, &["regions", "list", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "properties_get",
+        &cli(&fake, &["properties", "get"]).await,
+        &fake,
+    );
+    snap_json(
+        "properties_get",
+        &cli(&fake, &["properties", "get", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "properties_set",
+        &cli(&fake, &["properties", "set", "defaultRegion=eu-central"]).await,
+        &fake,
+    );
+    snap_json(
+        "properties_set",
+        &cli(
+            &fake,
+            &["properties", "set", "defaultRegion=us-east", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn snapshots_of_deploy() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("snap-deploy");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"snap-deploy\"\nimage = \"example/bot:1\"\n[scaling]\nmin_agents = 0\nmax_agents = 2\n",
+    )
+    .unwrap();
+    snap_json(
+        "deploy_dry_run",
+        &cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await,
+        &fake,
+    );
+    snap_human(
+        "deploy",
+        &cli_in(&fake, &dir, &["deploy", "--yes"]).await,
+        &fake,
+    );
+    snap_json(
+        "deploy",
+        &cli_in(
+            &fake,
+            &dir,
+            &["deploy", "--yes", "--max-agents", "3", "-o", "json"],
+        )
+        .await,
+        &fake,
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    // With a cloud build first: the build's steps on stderr.
+    let dir = bot_dir("snap-deploy-build");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"snap-built\"\n[build]\n",
+    )
+    .unwrap();
+    snap_human(
+        "deploy_with_build",
+        &cli_in(&fake, &dir, &["deploy"]).await,
+        &fake,
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---- build logs --follow ----
+
+/// A build created through the API (no upload: the fake's shortcut), not
+/// read yet, so still `pending`; its id.
+async fn unread_build(fake: &FakeCloud) -> String {
+    use pipecat_api::types::{CreateBuildRequest, UploadUrlRequest};
+    let client = client(fake);
+    let upload = client
+        .get_build_upload_url()
+        .body(UploadUrlRequest::builder().region("us-west"))
+        .send()
+        .await
+        .unwrap();
+    let created = client
+        .create_build()
+        .body(
+            CreateBuildRequest::builder()
+                .upload_id(upload.upload_id.expect("an upload id"))
+                .region("us-west")
+                .dockerfile_path("Dockerfile"),
+        )
+        .send()
+        .await
+        .unwrap();
+    created
+        .build
+        .and_then(|b| b.id)
+        .expect("a build id")
+        .to_string()
+}
+
+fn lines(out: &Output) -> Vec<String> {
+    stdout(out).lines().map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_logs_follow_prints_each_line_once_until_the_build_ends() {
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(3);
+    let id = unread_build(&fake).await;
+    let out = cli(&fake, &["build", "logs", &id, "--follow"]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let followed = lines(&out);
+    // The whole log, once, in order: the same as a read of the finished build.
+    let whole = cli(&fake, &["build", "logs", &id]).await;
+    assert_eq!(followed, lines(&whole), "{}", stdout(&out));
+    assert_eq!(followed.len(), 6, "{followed:?}");
+    assert!(followed[5].contains("SUCCEEDED"), "{followed:?}");
+    // It polled while the build was going, not once.
+    let reads = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path == format!("/v1/builds/{id}"))
+        .count();
+    assert!(reads >= 4, "{reads} reads of the build");
+
+    // A failed build: its lines, then exit 1 with the build's message.
+    fake.fail_next_build("pip install failed");
+    fake.set_build_reads(2);
+    let id = unread_build(&fake).await;
+    let out = cli(&fake, &["build", "logs", &id, "-f"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pip install failed"),
+        "{}",
+        stderr(&out)
+    );
+    let followed = lines(&out);
+    assert_eq!(followed, lines(&cli(&fake, &["build", "logs", &id]).await));
+    assert!(followed.last().unwrap().contains("FAILED"), "{followed:?}");
+
+    // JSON Lines: one object per line.
+    let out = cli(&fake, &["build", "logs", &id, "-f", "-o", "json"]).await;
+    assert_eq!(out.status.code(), Some(1));
+    for line in lines(&out) {
+        let doc: Value = serde_json::from_str(&line).unwrap();
+        assert!(doc["log"].is_string(), "{line}");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_logs_follow_ends_with_0_on_ctrl_c() {
+    use std::io::BufRead as _;
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(100_000);
+    let id = unread_build(&fake).await;
+    let mut cmd = command(&fake, &["build", "logs", &id, "--follow"]);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let stdout = child.stdout.take().unwrap();
+    // The reader stays open (a closed pipe would end the child otherwise).
+    let (first, _lines) = tokio::task::spawn_blocking(move || {
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        (lines.next(), lines)
+    })
+    .await
+    .unwrap();
+    assert!(first.is_some(), "no line while building");
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "Ctrl-C ends a follow with 0");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn ctrl_c_during_a_rollout_exits_130_and_says_the_rollout_goes_on() {
+    use std::io::BufRead as _;
+    let fake = FakeCloud::start().await.unwrap();
+    // The rollout never ends while the test looks.
+    fake.set_agent_ready_reads(100_000);
+    let dir = temp_dir("deploy-ctrl-c");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"slow-bot\"\nimage = \"example/bot:1\"\n",
+    )
+    .unwrap();
+    let mut cmd = command(&fake, &["deploy"]);
+    cmd.current_dir(&dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr_pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Wait until the deploy was sent and the rollout is being awaited.
+    let (seen, rx) = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) {
+            let waiting = line.starts_with("rollout:");
+            seen.push(line);
+            if waiting {
+                break;
+            }
+        }
+        (seen, rx)
+    })
+    .await
+    .unwrap();
+    assert!(
+        seen.last().is_some_and(|l| l.starts_with("rollout:")),
+        "{seen:?}"
+    );
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(output.status.code(), Some(130), "{seen:?}");
+    // Everything the child wrote until its stderr closed.
+    let rest: Vec<String> = tokio::task::spawn_blocking(move || rx.iter().collect())
+        .await
+        .unwrap();
+    let rest = rest.join("\n");
+    assert!(rest.contains("interrupted"), "{rest}");
+    assert!(rest.contains("the rollout goes on"), "{rest}");
+    assert!(rest.contains("agent status slow-bot"), "{rest}");
+    assert!(!rest.contains('\x1b'), "{rest}");
+    assert!(output.stdout.is_empty(), "{}", stdout(&output));
+    // Nothing was undone: the agent is there, its deployment going on.
+    let agent = client(&fake)
+        .get_service()
+        .agent_name("slow-bot")
+        .send()
+        .await
+        .expect("the agent stays");
+    assert!(agent.active_deployment_id.is_some());
+    assert_eq!(calls(&fake, "DELETE", "/v1/agents"), 0);
+    std::fs::remove_dir_all(&dir).ok();
 }
