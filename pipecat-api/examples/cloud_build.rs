@@ -42,7 +42,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .region(region.as_str())
         .wait(common::wait_for(&target))
         .on_progress(|event| match event {
-            BuildProgress::Packed { files, bytes } => {
+            BuildProgress::Packed { files, bytes, .. } => {
                 println!("  packed {files} files, {bytes} bytes")
             }
             BuildProgress::Cached { build_id } => println!("  cached: reusing build {build_id}"),

@@ -199,6 +199,9 @@ pub enum BuildProgress {
         files: usize,
         /// The archive's size.
         bytes: u64,
+        /// Files the ignore rules let through but that were not packed
+        /// (they look like secrets), known before anything is uploaded.
+        held_back: Vec<HeldBack>,
     },
     /// A successful build of the same context exists: no upload, no build.
     Cached {
@@ -320,6 +323,7 @@ impl Client {
         build.report(BuildProgress::Packed {
             files: packed.files().len(),
             bytes: packed.compressed_bytes(),
+            held_back: packed.held_back().to_vec(),
         });
 
         let region = match &build.region {

@@ -141,8 +141,14 @@ pub fn warn_held_back(held_back: &[HeldBack], progress: &Progress) {
 /// What a build is doing, as a phase line.
 pub fn build_phase(event: &BuildProgress, progress: &Progress) {
     match event {
-        BuildProgress::Packed { files, bytes } => {
+        BuildProgress::Packed {
+            files,
+            bytes,
+            held_back,
+        } => {
             progress.phase(&format!("packed {files} files ({bytes} bytes compressed)"));
+            // Said before the upload starts, so Ctrl-C can still stop it.
+            warn_held_back(held_back, progress);
         }
         BuildProgress::Cached { build_id } => {
             progress.phase(&format!("reusing build {build_id} of the same context"));
@@ -151,7 +157,7 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
             progress.bytes("uploading the context", *sent, *total);
         }
         BuildProgress::Building { status } => progress.phase(&format!("build: {status}")),
-        BuildProgress::Done { build_id } => progress.phase(&format!("build {build_id} succeeded")),
+        // The caller's summary line says it, with the context hash.
         _ => {}
     }
 }
@@ -171,7 +177,6 @@ pub async fn run_cloud_build(
         "a build already started goes on; see `pipecat-cloud build list`",
     )
     .await?;
-    warn_held_back(finished.held_back(), &progress);
     Ok(finished)
 }
 
@@ -266,7 +271,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                 finished.context_hash()
             ))?;
             out.line(&format!(
-                "Deploy it with: pipecat-cloud deploy AGENT_NAME with build_id = \"{}\" in pcc-deploy.toml",
+                "To deploy it: build_id = \"{}\" in pcc-deploy.toml, then `pipecat-cloud deploy`",
                 finished.build_id()
             ))
         }

@@ -399,11 +399,21 @@ async fn progress_arrives_in_order_and_unknown_statuses_keep_waiting() {
         .await
         .unwrap();
     let events = events.lock().unwrap().clone();
-    let BuildProgress::Packed { files, bytes } = events[0] else {
+    let BuildProgress::Packed {
+        files,
+        bytes,
+        held_back,
+    } = events[0].clone()
+    else {
         panic!("{events:?}")
     };
     assert_eq!(files, 3);
     assert_eq!(bytes, built.compressed_bytes());
+    assert_eq!(
+        held_back,
+        built.held_back(),
+        "held-back files are told before the upload"
+    );
     assert_eq!(
         events[1],
         BuildProgress::Uploading {
