@@ -300,3 +300,28 @@ async fn every_answer_may_carry_fields_this_crate_does_not_know() {
         );
     }
 }
+
+/// The shape of every example and most applications: `?` into
+/// `Box<dyn Error>`. The message keeps the status, the API's code and its
+/// message, and the error can still be asked about them.
+#[tokio::test]
+async fn an_api_error_keeps_its_details_through_box_dyn_error() {
+    async fn app(client: &pipecat_api::Client) -> Result<(), Box<dyn std::error::Error>> {
+        client
+            .get_secret_set()
+            .set_name("no-such-set")
+            .send()
+            .await?;
+        Ok(())
+    }
+    let (_fake, client) = setup().await;
+    let err = app(&client).await.unwrap_err();
+    let shown = err.to_string();
+    assert!(
+        shown.contains("404") && shown.contains("[NOT_FOUND]") && shown.contains("Set not found"),
+        "{shown}"
+    );
+    let api = err.downcast_ref::<pipecat_api::Error>().unwrap();
+    assert!(api.is_not_found());
+    assert_eq!(api.code(), Some("NOT_FOUND"));
+}
