@@ -250,6 +250,22 @@ fn check(config: &DeployConfig) -> Result<(), Error> {
     Ok(())
 }
 
+impl DeployConfig {
+    /// The `createService` body this config deploys as, when the agent does
+    /// not exist yet: for a dry run that shows exactly what would be sent.
+    /// Checks the config's own rules ([`DeployConfig::validate`]) first.
+    pub fn create_request(&self) -> Result<CreateServiceRequest, Error> {
+        self.validate()?;
+        create_body(self)
+            .try_into()
+            .map_err(
+                |e: crate::types::error::ConversionError| Error::InvalidRequest {
+                    message: format!("body: {e}"),
+                },
+            )
+    }
+}
+
 /// The create body for `config`.
 pub(crate) fn create_body(config: &DeployConfig) -> crate::types::builder::CreateServiceRequest {
     let mut body = CreateServiceRequest::builder().service_name(config.agent_name());
@@ -570,6 +586,23 @@ fn describe(agent: &ServiceDetailsResponse, phase: &RolloutPhase) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_create_request_is_checked_and_is_what_deploy_sends() {
+        let config = DeployConfig::new("bot")
+            .with_image("repo/bot:1")
+            .with_max_agents(3);
+        let request = config.create_request().unwrap();
+        let sent: CreateServiceRequest = create_body(&config).try_into().unwrap();
+        assert_eq!(
+            serde_json::to_value(&request).unwrap(),
+            serde_json::to_value(&sent).unwrap()
+        );
+        assert_eq!(request.image.as_deref(), Some("repo/bot:1"));
+        let bad = DeployConfig::new("bot").with_max_session_duration(5);
+        let err = bad.create_request().unwrap_err().to_string();
+        assert!(err.contains("max_session_duration"), "{err}");
+    }
 
     #[test]
     fn bodies_carry_every_field() {

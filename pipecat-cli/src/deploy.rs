@@ -137,41 +137,12 @@ fn context_options(build: &BuildSettings) -> ContextOptions {
     options
 }
 
-/// What a deploy of `config` would send, by the API's field names.
-fn planned(config: &DeployConfig) -> Value {
-    let mut body = serde_json::Map::new();
-    let mut put = |key: &str, value: Value| {
-        if !value.is_null() {
-            body.insert(key.to_string(), value);
-        }
-    };
-    put("serviceName", json!(config.agent_name()));
-    put("image", json!(config.image()));
-    put("buildId", json!(config.build_id()));
-    put("imagePullSecretSet", json!(config.image_credentials()));
-    put("secretSet", json!(config.secret_set()));
-    put("region", json!(config.region()));
-    put("agentProfile", json!(config.agent_profile()));
-    put("websocketAuth", json!(config.websocket_auth()));
-    put("maxSessionDuration", json!(config.max_session_duration()));
-    put("architecture", json!(config.architecture()));
-    if config.min_agents().is_some() || config.max_agents().is_some() {
-        let mut scaling = serde_json::Map::new();
-        if let Some(n) = config.min_agents() {
-            scaling.insert("minAgents".into(), json!(n));
-        }
-        if let Some(n) = config.max_agents() {
-            scaling.insert("maxAgents".into(), json!(n));
-        }
-        put("autoScaling", Value::Object(scaling));
-    }
-    if let Some(filter) = config.krisp_audio_filter() {
-        put("krispViva", json!({ "audioFilter": filter }));
-    }
-    if let Some(r) = config.resources() {
-        put("resources", json!({ "cpu": r.cpu(), "memory": r.memory() }));
-    }
-    Value::Object(body)
+/// What a deploy of `config` would send: the library's own create body,
+/// so the dry run cannot drift from the real request.
+fn planned(config: &DeployConfig) -> Result<Value, Failure> {
+    let request = config.create_request()?;
+    serde_json::to_value(request)
+        .map_err(|e| Failure::Internal(format!("cannot show the request: {e}")))
 }
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
@@ -305,7 +276,7 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
             ),
         ];
     }
-    let body = planned(config);
+    let body = planned(config)?;
     if out.is_json() {
         return out.json(&json!({
             "dryRun": true,
