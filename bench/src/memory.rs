@@ -139,8 +139,8 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// A `kB` field of `/proc/self/status`.
-fn status_kb(field: &str) -> anyhow::Result<u64> {
+/// A `kB` field of `/proc/self/status` (also read by the `pack` part's child).
+pub(crate) fn status_kb(field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string("/proc/self/status")?;
     status
         .lines()

@@ -21,6 +21,7 @@ use pipecat_api::build_context::{self, ContextOptions};
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild};
 use serde::{Deserialize, Serialize};
 
+use crate::memory::status_kb;
 use crate::process;
 use crate::python;
 use crate::report::{self, Table};
@@ -280,16 +281,6 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
     drop(packed);
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
-}
-
-/// A `kB` field of `/proc/self/status`.
-fn status_kb(field: &str) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .with_context(|| format!("no {field} in /proc/self/status"))
 }
 
 /// Runs one packing child and reads its report.
