@@ -29,7 +29,8 @@
 //!
 //! Beyond single calls:
 //! - retries that never run a call twice: [`RetryPolicy`];
-//! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`);
+//! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`), and
+//!   agent logs that follow like `tail -f`: [`follow`] (`get_logs()…follow()`);
 //! - waiting for asynchronous work: [`Client::wait_secret_set_ready`],
 //!   [`Client::wait_agent_ready`], [`Client::wait_rollout`];
 //! - jobs in one call: [`Client::deploy`] (create or update an agent from a
@@ -46,7 +47,8 @@
 //!
 //! Cargo features: `rustls` (default) or `native-tls` for TLS; `http2`
 //! (default) for HTTP/2 where the server offers it, so that concurrent calls
-//! share a connection; `schemars` for `schemars::JsonSchema` on every request
+//! share a connection; `cloud-build` (default) for [`build_context`] and
+//! [`cloud_build`]; `schemars` for `schemars::JsonSchema` on every request
 //! and response type.
 
 // The README's code blocks are compiled as doc tests.
