@@ -92,15 +92,24 @@ impl schemars::JsonSchema for SecretValue {
 
     fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
         schemars::schema::SchemaObject {
-            instance_type: Some(schemars::schema::InstanceType::String.into()),
-            format: Some("password".into()),
             string: Some(Box::new(schemars::schema::StringValidation {
                 min_length: Some(1),
                 ..Default::default()
             })),
-            ..Default::default()
+            ..secret_string_schema()
         }
         .into()
+    }
+}
+
+/// A string marked `format: password`, OpenAPI's mark for a sensitive
+/// value (also the values of [`crate::UploadFields`]).
+#[cfg(feature = "schemars")]
+pub(crate) fn secret_string_schema() -> schemars::schema::SchemaObject {
+    schemars::schema::SchemaObject {
+        instance_type: Some(schemars::schema::InstanceType::String.into()),
+        format: Some("password".into()),
+        ..Default::default()
     }
 }
 
