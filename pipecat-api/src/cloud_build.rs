@@ -561,8 +561,11 @@ async fn upload_context(
             Ok(response) => {
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = response.bytes().await.unwrap_or_default();
-                let retry = status.is_server_error() || matches!(status.as_u16(), 408 | 429);
+                let body = crate::transport::read_error_body(response).await;
+                // The API's transient statuses, and any 5xx: storage hosts
+                // ask for a repeat of a 500 too, and a presigned POST may be
+                // repeated.
+                let retry = crate::retry::is_transient(status) || status.is_server_error();
                 (retry, storage_refusal(status, &body, fields), Some(headers))
             }
             Err(source) => {

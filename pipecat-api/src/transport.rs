@@ -210,7 +210,7 @@ fn answer(
 
 /// Up to [`MAX_ERROR_BODY`] bytes of an error answer. A body that breaks
 /// off is kept as far as it came: the status is what matters.
-async fn read_error_body(mut response: reqwest::Response) -> Bytes {
+pub(crate) async fn read_error_body(mut response: reqwest::Response) -> Bytes {
     let mut body = Vec::new();
     while body.len() < MAX_ERROR_BODY {
         match response.chunk().await {
