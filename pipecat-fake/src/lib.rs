@@ -94,6 +94,16 @@ pub(crate) struct Inner {
 }
 
 impl Inner {
+    /// The deployment `agent` runs now, when it exists: what its log lines carry.
+    fn current_deployment(&self, agent: &str) -> Option<String> {
+        self.agents
+            .agents
+            .get(agent)
+            .map(|a| a.deployment_id.clone())
+    }
+}
+
+impl Inner {
     /// A new id in the shape of a UUID, unique within this fake.
     pub(crate) fn new_id(&mut self) -> String {
         self.ids += 1;
@@ -241,11 +251,7 @@ impl FakeCloud {
     /// memory. The agent must exist for `getLogs` to answer.
     pub fn seed_logs(&self, agent: &str, count: usize) {
         let inner = &mut *self.state.lock();
-        let deployment = inner
-            .agents
-            .agents
-            .get(agent)
-            .map(|a| a.deployment_id.clone());
+        let deployment = inner.current_deployment(agent);
         inner.logs.seed(agent, count, deployment);
     }
 
@@ -256,11 +262,7 @@ impl FakeCloud {
     /// task while a client is reading the log.
     pub fn append_logs(&self, agent: &str, count: usize) {
         let inner = &mut *self.state.lock();
-        let deployment = inner
-            .agents
-            .agents
-            .get(agent)
-            .map(|a| a.deployment_id.clone());
+        let deployment = inner.current_deployment(agent);
         inner.logs.append(agent, count, deployment.as_deref());
     }
 
