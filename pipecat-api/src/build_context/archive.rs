@@ -1,0 +1,121 @@
+//! Writing the deterministic `.tar.gz` and hashing it as it is written.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::Path;
+
+use flate2::{Compression, GzBuilder};
+use md5::{Digest, Md5};
+
+use crate::Error;
+
+use super::refuse;
+use super::walk::Found;
+
+/// The buffer between the compressor and the archive file.
+pub(super) const WRITE_BUFFER: usize = 256 * 1024;
+
+/// What [`write_archive`] wrote: the archive's size and hash.
+pub(super) struct Written {
+    pub(super) bytes: u64,
+    pub(super) hash: String,
+}
+
+/// Writes the sorted files into a deterministic `.tar.gz` on `out`, hashing
+/// it on the way; gives `out` back (not flushed) with the size and hash.
+pub(super) fn write_archive<W: Write>(
+    root: &Path,
+    files: &[Found],
+    out: W,
+) -> Result<(W, Written), Error> {
+    let out = Hashing {
+        inner: out,
+        md5: Md5::new(),
+        bytes: 0,
+    };
+    let gzip = GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(out, Compression::default());
+    let mut tar = tar::Builder::new(gzip);
+    for file in files {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_size(file.size);
+        header.set_mode(if file.executable { 0o755 } else { 0o644 });
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mtime(0);
+        let rel = &file.rel;
+        let opened = fs::File::open(&file.source)
+            .map_err(|err| refuse(root, format!("cannot read `{rel}`: {err}")))?;
+        let mut reader = Counted {
+            inner: opened.take(file.size),
+            read: 0,
+        };
+        tar.append_data(&mut header, rel, &mut reader)
+            .map_err(|err| refuse(root, format!("cannot pack `{rel}`: {err}")))?;
+        // Shorter than it was when walked, or longer (a byte left over).
+        let grew = reader.inner.into_inner().read(&mut [0u8; 1]).unwrap_or(0) > 0;
+        if reader.read != file.size || grew {
+            return Err(refuse(
+                root,
+                format!("`{rel}` changed size while it was being packed; try again"),
+            ));
+        }
+    }
+    let gzip = tar
+        .into_inner()
+        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
+    let out = gzip
+        .finish()
+        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
+    let hash = out
+        .md5
+        .finalize()
+        .iter()
+        .take(8)
+        .map(|byte| format!("{byte:02x}"))
+        .collect();
+    Ok((
+        out.inner,
+        Written {
+            bytes: out.bytes,
+            hash,
+        },
+    ))
+}
+
+/// A writer that hashes and counts what goes through it.
+struct Hashing<W> {
+    inner: W,
+    md5: Md5,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.md5.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A reader that counts what it gives.
+struct Counted<R> {
+    inner: R,
+    read: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}

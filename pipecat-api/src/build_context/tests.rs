@@ -1,0 +1,885 @@
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use super::archive::write_archive;
+use super::ignore::{Glob, Rules, Token, clean};
+use super::walk::Found;
+use super::*;
+use md5::{Digest, Md5};
+use std::io::Read;
+use tempfile::TempDir;
+
+/// A context directory holding `files` (paths `/`-separated).
+fn tree(files: &[(&str, &str)]) -> TempDir {
+    let dir = TempDir::new().unwrap();
+    for (path, content) in files {
+        write(dir.path(), path, content);
+    }
+    dir
+}
+
+fn write(root: &Path, path: &str, content: &str) {
+    let full = root.join(path);
+    fs::create_dir_all(full.parent().unwrap()).unwrap();
+    fs::write(full, content).unwrap();
+}
+
+fn packed(context: &PackedContext) -> Vec<&str> {
+    context.files().iter().map(PackedFile::path).collect()
+}
+
+fn message(result: Result<PackedContext, Error>) -> String {
+    match result {
+        Err(Error::InvalidRequest { message }) => message,
+        Err(other) => panic!("unexpected error {other:?}"),
+        Ok(context) => panic!("packed, but should have failed: {:?}", packed(&context)),
+    }
+}
+
+/// One entry read back from an archive.
+#[derive(Debug, PartialEq)]
+struct Entry {
+    path: String,
+    kind: tar::EntryType,
+    mode: u32,
+    uid: u64,
+    gid: u64,
+    mtime: u64,
+    user: Vec<u8>,
+    group: Vec<u8>,
+    content: Vec<u8>,
+}
+
+fn read_back(archive: &[u8]) -> Vec<Entry> {
+    let mut reader = tar::Archive::new(flate2::read::GzDecoder::new(archive));
+    reader
+        .entries()
+        .unwrap()
+        .map(|entry| {
+            let mut entry = entry.unwrap();
+            let header = entry.header().clone();
+            let mut content = Vec::new();
+            entry.read_to_end(&mut content).unwrap();
+            Entry {
+                path: entry.path().unwrap().to_str().unwrap().to_owned(),
+                kind: header.entry_type(),
+                mode: header.mode().unwrap(),
+                uid: header.uid().unwrap(),
+                gid: header.gid().unwrap(),
+                mtime: header.mtime().unwrap(),
+                user: header.username_bytes().unwrap_or_default().to_vec(),
+                group: header.groupname_bytes().unwrap_or_default().to_vec(),
+                content,
+            }
+        })
+        .collect()
+}
+
+const FILES: &[(&str, &str)] = &[
+    ("Dockerfile", "FROM python:3.12\n"),
+    ("a.txt", "a"),
+    ("a/b.txt", "ab"),
+    ("B.txt", "capital b"),
+    ("run.sh", "#!/bin/sh\necho hi\n"),
+    ("sub/dir/deep.py", "print('deep')\n"),
+    ("z", ""),
+];
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap();
+}
+
+#[cfg(unix)]
+#[test]
+fn same_tree_packs_to_same_bytes_whatever_the_metadata() {
+    use std::time::{Duration, SystemTime};
+    let first = tree(FILES);
+    // The second tree: files created in reverse order, other times and modes.
+    let second = TempDir::new().unwrap();
+    for (path, content) in FILES.iter().rev() {
+        write(second.path(), path, content);
+    }
+    for (path, _) in FILES {
+        let file = fs::File::options()
+            .write(true)
+            .open(second.path().join(path))
+            .unwrap();
+        file.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000))
+            .unwrap();
+        set_mode(&second.path().join(path), 0o600);
+    }
+    set_mode(&first.path().join("run.sh"), 0o755);
+    set_mode(&second.path().join("run.sh"), 0o700);
+
+    let one = pack(first.path(), &ContextOptions::new()).unwrap();
+    let two = pack(second.path(), &ContextOptions::new()).unwrap();
+    let archive = one.read_archive().unwrap();
+    assert_eq!(archive, two.read_archive().unwrap());
+    assert_eq!(one.hash(), two.hash());
+
+    // gzip header: magic, deflate, no flags (no file name), mtime 0, OS 255.
+    assert_eq!(&archive[..4], &[0x1f, 0x8b, 8, 0]);
+    assert_eq!(&archive[4..8], &[0, 0, 0, 0]);
+    assert_eq!(archive[9], 255);
+    assert_eq!(one.compressed_bytes(), archive.len() as u64);
+
+    let entries = read_back(&archive);
+    let paths: Vec<&str> = entries.iter().map(|e| e.path.as_str()).collect();
+    // Byte order of the `/`-separated path: uppercase first, `.` before `/`.
+    assert_eq!(
+        paths,
+        [
+            "B.txt",
+            "Dockerfile",
+            "a.txt",
+            "a/b.txt",
+            "run.sh",
+            "sub/dir/deep.py",
+            "z"
+        ]
+    );
+    assert_eq!(packed(&one), paths);
+    for entry in &entries {
+        let (_, content) = FILES.iter().find(|(p, _)| *p == entry.path).unwrap();
+        assert_eq!(entry.content, content.as_bytes(), "{}", entry.path);
+        assert_eq!(entry.kind, tar::EntryType::Regular, "{}", entry.path);
+        let mode = if entry.path == "run.sh" { 0o755 } else { 0o644 };
+        assert_eq!(entry.mode, mode, "{}", entry.path);
+        assert_eq!(
+            (entry.uid, entry.gid, entry.mtime),
+            (0, 0, 0),
+            "{}",
+            entry.path
+        );
+        assert!(
+            entry.user.is_empty() && entry.group.is_empty(),
+            "{}",
+            entry.path
+        );
+    }
+    let run = one.files().iter().find(|f| f.path() == "run.sh").unwrap();
+    assert!(run.executable());
+    assert_eq!(run.size(), FILES[4].1.len() as u64);
+    let total: usize = FILES.iter().map(|(_, c)| c.len()).sum();
+    assert_eq!(one.uncompressed_bytes(), total as u64);
+}
+
+#[test]
+fn archive_bytes_are_those_of_the_in_memory_packer() {
+    // Pinned when the archive was still built in memory: streaming it to
+    // a file must not change a byte. A 3 MB file of pseudo-random text
+    // spans many buffers and deflate blocks.
+    let dir = tree(FILES);
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let big: String = (0..3_000_000)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect();
+    write(dir.path(), "data/big.txt", &big);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(
+        (context.hash(), context.compressed_bytes()),
+        ("1e959dc84f19a252", 1_938_143)
+    );
+}
+
+#[test]
+fn the_archive_file_goes_in_temp_dir_and_is_deleted_with_the_last_clone() {
+    let dir = tree(FILES);
+    let scratch = TempDir::new().unwrap();
+    let context = pack(dir.path(), &ContextOptions::new().temp_dir(scratch.path())).unwrap();
+    let path = context.path().to_path_buf();
+    assert_eq!(path.parent(), Some(scratch.path()));
+    assert_eq!(
+        fs::metadata(&path).unwrap().len(),
+        context.compressed_bytes()
+    );
+    let mut opened = Vec::new();
+    context.open().unwrap().read_to_end(&mut opened).unwrap();
+    assert_eq!(opened, context.read_archive().unwrap());
+    let clone = context.clone();
+    drop(context);
+    assert!(path.exists());
+    drop(clone);
+    assert!(!path.exists());
+    // A temp_dir that does not exist is an error naming the context.
+    let msg = message(pack(
+        dir.path(),
+        &ContextOptions::new().temp_dir(scratch.path().join("missing")),
+    ));
+    assert!(msg.contains("temporary file"), "{msg}");
+}
+
+#[test]
+fn hash_is_the_first_16_hex_digits_of_the_archive_md5() {
+    let dir = tree(FILES);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    let digest = Md5::digest(context.read_archive().unwrap());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(context.hash(), &hex[..16]);
+    // Another tree, another hash.
+    write(dir.path(), "a.txt", "changed");
+    let changed = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_ne!(changed.hash(), context.hash());
+}
+
+#[test]
+fn long_paths_round_trip() {
+    let long = format!("{}/{}.txt", "d".repeat(80), "f".repeat(90));
+    let dir = tree(&[("Dockerfile", "FROM x\n"), (&long, "long")]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    let entries = read_back(&context.read_archive().unwrap());
+    assert_eq!(entries[1].path, long);
+    assert_eq!(entries[1].content, b"long");
+}
+
+/// The files packed from a fixed tree with this `.dockerignore`.
+fn with_dockerignore(ignore: &str) -> Vec<String> {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        (".dockerignore", ignore),
+        ("README.md", ""),
+        ("a.txt", ""),
+        ("ab.txt", ""),
+        ("docs/a.md", ""),
+        ("docs/keep.md", ""),
+        ("docs/deep/b.md", ""),
+        ("src/app.py", ""),
+        ("src/z.txt", ""),
+        ("src/x/y/z.txt", ""),
+    ]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    packed(&context)
+        .into_iter()
+        .filter(|p| *p != "Dockerfile" && *p != ".dockerignore")
+        .map(str::to_owned)
+        .collect()
+}
+
+const ALL: &[&str] = &[
+    "README.md",
+    "a.txt",
+    "ab.txt",
+    "docs/a.md",
+    "docs/deep/b.md",
+    "docs/keep.md",
+    "src/app.py",
+    "src/x/y/z.txt",
+    "src/z.txt",
+];
+
+fn all_but(out: &[&str]) -> Vec<String> {
+    ALL.iter()
+        .filter(|p| !out.contains(p))
+        .map(|p| (*p).to_owned())
+        .collect()
+}
+
+#[test]
+fn dockerignore_follows_dockers_rules() {
+    let cases: &[(&str, &[&str])] = &[
+        ("", &[]),
+        ("# *.md\n\n   \n", &[]),
+        // `*` does not cross `/`.
+        ("*.md", &["README.md"]),
+        ("*/*.md", &["docs/a.md", "docs/keep.md"]),
+        // `**` crosses any number of directories, none included.
+        (
+            "**/*.md",
+            &["README.md", "docs/a.md", "docs/deep/b.md", "docs/keep.md"],
+        ),
+        ("src/**/z.txt", &["src/x/y/z.txt", "src/z.txt"]),
+        ("docs/**", &["docs/a.md", "docs/deep/b.md", "docs/keep.md"]),
+        // `?` is one character.
+        ("?.txt", &["a.txt"]),
+        ("[a-b]?.txt", &["ab.txt"]),
+        ("[^a].txt", &[]),
+        // A directory pattern excludes its contents; `/` at either end is ignored.
+        ("docs", &["docs/a.md", "docs/deep/b.md", "docs/keep.md"]),
+        ("docs/", &["docs/a.md", "docs/deep/b.md", "docs/keep.md"]),
+        ("/docs", &["docs/a.md", "docs/deep/b.md", "docs/keep.md"]),
+        ("docs/deep", &["docs/deep/b.md"]),
+        // Patterns are relative to the root: `z.txt` is not `src/z.txt`.
+        ("z.txt", &[]),
+        // Cleaned like filepath.Clean.
+        ("./docs//deep/../a.md", &["docs/a.md"]),
+        // Exceptions, and later lines override earlier ones.
+        ("docs\n!docs/keep.md", &["docs/a.md", "docs/deep/b.md"]),
+        (
+            "!docs/keep.md\ndocs",
+            &["docs/a.md", "docs/deep/b.md", "docs/keep.md"],
+        ),
+        ("*.md\n!README.md", &[]),
+        (
+            "**/*.md\n!**/keep.md",
+            &["README.md", "docs/a.md", "docs/deep/b.md"],
+        ),
+        (
+            "*\n!src",
+            &[
+                "README.md",
+                "a.txt",
+                "ab.txt",
+                "docs/a.md",
+                "docs/deep/b.md",
+                "docs/keep.md",
+            ],
+        ),
+        // A comment only when `#` starts the line.
+        ("#a.txt\n\\#a.txt", &[]),
+    ];
+    for (ignore, out) in cases {
+        assert_eq!(
+            with_dockerignore(ignore),
+            all_but(out),
+            "pattern {ignore:?}"
+        );
+    }
+}
+
+#[test]
+fn dockerignore_counts_what_it_leaves_out() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        (".dockerignore", "docs\n*.txt\n"),
+        ("docs/a.md", ""),
+        ("docs/b.md", ""),
+        ("a.txt", ""),
+        ("keep.py", ""),
+    ]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(packed(&context), [".dockerignore", "Dockerfile", "keep.py"]);
+    // `docs` as a whole, and `a.txt`.
+    assert_eq!(context.excluded(), 2);
+    assert!(context.held_back().is_empty());
+}
+
+#[test]
+fn the_dockerfile_is_packed_even_when_a_pattern_matches_it() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        (".dockerignore", "*\n"),
+        ("app.py", ""),
+    ]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(packed(&context), ["Dockerfile"]);
+
+    // In a directory the defaults exclude, with a secret-looking name.
+    let dir = tree(&[
+        ("build/deploy.key", "FROM x\n"),
+        ("build/other", ""),
+        ("app.py", ""),
+    ]);
+    let options = ContextOptions::new().dockerfile("./build/deploy.key");
+    let context = pack(dir.path(), &options).unwrap();
+    assert_eq!(packed(&context), ["app.py", "build/deploy.key"]);
+}
+
+#[test]
+fn defaults_apply_without_a_dockerignore() {
+    let excluded = [
+        ".git/config",
+        ".hg/store",
+        ".svn/entries",
+        ".venv/bin/python",
+        "venv/bin/python",
+        "env/bin/python",
+        "__pycache__/m.cpython-312.pyc",
+        "src/__pycache__/m.cpython-312.pyc",
+        "src/old.pyc",
+        ".pytest_cache/v",
+        ".mypy_cache/v",
+        ".ruff_cache/v",
+        "node_modules/left-pad/index.js",
+        "web/node_modules/x.js",
+        "dist/app.whl",
+        "build/lib/app.py",
+        "target/debug/app",
+        "app.egg-info/PKG-INFO",
+        ".idea/workspace.xml",
+        ".vscode/settings.json",
+        "server.log",
+        "logs/today.log",
+        ".DS_Store",
+        "pcc-deploy.toml",
+        ".env",
+        ".env.local",
+        "config/.env",
+        "cert.pem",
+        "tls/server.key",
+        "id_rsa",
+        ".github/workflows/ci.yml",
+    ];
+    let kept = ["Dockerfile", "requirements.txt", "src/app.py", "src/env.py"];
+    let all: Vec<(&str, &str)> = excluded.iter().chain(&kept).map(|p| (*p, "x")).collect();
+    let dir = tree(&all);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(packed(&context), kept);
+    assert!(context.held_back().is_empty());
+    assert!(context.excluded() > 0);
+
+    // The caller's patterns come after the defaults, and can re-include.
+    let options = ContextOptions::new()
+        .exclude("requirements.txt")
+        .exclude("!node_modules/left-pad/index.js");
+    let context = pack(dir.path(), &options).unwrap();
+    assert_eq!(
+        packed(&context),
+        [
+            "Dockerfile",
+            "node_modules/left-pad/index.js",
+            "src/app.py",
+            "src/env.py"
+        ]
+    );
+}
+
+#[test]
+fn extra_patterns_add_to_a_dockerignore() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        (".dockerignore", "docs\n"),
+        ("docs/a.md", ""),
+        ("notes/b.md", ""),
+        ("app.py", ""),
+    ]);
+    let options = ContextOptions::new()
+        .exclude("notes/")
+        .exclude(".dockerignore");
+    let context = pack(dir.path(), &options).unwrap();
+    assert_eq!(packed(&context), ["Dockerfile", "app.py"]);
+}
+
+const SECRETS: &[(&str, &str)] = &[
+    ("Dockerfile", "FROM x\n"),
+    (".dockerignore", "# let everything through\n"),
+    (".env", "KEY=1"),
+    (".env.production", "KEY=2"),
+    ("config/server.pem", "pem"),
+    ("tls.key", "key"),
+    ("id_rsa", "key"),
+    ("id_rsa.pub", "public"),
+    ("cert.p12", "p12"),
+    (".npmrc", "token"),
+    ("gcp/credentials.json", "{}"),
+    ("app.py", "print()"),
+    ("environment.py", ""),
+];
+
+#[test]
+fn secrets_are_held_back_even_when_the_dockerignore_lets_them_through() {
+    let dir = tree(SECRETS);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(
+        packed(&context),
+        [
+            ".dockerignore",
+            "Dockerfile",
+            "app.py",
+            "environment.py",
+            "id_rsa.pub"
+        ]
+    );
+    let held: Vec<(&str, HeldBackReason)> = context
+        .held_back()
+        .iter()
+        .map(|h| (h.path(), h.reason()))
+        .collect();
+    let secret = HeldBackReason::LooksLikeSecret;
+    assert_eq!(
+        held,
+        [
+            (".env", secret),
+            (".env.production", secret),
+            (".npmrc", secret),
+            ("cert.p12", secret),
+            ("config/server.pem", secret),
+            ("gcp/credentials.json", secret),
+            ("id_rsa", secret),
+            ("tls.key", secret),
+        ]
+    );
+}
+
+#[test]
+fn secrets_are_packed_when_allowed_by_exact_path() {
+    let dir = tree(SECRETS);
+    let options = ContextOptions::new()
+        .allow_secret("config/server.pem")
+        .allow_secret("./.env")
+        // Not a path in the context: the file name alone allows nothing.
+        .allow_secret("credentials.json");
+    let context = pack(dir.path(), &options).unwrap();
+    let files = packed(&context);
+    assert!(files.contains(&"config/server.pem") && files.contains(&".env"));
+    assert!(!files.contains(&"gcp/credentials.json"));
+    assert!(!files.contains(&".env.production"));
+    let held: Vec<&str> = context.held_back().iter().map(HeldBack::path).collect();
+    assert!(!held.contains(&"config/server.pem") && held.contains(&"gcp/credentials.json"));
+}
+
+#[test]
+fn secrets_excluded_by_the_dockerignore_are_not_listed() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        (".dockerignore", ".env\n"),
+        (".env", "KEY=1"),
+        ("key.pem", ""),
+    ]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    let held: Vec<&str> = context.held_back().iter().map(HeldBack::path).collect();
+    assert_eq!(held, ["key.pem"]);
+    assert_eq!(context.excluded(), 1);
+}
+
+#[test]
+fn missing_or_wrong_directory_is_an_error() {
+    let dir = tree(FILES);
+    let missing = dir.path().join("nope");
+    let msg = message(pack(&missing, &ContextOptions::new()));
+    assert!(msg.contains(&missing.display().to_string()), "{msg}");
+    assert!(msg.contains("does not exist"), "{msg}");
+
+    let file = dir.path().join("a.txt");
+    let msg = message(pack(&file, &ContextOptions::new()));
+    assert!(
+        msg.contains("a.txt") && msg.contains("not a directory"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn missing_dockerfile_is_an_error_naming_it() {
+    let dir = tree(&[("app.py", "")]);
+    let msg = message(pack(dir.path(), &ContextOptions::new()));
+    assert!(
+        msg.contains("Dockerfile `Dockerfile` not found in the context"),
+        "{msg}"
+    );
+    assert!(
+        msg.starts_with(&format!("build context {}", dir.path().display())),
+        "{msg}"
+    );
+
+    let options = ContextOptions::new().dockerfile("docker/Dockerfile.prod");
+    let msg = message(pack(dir.path(), &options));
+    assert!(msg.contains("`docker/Dockerfile.prod` not found"), "{msg}");
+
+    // Outside the context, even if it exists.
+    let dir = tree(&[("ctx/app.py", ""), ("Dockerfile", "FROM x\n")]);
+    let options = ContextOptions::new().dockerfile("../Dockerfile");
+    let msg = message(pack(dir.path().join("ctx"), &options));
+    assert!(
+        msg.contains("`../Dockerfile` is not a relative path inside"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn more_than_the_limit_is_an_error() {
+    let dir = tree(&[("Dockerfile", "12345"), ("data.bin", "1234567890")]);
+    let options = ContextOptions::new().max_bytes(15);
+    let context = pack(dir.path(), &options).unwrap();
+    assert_eq!(context.uncompressed_bytes(), 15);
+
+    let options = ContextOptions::new().max_bytes(14);
+    let msg = message(pack(dir.path(), &options));
+    assert!(msg.contains("limit of 14 bytes"), "{msg}");
+    assert!(msg.contains("`data.bin`"), "{msg}");
+    // Excluded and held-back files do not count (the 9-byte .dockerignore does).
+    write(dir.path(), ".dockerignore", "data.bin\n");
+    write(dir.path(), "big.pem", "1234567890");
+    let options = ContextOptions::new().max_bytes(14);
+    assert_eq!(pack(dir.path(), &options).unwrap().uncompressed_bytes(), 14);
+}
+
+#[test]
+fn a_file_that_changes_size_after_the_walk_is_an_error() {
+    let dir = tree(&[("data.bin", "12345")]);
+    for size in [3, 10] {
+        let found = [Found {
+            rel: "data.bin".to_owned(),
+            source: dir.path().join("data.bin"),
+            size,
+            executable: false,
+        }];
+        let msg = message(write_archive(dir.path(), &found, Vec::new()).map(|_| unreachable!()));
+        assert!(msg.contains("`data.bin` changed size"), "{msg}");
+    }
+}
+
+#[test]
+fn bad_patterns_are_errors_naming_the_line() {
+    let dir = tree(&[("Dockerfile", ""), (".dockerignore", "ok\n# fine\n[abc\n")]);
+    let msg = message(pack(dir.path(), &ContextOptions::new()));
+    assert!(
+        msg.contains(".dockerignore line 3: pattern `[abc`"),
+        "{msg}"
+    );
+    let dir = tree(&[("Dockerfile", "")]);
+    let msg = message(pack(dir.path(), &ContextOptions::new().exclude("a\\")));
+    assert!(msg.contains("exclude pattern `a\\`"), "{msg}");
+}
+
+#[cfg(unix)]
+#[test]
+fn symlinks_inside_are_followed_and_outside_refused() {
+    use std::os::unix::fs::symlink;
+    let outer = tree(&[("secret.txt", "outside"), ("ctx/Dockerfile", "FROM x\n")]);
+    let root = outer.path().join("ctx");
+    write(&root, "real/data.txt", "data");
+    set_mode(&root.join("real/data.txt"), 0o755);
+    symlink("real/data.txt", root.join("link.txt")).unwrap();
+    symlink("real", root.join("linkdir")).unwrap();
+
+    let context = pack(&root, &ContextOptions::new()).unwrap();
+    assert_eq!(
+        packed(&context),
+        [
+            "Dockerfile",
+            "link.txt",
+            "linkdir/data.txt",
+            "real/data.txt"
+        ]
+    );
+    let entries = read_back(&context.read_archive().unwrap());
+    assert_eq!(entries[1].content, b"data");
+    assert_eq!(entries[1].kind, tar::EntryType::Regular);
+    assert_eq!(entries[1].mode, 0o755);
+
+    // Outside the context.
+    symlink("../secret.txt", root.join("escape.txt")).unwrap();
+    let msg = message(pack(&root, &ContextOptions::new()));
+    assert!(
+        msg.contains("symlink `escape.txt` points outside the context"),
+        "{msg}"
+    );
+    // Excluded links are not resolved.
+    let options = ContextOptions::new().exclude("escape.txt");
+    assert!(pack(&root, &options).is_ok());
+    fs::remove_file(root.join("escape.txt")).unwrap();
+
+    // Dangling.
+    symlink("nowhere", root.join("dangling")).unwrap();
+    let msg = message(pack(&root, &ContextOptions::new()));
+    assert!(msg.contains("symlink `dangling` is dangling"), "{msg}");
+    fs::remove_file(root.join("dangling")).unwrap();
+
+    // A directory link outside, and a loop.
+    symlink(outer.path(), root.join("up")).unwrap();
+    let msg = message(pack(&root, &ContextOptions::new()));
+    assert!(msg.contains("symlink `up` points outside"), "{msg}");
+    fs::remove_file(root.join("up")).unwrap();
+    symlink("..", root.join("real/loop")).unwrap();
+    let msg = message(pack(&root, &ContextOptions::new()));
+    assert!(msg.contains("symlink `linkdir/loop`") || msg.contains("symlink `real/loop`"));
+    assert!(msg.contains("(a loop)"), "{msg}");
+}
+
+#[cfg(unix)]
+#[test]
+fn sockets_are_held_back() {
+    let dir = tree(&[("Dockerfile", "FROM x\n")]);
+    let _listener = std::os::unix::net::UnixListener::bind(dir.path().join("app.sock")).unwrap();
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    assert_eq!(packed(&context), ["Dockerfile"]);
+    assert_eq!(context.held_back()[0].path(), "app.sock");
+    assert_eq!(
+        context.held_back()[0].reason(),
+        HeldBackReason::NotRegularFile
+    );
+}
+
+#[test]
+fn nothing_is_written_to_the_context() {
+    let dir = tree(FILES);
+    pack(dir.path(), &ContextOptions::new()).unwrap();
+    let mut names: Vec<String> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["B.txt", "Dockerfile", "a", "a.txt", "run.sh", "sub", "z"]
+    );
+}
+
+fn glob(pattern: &str, path: &str) -> bool {
+    let path: Vec<char> = path.chars().collect();
+    Glob::compile(pattern).unwrap().matches(&path)
+}
+
+#[test]
+fn glob_matching() {
+    let yes = [
+        ("*", "abc"),
+        ("*", ""),
+        ("a*c", "ac"),
+        ("a*c", "abbbc"),
+        ("?", "é"),
+        ("**", "a/b/c"),
+        ("**/c", "c"),
+        ("**/c", "a/b/c"),
+        ("a/**/c", "a/c"),
+        ("a/**/c", "a/x/y/c"),
+        ("a/**", "a/b"),
+        ("a**c", "a/b/c"),
+        ("[a-c]x", "bx"),
+        ("[^a-c]x", "dx"),
+        ("\\*", "*"),
+        ("[\\]]", "]"),
+        ("*.*.*", "a.b.c"),
+    ];
+    let no = [
+        ("*", "a/b"),
+        ("?", ""),
+        ("?", "/"),
+        ("a*c", "a/c"),
+        ("**/c", "ac"),
+        ("a/**/c", "ac"),
+        ("a/**/c", "a/xc"),
+        ("a/**", "a"),
+        ("[a-c]x", "dx"),
+        ("[^a-c]x", "ax"),
+        ("[^a]", "/"),
+        ("\\*", "a"),
+        ("abc", "ab"),
+        ("ab", "abc"),
+    ];
+    for (pattern, path) in yes {
+        assert!(glob(pattern, path), "{pattern:?} should match {path:?}");
+    }
+    for (pattern, path) in no {
+        assert!(
+            !glob(pattern, path),
+            "{pattern:?} should not match {path:?}"
+        );
+    }
+    // No exponential backtracking.
+    let many = "*a".repeat(30);
+    assert!(!glob(&many, &"a".repeat(29)));
+    for bad in ["[", "[]", "[a-", "[b-a]", "x\\"] {
+        assert!(Glob::compile(bad).is_err(), "{bad:?}");
+    }
+}
+
+/// A plain backtracking matcher, as the reference for the one-pass scan.
+fn reference(tokens: &[Token], path: &[char]) -> bool {
+    let Some((token, rest)) = tokens.split_first() else {
+        return path.is_empty();
+    };
+    let one = |ok: &dyn Fn(char) -> bool| {
+        path.first().is_some_and(|c| *c != '/' && ok(*c)) && reference(rest, &path[1..])
+    };
+    match token {
+        Token::Literal(l) => path.first() == Some(l) && reference(rest, &path[1..]),
+        Token::One => one(&|_| true),
+        Token::Class { negated, ranges } => {
+            one(&|c| ranges.iter().any(|(lo, hi)| (*lo..=*hi).contains(&c)) != *negated)
+        }
+        Token::Star => (0..=path.len())
+            .take_while(|&k| !path[..k].contains(&'/'))
+            .any(|k| reference(rest, &path[k..])),
+        Token::Rest => (0..=path.len()).any(|k| reference(rest, &path[k..])),
+        Token::Dirs => {
+            reference(rest, path)
+                || (0..path.len()).any(|k| path[k] == '/' && reference(rest, &path[k + 1..]))
+        }
+    }
+}
+
+#[test]
+fn one_pass_scan_agrees_with_backtracking() {
+    let patterns = [
+        "*",
+        "a*",
+        "*b",
+        "a?c",
+        "**",
+        "**/b",
+        "a/**",
+        "a/**/c",
+        "a**c",
+        "*/*",
+        "[ab]*",
+        "[^a]/**",
+        "**/*c",
+        "a*/b*",
+        "?/?",
+        "**/a/**/b",
+        "*a*a*",
+    ];
+    // Every string of up to 5 characters over `a`, `b`, `c` and `/`.
+    let mut paths: Vec<Vec<char>> = vec![Vec::new()];
+    let mut last = paths.clone();
+    for _ in 0..5 {
+        last = last
+            .iter()
+            .flat_map(|p| {
+                ['a', 'b', 'c', '/'].map(|c| {
+                    let mut p = p.clone();
+                    p.push(c);
+                    p
+                })
+            })
+            .collect();
+        paths.extend(last.iter().cloned());
+    }
+    for pattern in patterns {
+        let glob = Glob::compile(pattern).unwrap();
+        for path in &paths {
+            let whole = reference(&glob.tokens, path);
+            assert_eq!(glob.matches(path), whole, "{pattern:?} on {path:?}");
+            let parent =
+                (1..path.len()).any(|j| path[j] == '/' && reference(&glob.tokens, &path[..j]));
+            assert_eq!(
+                glob.matches_or_parent(path),
+                whole || parent,
+                "{pattern:?} or a parent on {path:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn patterns_are_cleaned_like_go() {
+    let cases = [
+        ("", "."),
+        (".", "."),
+        ("a/", "a"),
+        ("./a", "a"),
+        ("a//b/./c/..", "a/b"),
+        ("a/../..", ".."),
+        ("../a", "../a"),
+        ("/../a", "/a"),
+        ("/", "/"),
+        ("**/", "**"),
+    ];
+    for (input, output) in cases {
+        assert_eq!(clean(input), output, "{input:?}");
+    }
+}
+
+#[test]
+fn exceptions_decide_which_excluded_directories_are_walked() {
+    let mut rules = Rules::default();
+    rules.add("node_modules").unwrap();
+    rules.add("build").unwrap();
+    rules.add("!build/keep/*.txt").unwrap();
+    assert!(!rules.may_reinclude_below("node_modules"));
+    assert!(rules.may_reinclude_below("build"));
+    assert!(rules.may_reinclude_below("build/keep"));
+    assert!(!rules.may_reinclude_below("build/other"));
+    assert!(rules.excluded("build/other/x.txt"));
+    assert!(!rules.excluded("build/keep/x.txt"));
+    assert!(rules.excluded("build/keep/x.md"));
+    rules.add("!**/*.md").unwrap();
+    assert!(rules.may_reinclude_below("node_modules"));
+    assert!(!rules.excluded("node_modules/x/README.md"));
+}
