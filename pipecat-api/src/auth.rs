@@ -57,6 +57,11 @@ impl ApiKey {
     pub(crate) fn header(&self) -> &HeaderValue {
         &self.header
     }
+
+    /// The key itself, for redacting it from what the service answers.
+    pub(crate) fn expose_for_redaction(&self) -> Option<&str> {
+        self.header.to_str().ok()?.strip_prefix("Bearer ")
+    }
 }
 
 impl std::fmt::Debug for ApiKey {

@@ -14,6 +14,9 @@ use crate::retry::RetryPolicy;
 pub const DEFAULT_HOST: &str = "https://api.pipecat.daily.co";
 /// How long connecting may take, unless [`ClientBuilder::connect_timeout`] says otherwise.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// The largest success answer read, unless [`ClientBuilder::max_answer_bytes`]
+/// says otherwise: 64 MiB, far above any page the API sends.
+pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// How long a whole call may take, unless [`ClientBuilder::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -105,6 +108,7 @@ pub struct ClientBuilder {
     user_agent: Option<String>,
     http_client: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
+    max_answer_bytes: Option<usize>,
 }
 
 impl ClientBuilder {
@@ -189,9 +193,24 @@ impl ClientBuilder {
         self
     }
 
+    /// The largest success answer this client reads (default
+    /// [`DEFAULT_MAX_ANSWER_BYTES`]); a longer one is an
+    /// [`Error::UnexpectedResponse`] rather than unbounded memory. Error
+    /// answers are read up to 64 KiB whatever this says.
+    pub fn max_answer_bytes(mut self, max: usize) -> Self {
+        self.max_answer_bytes = Some(max);
+        self
+    }
+
     /// Send through this `reqwest::Client` (for proxies, custom TLS roots or
     /// a shared pool). Keys, user agent and the call timeout are still
     /// applied per request.
+    ///
+    /// Build it with `.redirect(reqwest::redirect::Policy::none())`: the
+    /// client this crate builds never follows a redirect (a 307 would send
+    /// the request's body, secret values included, to another host), and a
+    /// call that your client's policy redirected to another host is an
+    /// error, but by then the request has been sent there.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
         self
@@ -235,6 +254,9 @@ impl ClientBuilder {
             None => reqwest::Client::builder()
                 .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
                 .timeout(timeout)
+                // The API never redirects; following one would re-send the
+                // body (secret values) to wherever the answer points.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| Error::config(format!("cannot set up HTTP: {e}")))?,
         };
@@ -248,6 +270,7 @@ impl ClientBuilder {
             request_timeout,
             timeout,
             retry: self.retry.unwrap_or_default(),
+            max_answer_bytes: self.max_answer_bytes.unwrap_or(DEFAULT_MAX_ANSWER_BYTES),
         };
         Ok(Client {
             client: http,

@@ -577,6 +577,8 @@ async fn upload_context(
                     retry,
                     Error::Transport {
                         source: source.without_url(),
+                        // A presigned upload may be repeated: it replaces.
+                        may_have_taken_effect: false,
                     },
                     None,
                 )
@@ -634,7 +636,10 @@ async fn upload_form(
     let part = reqwest::multipart::Part::stream_with_length(body, total)
         .file_name("context.tar.gz")
         .mime_str("application/gzip")
-        .map_err(|source| Error::Transport { source })?;
+        .map_err(|source| Error::Transport {
+            source,
+            may_have_taken_effect: false,
+        })?;
     Ok(form.part("file", part))
 }
 

@@ -29,6 +29,8 @@ pub(crate) struct ClientConfig {
     /// The per-attempt timeout in force, for `Debug`.
     pub(crate) timeout: Duration,
     pub(crate) retry: RetryPolicy,
+    /// The largest success answer read.
+    pub(crate) max_answer_bytes: usize,
 }
 
 impl ClientConfig {

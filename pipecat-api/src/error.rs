@@ -33,11 +33,16 @@ pub enum Error {
     Api(Box<ApiError>),
 
     /// No usable answer: the connection failed, timed out or broke off.
-    #[error("{}", transport_message(.source))]
+    #[error("{}", transport_message(.source, *.may_have_taken_effect))]
     Transport {
         /// The underlying error.
         #[source]
         source: reqwest::Error,
+        /// The request may have reached the service and taken effect: it
+        /// was not idempotent (a POST) and failed after the connection was
+        /// made, or its success status had arrived. Check (list the builds,
+        /// the sessions, ...) before repeating it.
+        may_have_taken_effect: bool,
     },
 
     /// Asynchronous work ended in failure, e.g. a secret set whose
@@ -111,7 +116,7 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Api(api) => Some(api.status),
-            Error::Transport { source } => source.status(),
+            Error::Transport { source, .. } => source.status(),
             Error::UnexpectedResponse { status, .. } => *status,
             Error::InvalidRequest { .. }
             | Error::Config { .. }
@@ -187,7 +192,7 @@ impl Error {
     /// *safe* depends on the operation: a POST may already have taken effect.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Transport { source } => {
+            Error::Transport { source, .. } => {
                 source.is_connect()
                     || source.is_timeout()
                     || source.status().is_some_and(crate::retry::is_transient)
@@ -252,6 +257,9 @@ fn next_step(status: StatusCode) -> &'static str {
         409 => {
             "a conflicting change is in progress (or a secret set is not ready yet); try again later"
         }
+        300..=399 => {
+            "the API does not redirect: check PIPECAT_API_HOST (a proxy or a wrong host answered)"
+        }
         413 => "the request body is too large; send less",
         429 => "too many requests, or the agent is at capacity (maxAgents); try again later",
         500..=599 => "the service failed; try again later",
@@ -259,11 +267,14 @@ fn next_step(status: StatusCode) -> &'static str {
     }
 }
 
-fn transport_message(source: &reqwest::Error) -> String {
-    let what = if source.is_timeout() {
+fn transport_message(source: &reqwest::Error, may_have_taken_effect: bool) -> String {
+    let what = if source.is_connect() {
+        "could not connect to Pipecat Cloud (nothing was sent); check the network and PIPECAT_API_HOST, then try again"
+    } else if may_have_taken_effect && !(source.is_body() || source.is_decode()) {
+        "the connection to Pipecat Cloud failed after the request was sent: \
+         it may have taken effect; check before repeating it"
+    } else if source.is_timeout() {
         "timed out talking to Pipecat Cloud; try again, or raise ClientBuilder::timeout"
-    } else if source.is_connect() {
-        "could not connect to Pipecat Cloud; check the network and PIPECAT_API_HOST"
     } else if source.is_body() || source.is_decode() {
         "the connection broke while reading the answer, after its status arrived: \
          the request reached Pipecat Cloud and may have taken effect; check before repeating it"
@@ -341,9 +352,45 @@ impl ApiError {
         }
     }
 
+    /// Replaces each of `sent` (values this client sent: its API key, the
+    /// secret values of the request) wherever it appears in the code, the
+    /// message and the other fields with `<redacted>`, so that a service
+    /// that echoes them does not get them printed.
+    pub(crate) fn redact(&mut self, sent: &[String]) {
+        if sent.is_empty() {
+            return;
+        }
+        for text in [&mut self.code, &mut self.message].into_iter().flatten() {
+            redact_text(text, sent);
+        }
+        for value in self.fields.values_mut() {
+            redact_json(value, sent);
+        }
+    }
+
     /// One of the other fields of a JSON error body, by its name.
     pub fn field(&self, name: &str) -> Option<&serde_json::Value> {
         self.fields.get(name)
+    }
+}
+
+/// What a redacted value shows instead.
+const REDACTED: &str = "<redacted>";
+
+fn redact_text(text: &mut String, sent: &[String]) {
+    for value in sent {
+        if text.contains(value.as_str()) {
+            *text = text.replace(value.as_str(), REDACTED);
+        }
+    }
+}
+
+fn redact_json(value: &mut serde_json::Value, sent: &[String]) {
+    match value {
+        serde_json::Value::String(text) => redact_text(text, sent),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(|v| redact_json(v, sent)),
+        serde_json::Value::Object(map) => map.values_mut().for_each(|v| redact_json(v, sent)),
+        _ => {}
     }
 }
 

@@ -148,6 +148,8 @@ struct Follower<F> {
     ready: VecDeque<GetLogsResponseLogsItem>,
     /// Whether the last read was a full page (read on without pausing).
     more: bool,
+    /// Whether the last read lost the cursor and resynchronised.
+    resynced: bool,
     interval: Duration,
 }
 
@@ -223,12 +225,21 @@ where
         let mut lines = page.lines.into_iter();
         match lines.next() {
             Some(first) if self.consumed > 0 && same(&first, &last) => {
+                self.resynced = false;
                 let before = self.ready.len();
                 self.ready.extend(lines);
                 Ok((self.ready.len() - before) as u64)
             }
             _ => {
+                let again = std::mem::replace(&mut self.resynced, true);
                 self.resync(&last).await?;
+                if again {
+                    // Lost twice running: the log does not hold still at
+                    // its offsets (or the service ignores `offset`). Pause
+                    // and back off like an idle poll, not a tight loop.
+                    tracing::debug!("the log shifted again under the cursor; backing off");
+                    return Ok(0);
+                }
                 // Read on at once from the new position.
                 Ok(u64::from(size))
             }
@@ -340,6 +351,7 @@ where
         started: false,
         ready: VecDeque::new(),
         more: true,
+        resynced: false,
         interval,
     };
     stream::unfold(follower, |mut follower| async move {
@@ -472,6 +484,44 @@ mod tests {
         log.borrow_mut().insert(4, late);
         log.borrow_mut().extend((10..13).map(line));
         assert_eq!(texts(&mut s, 3).await, expected(10..13));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_service_that_ignores_offset_is_polled_with_backoff_not_in_a_tight_loop() {
+        // Every read answers the first lines, whatever the offset asked.
+        let log: Vec<_> = (0..10).map(line).collect();
+        let calls = Rc::new(RefCell::new(0u32));
+        let counter = calls.clone();
+        let options = Follow::new()
+            .poll_interval(Duration::from_millis(100))
+            .max_poll_interval(Duration::from_secs(1))
+            .page_size(5);
+        let mut s = std::pin::pin!(follow(options, move |_offset, limit| {
+            *counter.borrow_mut() += 1;
+            let n = *counter.borrow();
+            let lines = log[..limit as usize].to_vec();
+            async move {
+                if n > 10_000 {
+                    // Only a tight loop gets here; end it so the test fails.
+                    return Err(Error::InvalidRequest {
+                        message: "tight loop".into(),
+                    });
+                }
+                Ok(Page {
+                    lines,
+                    exact_total: None,
+                })
+            }
+        }));
+        assert_eq!(texts(&mut s, 5).await, expected(0..5));
+        let waited = tokio::time::timeout(Duration::from_secs(10), s.next()).await;
+        assert!(
+            waited.is_err(),
+            "no new line, yet the follower ended: {waited:?}"
+        );
+        let calls = *calls.borrow();
+        // Backing off to 1 s: about a dozen polls in 10 s, a few reads each.
+        assert!(calls < 100, "{calls} reads in 10 s");
     }
 
     #[tokio::test]

@@ -181,7 +181,7 @@ impl ProxyResponse {
         Ok(ProxyResponse {
             status: answer.status,
             headers: answer.headers,
-            body: answer.body.bytes().await?,
+            body: answer.body.bytes(answer.max_body).await?,
             error: answer.error,
         })
     }

@@ -23,6 +23,8 @@ pub(crate) struct Answer {
     pub(crate) body: Body,
     /// For an error status: the body, decoded.
     pub(crate) error: Option<Box<ApiError>>,
+    /// The most of the body that may be read (`ClientBuilder::max_answer_bytes`).
+    pub(crate) max_body: usize,
 }
 
 /// An answer's body.
@@ -42,13 +44,36 @@ impl Answer {
 }
 
 impl Body {
-    pub(crate) async fn bytes(self) -> Result<Bytes, Error> {
+    /// The whole body, at most `max` bytes of it: a longer one is an error,
+    /// not unbounded memory.
+    pub(crate) async fn bytes(self, max: usize) -> Result<Bytes, Error> {
+        let too_long = || Error::UnexpectedResponse {
+            status: None,
+            message: format!(
+                "the answer is longer than {max} bytes (ClientBuilder::max_answer_bytes)"
+            ),
+        };
         match self {
+            Body::Read(bytes) if bytes.len() > max => Err(too_long()),
             Body::Read(bytes) => Ok(bytes),
-            Body::Unread(response) => response
-                .bytes()
-                .await
-                .map_err(|source| Error::Transport { source }),
+            Body::Unread(mut response) => {
+                if response.content_length().is_some_and(|n| n > max as u64) {
+                    return Err(too_long());
+                }
+                let mut body = bytes::BytesMut::new();
+                // Its success status has arrived: the request took effect.
+                let broke = |source| Error::Transport {
+                    source,
+                    may_have_taken_effect: true,
+                };
+                while let Some(chunk) = response.chunk().await.map_err(broke)? {
+                    if body.len() + chunk.len() > max {
+                        return Err(too_long());
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(body.freeze())
+            }
         }
     }
 }
@@ -93,7 +118,53 @@ pub(crate) async fn execute_any(
     headers.insert(AUTHORIZATION, key.header().clone());
     headers.insert(USER_AGENT, config.user_agent.clone());
     config.apply_timeout(&mut request);
-    send_with_retries(&client.client, &config.retry, request, op).await
+    let sent = sent_secrets(key.expose_for_redaction(), &request);
+    let mut answer = send_with_retries(&client.client, &config.retry, request, op, &sent).await?;
+    answer.max_body = config.max_answer_bytes;
+    Ok(answer)
+}
+
+/// Values shorter than this are not searched for in answers: too short to
+/// be a credential, and redacting them would garble messages.
+const MIN_REDACTED_LEN: usize = 4;
+
+/// What this request carries that must never be printed back: the key, and
+/// the `secretValue`s of its JSON body (secret sets, image pull secrets).
+fn sent_secrets(key: Option<&str>, request: &reqwest::Request) -> Vec<String> {
+    let mut sent: Vec<String> = key.into_iter().map(str::to_owned).collect();
+    let body = request.body().and_then(reqwest::Body::as_bytes);
+    let carries_secrets = |b: &&[u8]| b.windows(11).any(|w| w == b"secretValue");
+    if let Some(json) = body
+        .filter(carries_secrets)
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+    {
+        collect_secret_values(&json, &mut sent);
+    }
+    sent.retain(|value| value.len() >= MIN_REDACTED_LEN);
+    // Longest first, so that a value containing another is replaced whole.
+    sent.sort_by_key(|value| std::cmp::Reverse(value.len()));
+    sent
+}
+
+fn collect_secret_values(json: &serde_json::Value, out: &mut Vec<String>) {
+    match json {
+        serde_json::Value::Object(map) => {
+            for (name, value) in map {
+                match value {
+                    serde_json::Value::String(text) if name == "secretValue" => {
+                        out.push(text.clone());
+                    }
+                    other => collect_secret_values(other, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            items
+                .iter()
+                .for_each(|item| collect_secret_values(item, out));
+        }
+        _ => {}
+    }
 }
 
 /// Sends `request`, retrying as `policy` allows. Each attempt is a `tracing`
@@ -104,7 +175,9 @@ async fn send_with_retries(
     policy: &crate::RetryPolicy,
     mut request: reqwest::Request,
     op: &'static Operation,
+    sent: &[String],
 ) -> Result<Answer, Error> {
+    let origin = request.url().origin();
     let mut attempted = Attempted {
         idempotent: idempotent(request.method()),
         reread_success: reread_broken_success(request.method()),
@@ -136,6 +209,13 @@ async fn send_with_retries(
                 let status = response.status();
                 span.record("status", status.as_u16());
                 let headers = std::mem::take(response.headers_mut());
+                if status.is_redirection() || response.url().origin() != origin {
+                    // Never followed (see `ClientBuilder::http_client`).
+                    span.record("status", status.as_u16());
+                    let api = redirected(status, op, &headers, response.url(), &origin);
+                    let error = Some(Box::new(api));
+                    return Ok(answer(status, headers, Body::Read(Bytes::new()), error));
+                }
                 if !(status.is_client_error() || status.is_server_error()) {
                     tracing::debug!(parent: &span, status = status.as_u16(), "answered");
                     if spare.is_none() || !attempted.reread_success {
@@ -151,12 +231,18 @@ async fn send_with_retries(
                             let retry = policy.retry_error(&attempted, &source);
                             let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
                             tracing::debug!(parent: &span, "the answer broke off");
-                            (delay, Err(Error::Transport { source }))
+                            let may_have_taken_effect = true;
+                            let error = Error::Transport {
+                                source,
+                                may_have_taken_effect,
+                            };
+                            (delay, Err(error))
                         }
                     }
                 } else {
                     let body = Box::pin(read_error_body(response)).await;
-                    let api = ApiError::from_answer(status, Some(op.id), &headers, &body);
+                    let mut api = ApiError::from_answer(status, Some(op.id), &headers, &body);
+                    api.redact(sent);
                     attempted.conflict =
                         status == StatusCode::CONFLICT && api.code.as_deref() == Some("CONFLICT");
                     let retry = policy.retry_status(&attempted, status);
@@ -172,7 +258,13 @@ async fn send_with_retries(
                 let retry = policy.retry_error(&attempted, &source);
                 let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
                 tracing::debug!(parent: &span, connect = source.is_connect(), timeout = source.is_timeout(), "no answer");
-                (delay, Err(Error::Transport { source }))
+                // Past connecting, a POST may have reached the service.
+                let may_have_taken_effect = !attempted.idempotent && !source.is_connect();
+                let error = Error::Transport {
+                    source,
+                    may_have_taken_effect,
+                };
+                (delay, Err(error))
             }
         };
 
@@ -194,6 +286,42 @@ async fn send_with_retries(
     }
 }
 
+/// The error for a redirect, never followed: where it pointed (scheme and
+/// host only; its path and query may carry anything) and why not.
+fn redirected(
+    status: StatusCode,
+    op: &'static Operation,
+    headers: &HeaderMap,
+    url: &reqwest::Url,
+    origin: &url::Origin,
+) -> ApiError {
+    let mut api = ApiError::from_answer(status, Some(op.id), headers, &[]);
+    let target = headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|location| location.to_str().ok())
+        .and_then(|location| url.join(location).ok())
+        .unwrap_or_else(|| url.clone())
+        .origin();
+    api.message = Some(if !status.is_redirection() {
+        format!(
+            "the HTTP client followed a redirect to {}: the request was sent there; \
+             build it with reqwest::redirect::Policy::none()",
+            url.origin().ascii_serialization()
+        )
+    } else if &target == origin {
+        format!(
+            "a redirect to {}, not followed (the API never redirects)",
+            target.ascii_serialization()
+        )
+    } else {
+        format!(
+            "a redirect to another host, {}, not followed: it would have sent this request, body included, there",
+            target.ascii_serialization()
+        )
+    });
+    api
+}
+
 fn answer(
     status: StatusCode,
     headers: HeaderMap,
@@ -205,6 +333,7 @@ fn answer(
         headers,
         body,
         error,
+        max_body: crate::DEFAULT_MAX_ANSWER_BYTES,
     }
 }
 
@@ -236,9 +365,10 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
         status,
         headers,
         body,
+        max_body,
         ..
     } = answer;
-    let body = body.bytes().await?;
+    let body = body.bytes(max_body).await?;
     match serde_json::from_slice(&body) {
         Ok(value) => Ok(Response::new(status, headers, value)),
         Err(e) => Err(Error::UnexpectedResponse {

@@ -192,8 +192,8 @@ async fn suite(
 
 fn kind(e: &Error) -> &'static str {
     match e {
-        Error::Transport { source } if source.is_timeout() => "timeout",
-        Error::Transport { source } if source.is_connect() => "connect",
+        Error::Transport { source, .. } if source.is_timeout() => "timeout",
+        Error::Transport { source, .. } if source.is_connect() => "connect",
         Error::Transport { .. } => "transport",
         Error::UnexpectedResponse { .. } => "undecodable",
         _ => "other",
@@ -204,7 +204,7 @@ fn transport(e: &Error) -> bool {
     matches!(e, Error::Transport { .. })
 }
 fn timeout(e: &Error) -> bool {
-    matches!(e, Error::Transport { source } if source.is_timeout())
+    matches!(e, Error::Transport { source, .. } if source.is_timeout())
 }
 fn status(code: u16) -> fn(&Error) -> bool {
     match code {
@@ -475,7 +475,7 @@ async fn connection_refused() {
     for call in CALLS {
         let started = Instant::now();
         let err = call.run(&client).await.unwrap_err();
-        let Error::Transport { source } = &err else {
+        let Error::Transport { source, .. } = &err else {
             panic!("{call:?}: {err:?}")
         };
         assert!(source.is_connect(), "{call:?}: {err}");
