@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::header::HeaderValue;
 
 use crate::auth::{ApiKey, KeyKind};
-use crate::generated::operations::Operation;
+use crate::operation::Operation;
 use crate::retry::RetryPolicy;
 
 /// The settings a built [`crate::Client`] applies to every call. Built only

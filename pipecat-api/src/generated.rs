@@ -15088,22 +15088,7 @@ pub mod builder {
 /// and the key it is sent with. Each generated call names its own.
 pub(crate) mod operations {
     use crate::auth::KeyKind;
-    /// One operation of the spec.
-    #[derive(Debug, Clone, Copy)]
-    pub(crate) struct Operation {
-        /// The spec's operationId.
-        pub(crate) id: &'static str,
-        pub(crate) method: &'static str,
-        pub(crate) path: &'static str,
-        pub(crate) key: KeyKind,
-        /// A 409 `CONFLICT` answer means "busy, try again" (retried).
-        pub(crate) conflict_means_busy: bool,
-        /// A 429 answer means the agent is at capacity (retried only
-        /// when the caller opts in).
-        pub(crate) too_many_means_at_capacity: bool,
-        /// Implemented by hand beside the generated code.
-        pub(crate) hand_written: bool,
-    }
+    pub(crate) use crate::operation::Operation;
     ///`POST /builds` (createBuild).
     pub(crate) const CREATE_BUILD: Operation = Operation {
         id: "createBuild",

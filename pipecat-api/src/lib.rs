@@ -72,6 +72,7 @@ pub mod follow;
 #[rustfmt::skip]
 mod generated;
 mod guard;
+mod operation;
 pub mod pages;
 mod patterns;
 mod proxy;

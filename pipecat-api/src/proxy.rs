@@ -10,7 +10,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
 use crate::error::ApiError;
-use crate::generated::operations::{self, Operation};
+use crate::generated::operations;
+use crate::operation::Operation;
 use crate::{Client, Error};
 
 /// Characters encoded in a proxy path segment: everything but RFC 3986

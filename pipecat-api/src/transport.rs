@@ -12,7 +12,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, USER_AGENT};
 use tracing::Instrument as _;
 
 use crate::error::{ApiError, MAX_ERROR_BODY};
-use crate::generated::operations::Operation;
+use crate::operation::Operation;
 use crate::retry::{Attempted, idempotent, reread_broken_success};
 use crate::{Client, Error, Response, guard};
 

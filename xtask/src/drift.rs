@@ -22,8 +22,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use crate::fixups::for_each_operation;
 use crate::generate::SPEC_PATH;
+use crate::spec::for_each_operation;
 
 /// A deliberate difference: `pattern` matches the whole report line
 /// (`location: detail`, without the `[known: …]` suffix); `*` matches any run

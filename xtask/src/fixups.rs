@@ -5,11 +5,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::spec::{METHODS, for_each_operation, for_each_operation_mut, is_hand_written};
 use crate::surface::IntegerRange;
-
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// The path component of a server URL such as `https://host/v1/public`.
 fn server_path(url: &str) -> &str {
@@ -77,16 +74,6 @@ pub fn drop_error_responses(doc: &mut Value) -> usize {
         }
     });
     dropped
-}
-
-/// Operations marked with this extension are implemented by hand in
-/// pipecat-api (the session proxy: any method, a path spanning segments,
-/// raw bodies), which progenitor cannot express.
-pub const HAND_WRITTEN: &str = "x-pipecat-hand-written";
-
-/// Whether an operation is marked [`HAND_WRITTEN`].
-pub fn is_hand_written(op: &Value) -> bool {
-    op.get(HAND_WRITTEN).and_then(Value::as_bool) == Some(true)
 }
 
 /// Removes the operations marked [`HAND_WRITTEN`] from what progenitor sees
@@ -363,23 +350,6 @@ pub fn check_answers_accept_unknown_fields(doc: &Value) -> Result<(), String> {
     }
 }
 
-/// Calls `f(path, method, operation, path_item)` for every operation.
-pub fn for_each_operation<'a>(
-    doc: &'a Value,
-    mut f: impl FnMut(&'a str, &'a str, &'a Value, &'a Value),
-) {
-    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
-        return;
-    };
-    for (path, item) in paths {
-        for method in METHODS {
-            if let Some(op) = item.get(method) {
-                f(path, method, op, item);
-            }
-        }
-    }
-}
-
 /// Integer bounds (`minimum`, `maximum`) would become types of typify's
 /// (`NonZeroU64` for `minimum: 1`, `u64` for `minimum: 0`), which callers
 /// cannot pass a plain integer literal to, while `maximum` would be dropped.
@@ -414,7 +384,7 @@ pub fn integer_ranges(doc: &mut Value) -> Result<Vec<IntegerRange>, String> {
             if let Some((min, max)) = param.get_mut("schema").and_then(take_bounds) {
                 ranges.push(IntegerRange {
                     owner: owner.clone(),
-                    setter: crate::operations::snake_case(&name),
+                    setter: crate::spec::snake_case(&name),
                     name,
                     min,
                     max,
@@ -436,7 +406,7 @@ pub fn integer_ranges(doc: &mut Value) -> Result<Vec<IntegerRange>, String> {
                 if let Some((min, max)) = take_bounds(property) {
                     ranges.push(IntegerRange {
                         owner: owner.clone(),
-                        setter: crate::operations::snake_case(name),
+                        setter: crate::spec::snake_case(name),
                         name: name.clone(),
                         min,
                         max,
@@ -485,19 +455,6 @@ fn pascal_case(id: &str) -> String {
         .next()
         .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
         .unwrap_or_default()
-}
-
-fn for_each_operation_mut(doc: &mut Value, mut f: impl FnMut(&str, &str, &mut Value)) {
-    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
-        return;
-    };
-    for (path, item) in paths.iter_mut() {
-        for method in METHODS {
-            if let Some(op) = item.get_mut(method) {
-                f(path, method, op);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

@@ -4,19 +4,23 @@
 //! `openapi/pipecat-cloud.yaml`; `cargo xtask gen --check` fails, with a diff,
 //! when the committed file is stale. `cargo xtask drift <upstream>` lists how
 //! our spec differs from an upstream document, failing on unknown differences.
+//! `cargo xtask modules` prints each crate's module map and fails on an
+//! import circle.
 
 mod drift;
 mod fixups;
 mod generate;
+mod modules;
 mod operations;
 mod rewrite;
 mod schemas;
+mod spec;
 mod surface;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask gen [--check] | cargo xtask drift <upstream.json|yaml>";
+const USAGE: &str = "usage: cargo xtask gen [--check] | cargo xtask drift <upstream.json|yaml> | cargo xtask modules";
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -29,6 +33,7 @@ fn main() -> ExitCode {
         ["gen"] => cmd_gen(false),
         ["gen", "--check"] => cmd_gen(true),
         ["drift", upstream] => drift::run(upstream),
+        ["modules"] => modules::print(&workspace_root()),
         _ => Err(USAGE.to_string()),
     };
     match result {

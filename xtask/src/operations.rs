@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 use serde_json::Value;
 
-use crate::fixups::for_each_operation;
+use crate::spec::{for_each_operation, snake_case};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Operation {
@@ -83,7 +83,7 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
                 method: method.to_uppercase(),
                 path: path.to_string(),
                 key,
-                hand_written: crate::fixups::is_hand_written(op),
+                hand_written: crate::spec::is_hand_written(op),
                 retry_conflict: flag(op, "x-pipecat-retry-conflict"),
                 capacity_429: flag(op, "x-pipecat-capacity-429"),
             }),
@@ -98,23 +98,6 @@ pub fn table(doc: &Value) -> Result<Vec<Operation>, String> {
     }
     ops.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(ops)
-}
-
-/// `deleteSecretSet` -> `delete_secret_set`, as progenitor names methods.
-/// `check_names` verifies the result against what progenitor emitted.
-pub fn snake_case(id: &str) -> String {
-    let mut out = String::with_capacity(id.len() + 4);
-    for (i, c) in id.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('_');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// Fails unless the table names exactly the operations progenitor emitted
@@ -191,23 +174,9 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
         /// and the key it is sent with. Each generated call names its own.
         pub(crate) mod operations {
             use crate::auth::KeyKind;
-
-            /// One operation of the spec.
-            #[derive(Debug, Clone, Copy)]
-            pub(crate) struct Operation {
-                /// The spec's operationId.
-                pub(crate) id: &'static str,
-                pub(crate) method: &'static str,
-                pub(crate) path: &'static str,
-                pub(crate) key: KeyKind,
-                /// A 409 `CONFLICT` answer means "busy, try again" (retried).
-                pub(crate) conflict_means_busy: bool,
-                /// A 429 answer means the agent is at capacity (retried only
-                /// when the caller opts in).
-                pub(crate) too_many_means_at_capacity: bool,
-                /// Implemented by hand beside the generated code.
-                pub(crate) hand_written: bool,
-            }
+            // The type is hand-written (`operation.rs`): the runtime that
+            // sends a call depends on it, not on the generated code.
+            pub(crate) use crate::operation::Operation;
 
             #(#consts)*
 
