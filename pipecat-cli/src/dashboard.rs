@@ -101,8 +101,9 @@ impl AgentOnly {
                      `pipecat-cloud deploy --profile NAME` deploys with one"
                 }
                 AgentOnly::Scale(_) => {
-                    "agent scale: change scaling with `pipecat-cloud deploy --min-agents N \
-                     --max-agents N` (or [scaling] in pcc-deploy.toml)"
+                    "agent scale: the REST API scales an agent through its deploy: \
+                     `pipecat-cloud deploy --min-agents N --max-agents N` (or [scaling] in \
+                     pcc-deploy.toml)"
                 }
             }
             .into(),
@@ -131,7 +132,7 @@ impl RegionsOnly {
     /// The one-line refusal.
     pub fn refusal(&self) -> Failure {
         Failure::Usage(
-            "regions: self-hosted regions are managed on the dashboard API only; \
+            "regions: the REST API cannot manage self-hosted regions (the dashboard does); \
              `pipecat-cloud regions list` lists the regions open to you"
                 .into(),
         )
