@@ -110,12 +110,12 @@ const LINES: &[(&str, Want)] = &[
     ("secrets delete my-pull2 -s", Want::Sent("deleteSecretSet", &[])),
     // deploy (pcc-deploy.toml names my-agent and its image)
     (
-        "deploy my-agent example/bot:2 --credentials my-pull --min-agents 1 --max-agents 3 --secrets file-secrets --force --yes",
+        "deploy my-agent example/bot:2 --credentials my-pull --min-agents 1 --max-agents 30 --secrets file-secrets --force --yes",
         Want::Sent("updateService", &["my-pull", "file-secrets", "example/bot:2"]),
     ),
     (
-        "deploy my-agent example/bot:3 -c my-pull -min 0 -max 2 -s file-secrets -f -y",
-        Want::Sent("updateService", &["\"maxAgents\":2", "example/bot:3"]),
+        "deploy my-agent example/bot:3 -c my-pull -min 0 -max 20 -s file-secrets -f -y",
+        Want::Sent("updateService", &["\"maxAgents\":20", "example/bot:3"]),
     ),
     ("deploy -nc --yes", Want::Sent("updateService", &["example/bot:1"])),
     (
@@ -305,9 +305,6 @@ async fn every_official_command_line_works_unchanged() {
         std::time::Duration::from_millis(50),
     );
     client.wait_agent_ready("my-agent", quick).await.unwrap();
-    // Secret sets are ready at once: the deploys name an image pull secret
-    // made just before, and the deploy waits only for `secret_set`.
-    fake.set_provisioning_reads(0);
     fake.seed_logs("my-agent", 20);
 
     // A session, a build and a deployment id for the lines that name one.
@@ -344,6 +341,22 @@ async fn every_official_command_line_works_unchanged() {
     for (line, want) in LINES {
         let line = fill(line);
         let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        if line.contains("--credentials my-pull") {
+            // The deploy waits for its `secret_set`, not for the image pull
+            // secret made a few lines up; the service refuses a pending one.
+            // (An image pull secret is not readable by name: listed until ready.)
+            for _ in 0..100 {
+                let list = client.list_secret_sets().send().await.unwrap();
+                let ready = list.sets.iter().any(|set| {
+                    set.name.as_deref() == Some("my-pull")
+                        && set.status.as_ref().is_some_and(|s| s.to_string() == "ready")
+                });
+                if ready {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+        }
         fake.clear_requests();
         let out = run(command(&fake, &dir, &args)).await;
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
