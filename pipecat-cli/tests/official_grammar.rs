@@ -565,7 +565,7 @@ async fn short_flags_mean_what_they_mean_in_the_official_cli() {
 /// Prints, for each REST-reachable official command, its path and every
 /// option's names, whether it is a flag, and a valid sample value.
 const TYPER_DUMP: &str = r#"
-import json, sys
+import enum, json, sys, typing
 import typer
 from pipecatcloud.cli.entry_point import entrypoint_cli_typer as app
 root = typer.main.get_command(app)
@@ -583,19 +583,22 @@ for path in wanted:
         cmd = cmd.commands[word]
     opts = []
     for p in cmd.params:
-        if getattr(p, "hidden", False) or p.param_type_name != "option":
+        if getattr(p, "hidden", False) or "Option" not in type(p).__name__:
             continue
         names = [n for n in list(p.opts) + list(p.secondary_opts) if n != "--help"]
         if not names:
             continue
+        # This typer keeps the annotation, not a click type: read the sample from it.
+        kind = getattr(getattr(p, "type_descriptor", None), "annotation", None)
+        args = [a for a in typing.get_args(kind) if a is not type(None)]
+        if args:
+            kind = args[0]
         sample = "x"
-        choices = getattr(p.type, "choices", None)
-        if choices:
-            first = list(choices)[0]
-            sample = getattr(first, "value", first)
-        elif getattr(p.type, "min", None) is not None:
-            sample = str(p.type.min)
-        elif "int" in p.type.name.lower():
+        if isinstance(kind, type) and issubclass(kind, enum.Enum):
+            sample = list(kind)[0].value
+        elif getattr(p, "min", None) is not None:
+            sample = str(p.min)
+        elif kind is int:
             sample = "1"
         opts.append({"names": names, "flag": bool(p.is_flag), "sample": str(sample)})
     out.append({"path": path, "options": opts})
