@@ -5,13 +5,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
+use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
 use crate::app::{Ctx, Failure, Key};
-use crate::dashboard;
 use crate::confirm::confirm;
+use crate::dashboard;
 use crate::output::{Cell, Table};
 use crate::progress::ctrl_c;
 
@@ -74,12 +74,20 @@ pub enum AgentCommand {
         level: Option<LogLevel>,
         /// How to print each line: `TEXT` (timestamp and line) or `JSON`
         /// (`{"timestamp": …, "log": …}` per line).
-        #[arg(long, short = 'f', value_enum, ignore_case = true, default_value = "TEXT")]
+        #[arg(
+            long,
+            short = 'f',
+            value_enum,
+            ignore_case = true,
+            default_value = "TEXT"
+        )]
         format: LogFormat,
     },
     /// List an agent's sessions, newest first.
-    #[command(after_help = "Example: pipecat-cloud agent sessions my-agent --status active\n\
-                      Example: pipecat-cloud agent sessions --id 3f1c…   (the agent from pcc-deploy.toml)")]
+    #[command(
+        after_help = "Example: pipecat-cloud agent sessions my-agent --status active\n\
+                      Example: pipecat-cloud agent sessions --id 3f1c…   (the agent from pcc-deploy.toml)"
+    )]
     Sessions {
         /// The agent's name (default: `agent_name` in pcc-deploy.toml).
         name: Option<String>,
@@ -503,9 +511,8 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                         "--daily-properties: only with --use-daily (a Daily room)".into(),
                     ));
                 }
-                let value: serde_json::Value = serde_json::from_str(&properties).map_err(|e| {
-                    Failure::Usage(format!("--daily-properties is not JSON: {e}"))
-                })?;
+                let value: serde_json::Value = serde_json::from_str(&properties)
+                    .map_err(|e| Failure::Usage(format!("--daily-properties is not JSON: {e}")))?;
                 let serde_json::Value::Object(map) = value else {
                     return Err(Failure::Usage(
                         "--daily-properties: must be a JSON object".into(),

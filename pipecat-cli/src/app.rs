@@ -64,7 +64,7 @@ pub struct Global {
 pub enum Command {
     /// Deploy an agent from pcc-deploy.toml and flags, building it in the cloud first if asked.
     #[command(after_help = deploy::HELP)]
-    Deploy(deploy::DeployArgs),
+    Deploy(Box<deploy::DeployArgs>),
     /// Secret sets and image pull secrets.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -271,7 +271,7 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
     match command {
-        Command::Deploy(args) => deploy::run(args, ctx).await,
+        Command::Deploy(args) => deploy::run(*args, ctx).await,
         Command::Secrets(c) => secrets::run(c, ctx).await,
         Command::Agent(c) => agent::run(c, ctx).await,
         Command::Build(c) => build::run(c, ctx).await,

@@ -79,11 +79,10 @@ where
             out.push(arg);
             continue;
         }
-        if in_deploy {
-            if let Some((_, long)) = DEPLOY_SHORTS.iter().find(|(short, _)| *short == text) {
-                out.push(OsString::from(*long));
-                continue;
-            }
+        if in_deploy && let Some((_, long)) = DEPLOY_SHORTS.iter().find(|(short, _)| *short == text)
+        {
+            out.push(OsString::from(*long));
+            continue;
         }
         if text.starts_with('-') {
             value_next = TAKES_VALUE.contains(&text.as_str());

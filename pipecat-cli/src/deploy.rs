@@ -121,7 +121,9 @@ fn parse_resources(text: &str) -> Result<Resources, Failure> {
     let (mut cpu, mut memory) = (None, None);
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((key, value)) = part.split_once('=') else {
-            return Err(bad("give cpu=QUANTITY,memory=QUANTITY, e.g. cpu=2,memory=4Gi"));
+            return Err(bad(
+                "give cpu=QUANTITY,memory=QUANTITY, e.g. cpu=2,memory=4Gi",
+            ));
         };
         let slot = match key.trim() {
             "cpu" => &mut cpu,
@@ -156,11 +158,11 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         None if default.exists() => Some(DeployConfig::from_file(default)?),
         None => None,
     };
-    if let Some(config) = &file {
-        if config.git().is_some() {
-            let origin = config.origin().unwrap_or(DEPLOY_CONFIG_FILE);
-            return Err(Failure::Usage(format!("{origin}: [git]: {NO_GIT}")));
-        }
+    if let Some(config) = &file
+        && config.git().is_some()
+    {
+        let origin = config.origin().unwrap_or(DEPLOY_CONFIG_FILE);
+        return Err(Failure::Usage(format!("{origin}: [git]: {NO_GIT}")));
     }
     let mut config = match (file, &args.agent_name) {
         (Some(config), Some(name)) if config.agent_name() != name => {
@@ -204,7 +206,9 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         config = config.with_max_agents(n);
     }
     if let Some(profile) = &args.profile {
-        config = config.without_resources().with_agent_profile(profile.clone());
+        config = config
+            .without_resources()
+            .with_agent_profile(profile.clone());
     }
     if let Some(resources) = &args.resources {
         config = config

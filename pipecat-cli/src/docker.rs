@@ -146,11 +146,11 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
             }
         },
     };
-    let username = args
-        .username
-        .clone()
-        .or(parsed.username)
-        .or_else(|| docker.and_then(|d| d.registry_username()).map(str::to_string));
+    let username = args.username.clone().or(parsed.username).or_else(|| {
+        docker
+            .and_then(|d| d.registry_username())
+            .map(str::to_string)
+    });
     let registry_url = args
         .registry_url
         .clone()
@@ -198,7 +198,9 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
     if latest && version != "latest" {
         tags.push(format!("{repo}:latest"));
     }
-    let arch = config.and_then(DeployConfig::architecture).unwrap_or("arm64");
+    let arch = config
+        .and_then(DeployConfig::architecture)
+        .unwrap_or("arm64");
     Ok(Plan {
         agent,
         platform: format!("linux/{arch}"),
@@ -311,14 +313,18 @@ pub async fn run(command: DockerCommand, ctx: &Ctx) -> Result<(), Failure> {
             "pushed": plan.push,
         }));
     }
-    let verb = if plan.push { "Built and pushed" } else { "Built" };
+    let verb = if plan.push {
+        "Built and pushed"
+    } else {
+        "Built"
+    };
     out.line(&format!("{verb} {}.", plan.tags.join(", ")))?;
-    if plan.push {
-        if let Some(first) = plan.tags.first() {
-            out.note(&format!(
-                "To deploy it: image = \"{first}\" in pcc-deploy.toml, then `pipecat-cloud deploy`."
-            ));
-        }
+    if plan.push
+        && let Some(first) = plan.tags.first()
+    {
+        out.note(&format!(
+            "To deploy it: image = \"{first}\" in pcc-deploy.toml, then `pipecat-cloud deploy`."
+        ));
     }
     Ok(())
 }

@@ -108,7 +108,8 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             let mut list = ctx.client(Key::Private)?.list_secret_sets().send().await?;
             // The REST list takes no region: filtered here, as the official CLI's filter.
             if let Some(region) = region {
-                list.sets.retain(|set| set.region.as_deref() == Some(region.as_str()));
+                list.sets
+                    .retain(|set| set.region.as_deref() == Some(region.as_str()));
             }
             if out.is_json() {
                 return out.json_listing(&list, "sets");

@@ -104,7 +104,11 @@ async fn secrets_set_waits_then_list_shows_the_set_and_never_a_value() {
         .expect("the set is listed");
     assert_eq!(mine["status"], "ready");
 
-    let keys = cli(&fake, &["secrets", "list", "my-secrets", "--output", "json"]).await;
+    let keys = cli(
+        &fake,
+        &["secrets", "list", "my-secrets", "--output", "json"],
+    )
+    .await;
     assert!(keys.status.success(), "{}", stderr(&keys));
     let names: Vec<_> = one_json(&keys)["secrets"]
         .as_array()
@@ -272,7 +276,14 @@ async fn agent_start_shows_the_room_but_never_the_token() {
     let json = one_json(
         &cli(
             &fake,
-            &["agent", "start", "talker", "--use-daily", "--output", "json"],
+            &[
+                "agent",
+                "start",
+                "talker",
+                "--use-daily",
+                "--output",
+                "json",
+            ],
         )
         .await,
     );
@@ -512,7 +523,14 @@ async fn deploy_dry_run_checks_and_shows_but_sends_nothing() {
     let json = cli_in(
         &fake,
         &dir,
-        &["deploy", "--dry-run", "--max-agents", "3", "--output", "json"],
+        &[
+            "deploy",
+            "--dry-run",
+            "--max-agents",
+            "3",
+            "--output",
+            "json",
+        ],
     )
     .await;
     assert!(json.status.success(), "{}", stderr(&json));
@@ -852,7 +870,11 @@ async fn snapshots_of_secrets_commands() {
     );
     snap_json(
         "secrets_list_keys",
-        &cli(&fake, &["secrets", "list", "snap-secrets", "--output", "json"]).await,
+        &cli(
+            &fake,
+            &["secrets", "list", "snap-secrets", "--output", "json"],
+        )
+        .await,
         &fake,
     );
 
@@ -880,7 +902,14 @@ async fn snapshots_of_secrets_commands() {
         "secrets_delete",
         &cli(
             &fake,
-            &["secrets", "delete", "snap-secrets", "--yes", "--output", "json"],
+            &[
+                "secrets",
+                "delete",
+                "snap-secrets",
+                "--yes",
+                "--output",
+                "json",
+            ],
         )
         .await,
         &fake,
@@ -951,7 +980,14 @@ async fn snapshots_of_agent_commands() {
     snap_human("agent_start", &human, &fake);
     let json = cli(
         &fake,
-        &["agent", "start", "snap-bot", "--use-daily", "--output", "json"],
+        &[
+            "agent",
+            "start",
+            "snap-bot",
+            "--use-daily",
+            "--output",
+            "json",
+        ],
     )
     .await;
     let token = one_json(&json)["dailyToken"]
@@ -972,18 +1008,27 @@ async fn snapshots_of_agent_commands() {
     );
     snap_json(
         "agent_sessions",
-        &cli(&fake, &["agent", "sessions", "snap-bot", "--output", "json"]).await,
+        &cli(
+            &fake,
+            &["agent", "sessions", "snap-bot", "--output", "json"],
+        )
+        .await,
         &fake,
     );
 
-    let first =
-        one_json(&cli(&fake, &["agent", "sessions", "snap-bot", "--output", "json"]).await)["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|s| s["sessionId"].as_str().map(str::to_string))
-            .find(|id| *id != session)
-            .expect("the first session");
+    let first = one_json(
+        &cli(
+            &fake,
+            &["agent", "sessions", "snap-bot", "--output", "json"],
+        )
+        .await,
+    )["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["sessionId"].as_str().map(str::to_string))
+        .find(|id| *id != session)
+        .expect("the first session");
     snap_human(
         "agent_stop",
         &cli(&fake, &["agent", "stop", "snap-bot", &first]).await,
@@ -1088,7 +1133,13 @@ async fn snapshots_of_organization_commands() {
         "properties_set",
         &cli(
             &fake,
-            &["properties", "set", "defaultRegion=us-east", "--output", "json"],
+            &[
+                "properties",
+                "set",
+                "defaultRegion=us-east",
+                "--output",
+                "json",
+            ],
         )
         .await,
         &fake,

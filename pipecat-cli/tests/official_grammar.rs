@@ -45,10 +45,8 @@ fn text(bytes: &[u8]) -> String {
 fn temp_dir(tag: &str) -> PathBuf {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!(
-        "pipecat-grammar-{tag}-{}-{n}",
-        std::process::id()
-    ));
+    let dir =
+        std::env::temp_dir().join(format!("pipecat-grammar-{tag}-{}-{n}", std::process::id()));
     std::fs::remove_dir_all(&dir).ok();
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -89,12 +87,18 @@ const LINES: &[(&str, Want)] = &[
     ("secrets list my-secrets", Want::Prints("KEY1")),
     ("secrets list --sets", Want::Prints("file-secrets")),
     ("secrets list -s -r us-west", Want::Prints("file-secrets")),
-    ("secrets list --region us-east", Want::NotSent("getSecretSet")),
+    (
+        "secrets list --region us-east",
+        Want::NotSent("getSecretSet"),
+    ),
     (
         "secrets unset my-secrets KEY2 --skip",
         Want::Sent("deleteSecretFromSet", &["KEY2"]),
     ),
-    ("secrets unset my-secrets KEY1 -s", Want::NotSent("deleteSecretSet")),
+    (
+        "secrets unset my-secrets KEY1 -s",
+        Want::NotSent("deleteSecretSet"),
+    ),
     (
         "secrets image-pull-secret my-pull https://index.docker.io/v1/ alice:tok --skip --region us-west",
         Want::Sent("upsertSecretSet", &["isImagePullSecret", "us-west"]),
@@ -107,17 +111,26 @@ const LINES: &[(&str, Want)] = &[
         "secrets delete other-secrets --skip",
         Want::Sent("deleteSecretSet", &[]),
     ),
-    ("secrets delete my-pull2 -s", Want::Sent("deleteSecretSet", &[])),
+    (
+        "secrets delete my-pull2 -s",
+        Want::Sent("deleteSecretSet", &[]),
+    ),
     // deploy (pcc-deploy.toml names my-agent and its image)
     (
         "deploy my-agent example/bot:2 --credentials my-pull --min-agents 1 --max-agents 30 --secrets file-secrets --force --yes",
-        Want::Sent("updateService", &["my-pull", "file-secrets", "example/bot:2"]),
+        Want::Sent(
+            "updateService",
+            &["my-pull", "file-secrets", "example/bot:2"],
+        ),
     ),
     (
         "deploy my-agent example/bot:3 -c my-pull -min 0 -max 20 -s file-secrets -f -y",
         Want::Sent("updateService", &["\"maxAgents\":20", "example/bot:3"]),
     ),
-    ("deploy -nc --yes", Want::Sent("updateService", &["example/bot:1"])),
+    (
+        "deploy -nc --yes",
+        Want::Sent("updateService", &["example/bot:1"]),
+    ),
     (
         "deploy --no-credentials --region us-west --profile agent-2x --max-session-duration 600 --krisp-viva-audio-filter tel --architecture arm64 --yes",
         Want::Sent(
@@ -154,8 +167,14 @@ const LINES: &[(&str, Want)] = &[
     ),
     // agent
     ("agent list", Want::Prints("my-agent")),
-    ("agent list --region us-west", Want::Sent("listServices", &["us-west"])),
-    ("agent list -r us-west", Want::Sent("listServices", &["region=us-west"])),
+    (
+        "agent list --region us-west",
+        Want::Sent("listServices", &["us-west"]),
+    ),
+    (
+        "agent list -r us-west",
+        Want::Sent("listServices", &["region=us-west"]),
+    ),
     ("agent status my-agent", Want::Prints("my-agent")),
     (
         "agent start my-agent --force --data {\"lang\":\"en\"}",
@@ -169,7 +188,10 @@ const LINES: &[(&str, Want)] = &[
         "agent start -f -D -p {\"exp\":1} -d {\"x\":1} -k {public}",
         Want::Sent("startService", &["exp", "\"x\":1"]),
     ),
-    ("agent start --config-file other.toml -f", Want::Prints("other-agent")),
+    (
+        "agent start --config-file other.toml -f",
+        Want::Prints("other-agent"),
+    ),
     (
         "agent logs my-agent --level INFO --format JSON --limit 5",
         Want::Sent("getLogs", &["my-agent"]),
@@ -189,7 +211,10 @@ const LINES: &[(&str, Want)] = &[
     ("agent sessions my-agent", Want::Prints("{session}")),
     ("agent sessions", Want::Prints("{session}")),
     ("agent sessions --id {session}", Want::Prints("{session}")),
-    ("agent sessions my-agent -i {session}", Want::Prints("{session}")),
+    (
+        "agent sessions my-agent -i {session}",
+        Want::Prints("{session}"),
+    ),
     (
         "agent sessions my-agent --end-state active",
         Want::Sent("getSessions", &["status=active"]),
@@ -202,7 +227,10 @@ const LINES: &[(&str, Want)] = &[
         "agent stop my-agent --session-id {session} --force",
         Want::Sent("stopSession", &["{session}"]),
     ),
-    ("agent stop -s {session} -f", Want::Sent("stopSession", &["{session}"])),
+    (
+        "agent stop -s {session} -f",
+        Want::Sent("stopSession", &["{session}"]),
+    ),
     (
         "agent stop --config-file pcc-deploy.toml --session-id {session}",
         Want::Sent("stopSession", &["my-agent"]),
@@ -223,7 +251,10 @@ const LINES: &[(&str, Want)] = &[
         "build logs {build} --limit 10",
         Want::Sent("getBuildLogs", &["limit=10"]),
     ),
-    ("build logs {build} -n 10", Want::Sent("getBuildLogs", &["limit=10"])),
+    (
+        "build logs {build} -n 10",
+        Want::Sent("getBuildLogs", &["limit=10"]),
+    ),
     // regions, output modes
     ("regions list", Want::Prints("us-west")),
     ("--output json regions list", Want::Prints("\"regions\"")),
@@ -239,9 +270,18 @@ const LINES: &[(&str, Want)] = &[
         Want::Refused("the API key decides the organization"),
     ),
     // last: deletions
-    ("agent delete other-agent --force", Want::Sent("deleteService", &[])),
-    ("agent delete built-agent -f", Want::Sent("deleteService", &[])),
-    ("secrets delete file-secrets -s", Want::Sent("deleteSecretSet", &[])),
+    (
+        "agent delete other-agent --force",
+        Want::Sent("deleteService", &[]),
+    ),
+    (
+        "agent delete built-agent -f",
+        Want::Sent("deleteService", &[]),
+    ),
+    (
+        "secrets delete file-secrets -s",
+        Want::Sent("deleteSecretSet", &[]),
+    ),
 ];
 
 fn sent_text(r: &RecordedRequest) -> String {
@@ -318,7 +358,14 @@ async fn every_official_command_line_works_unchanged() {
         .as_str()
         .unwrap()
         .to_string();
-    let out = run(start(&["build", "create", "ctx", "--dockerfile", "Dockerfile.bot"])).await;
+    let out = run(start(&[
+        "build",
+        "create",
+        "ctx",
+        "--dockerfile",
+        "Dockerfile.bot",
+    ]))
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(start(&["build", "list", "--output", "json"])).await;
     let build = serde_json::from_slice::<Value>(&out.stdout).unwrap()["builds"][0]["id"]
@@ -349,7 +396,10 @@ async fn every_official_command_line_works_unchanged() {
                 let list = client.list_secret_sets().send().await.unwrap();
                 let ready = list.sets.iter().any(|set| {
                     set.name.as_deref() == Some("my-pull")
-                        && set.status.as_ref().is_some_and(|s| s.to_string() == "ready")
+                        && set
+                            .status
+                            .as_ref()
+                            .is_some_and(|s| s.to_string() == "ready")
                 });
                 if ready {
                     break;
@@ -450,20 +500,49 @@ async fn level_and_format_filter_and_shape_log_lines_as_the_official_cli_does() 
     fake.seed_logs("my-agent", 5);
     let args = |s: &str| s.split_whitespace().map(str::to_string).collect::<Vec<_>>();
     // JSON: one {"timestamp","log"} object per line.
-    let out = run(command(&fake, &dir, &args("agent logs my-agent -f JSON -n 5"))).await;
+    let out = run(command(
+        &fake,
+        &dir,
+        &args("agent logs my-agent -f JSON -n 5"),
+    ))
+    .await;
     assert!(out.status.success(), "{}", text(&out.stderr));
     let lines: Vec<Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(lines.len(), 5);
-    assert!(lines.iter().all(|l| l["timestamp"].is_string() && l["log"].is_string()));
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["timestamp"].is_string() && l["log"].is_string())
+    );
     // The fake's lines name no level: each is INFO, none CRITICAL.
-    let out = run(command(&fake, &dir, &args("agent logs my-agent -l info -n 5"))).await;
-    assert_eq!(text(&out.stdout).lines().count(), 5, "{}", text(&out.stdout));
-    let out = run(command(&fake, &dir, &args("agent logs my-agent -l CRITICAL"))).await;
+    let out = run(command(
+        &fake,
+        &dir,
+        &args("agent logs my-agent -l info -n 5"),
+    ))
+    .await;
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        5,
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(command(
+        &fake,
+        &dir,
+        &args("agent logs my-agent -l CRITICAL"),
+    ))
+    .await;
     assert!(out.status.success());
-    assert_eq!(text(&out.stdout).lines().count(), 0, "{}", text(&out.stdout));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        0,
+        "{}",
+        text(&out.stdout)
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -513,7 +592,10 @@ async fn dashboard_only_commands_answer_in_one_line_with_exit_2() {
         ("agent deployments my-agent", "agent status"),
         ("agent profiles list", "--profile"),
         ("agent scale", "--min-agents"),
-        ("regions register r1 --workloads-namespace n", "regions list"),
+        (
+            "regions register r1 --workloads-namespace n",
+            "regions list",
+        ),
         ("regions show r1", "regions list"),
         ("secrets reference my-k8s-secret -r r1", "secrets set"),
     ] {
@@ -548,7 +630,11 @@ async fn short_flags_mean_what_they_mean_in_the_official_cli() {
     // `-c` on deploy is --credentials: it takes a set name, not a file.
     let out = run_line("deploy a img:1 -c my-pull --dry-run --output json").await;
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("my-pull"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("my-pull"),
+        "{}",
+        text(&out.stdout)
+    );
     // `-min`/`-max` as the official CLI reads them, not `-m -i -n`.
     let out = run_line("deploy a img:1 -min 2 -max 4 -nc --dry-run --output json").await;
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -662,11 +748,7 @@ fn every_option_the_official_cli_lists_is_accepted_here() {
                 // `--help` after it: parsed, then help, exit 0; an option we
                 // lack is an error (exit 2) before help is reached.
                 args.push("--help".into());
-                let out = binary()
-                    .args(&args)
-                    .stdin(Stdio::null())
-                    .output()
-                    .unwrap();
+                let out = binary().args(&args).stdin(Stdio::null()).output().unwrap();
                 checked += 1;
                 if !out.status.success() {
                     failures.push(format!(
@@ -790,7 +872,9 @@ fn docker_build_push_builds_for_the_agents_architecture_tags_and_pushes() {
     );
 
     // No terminal and no --yes: refused before docker runs.
-    let out = docker_cmd(&dir, &bin, "docker build-push -v 3").output().unwrap();
+    let out = docker_cmd(&dir, &bin, "docker build-push -v 3")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--yes"), "{}", text(&out.stderr));
     assert!(calls(&log).is_empty());
