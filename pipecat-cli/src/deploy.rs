@@ -21,7 +21,8 @@ Settings come from pcc-deploy.toml in the current directory (or --config-file FI
 IMAGE and the flags override it. With --build, or when the file has a [build] table and no
 image or build_id, the [build] context (default: the current directory and its Dockerfile;
 --build-dir/-d and --dockerfile override it) is built in the cloud first and its build id
-deployed. Every value is checked before anything is sent; an error names the file, the line
+deployed; with --yes or --force and nothing to deploy, the current directory is built, as
+the official CLI does. Every value is checked before anything is sent; an error names the file, the line
 and the field. A GitHub source ([git], --repo) is refused: the REST API cannot deploy one.
 The official CLI's -min, -max and -nc are taken as --min-agents, --max-agents and
 --no-credentials.
@@ -141,8 +142,9 @@ fn parse_resources(text: &str) -> Result<Resources, Failure> {
 }
 
 /// The config: the file (when there is one), then the arguments over it,
-/// checked. Sends nothing.
-fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
+/// checked. Sends nothing. `auto_yes` (`--yes` or `--force`) with nothing to
+/// deploy builds `.` in the cloud, as the official CLI does in CI.
+fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
     if args.repo.is_some()
         || args.branch.is_some()
         || args.dockerfile_path.is_some()
@@ -234,7 +236,11 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         }
         config = config.with_build(build);
     }
-    if args.build && config.build().is_none() {
+    let nothing_to_deploy = config.image().is_none()
+        && config.build_id().is_none()
+        && config.build().is_none()
+        && config.git().is_none();
+    if (args.build || (auto_yes && nothing_to_deploy)) && config.build().is_none() {
         config = config.with_build(BuildSettings::new());
     }
     config.validate()?;
@@ -274,7 +280,7 @@ fn planned(config: &DeployConfig) -> Result<Value, Failure> {
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
-    let mut config = load(&args)?;
+    let mut config = load(&args, ctx.yes || args.force)?;
     let build = build_settings(&config);
 
     if args.dry_run {

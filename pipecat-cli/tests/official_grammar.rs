@@ -165,6 +165,11 @@ const LINES: &[(&str, Want)] = &[
         "deploy --config-file build.toml -d ctx --dockerfile Dockerfile.bot -y",
         Want::Sent("updateService", &["built-agent", "{build}"]),
     ),
+    // Nothing to deploy and --yes: `.` is built in the cloud, as there.
+    (
+        "deploy --config-file bare.toml --yes",
+        Want::Sent("createService", &["yes-agent", "buildId"]),
+    ),
     // agent
     ("agent list", Want::Prints("my-agent")),
     (
@@ -279,6 +284,10 @@ const LINES: &[(&str, Want)] = &[
         Want::Sent("deleteService", &[]),
     ),
     (
+        "agent delete yes-agent -f",
+        Want::Sent("deleteService", &[]),
+    ),
+    (
         "secrets delete file-secrets -s",
         Want::Sent("deleteSecretSet", &[]),
     ),
@@ -313,6 +322,8 @@ fn project(fake: &FakeCloud) -> PathBuf {
         "agent_name = \"built-agent\"\n[build]\ncontext_dir = \".\"\n",
     )
     .unwrap();
+    std::fs::write(dir.join("bare.toml"), "agent_name = \"yes-agent\"\n").unwrap();
+    std::fs::write(dir.join("Dockerfile"), "FROM python:3.12\n").unwrap();
     std::fs::create_dir_all(dir.join("ctx")).unwrap();
     std::fs::write(dir.join("ctx/Dockerfile.bot"), "FROM python:3.12\n").unwrap();
     std::fs::write(dir.join("ctx/bot.py"), "print('hi')\n").unwrap();
