@@ -194,10 +194,15 @@ impl ConfigFileArg {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]
 pub enum LogLevel {
+    /// Lines naming DEBUG.
     Debug,
+    /// Lines naming INFO, or no level at all.
     Info,
+    /// Lines naming WARNING.
     Warning,
+    /// Lines naming ERROR.
     Error,
+    /// Lines naming CRITICAL.
     Critical,
 }
 
@@ -251,7 +256,9 @@ pub enum Transport {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 #[value(rename_all = "UPPER")]
 pub enum LogFormat {
+    /// The timestamp, then the line.
     Text,
+    /// One `{"timestamp": …, "log": …}` object per line.
     Json,
 }
 

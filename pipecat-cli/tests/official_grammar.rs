@@ -657,6 +657,56 @@ async fn short_flags_mean_what_they_mean_in_the_official_cli() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A sizing flag replaces the file's other sizing, as the official CLI's does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn profile_and_resources_flags_replace_the_files_other_sizing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("sizing");
+    std::fs::write(
+        dir.join("res.toml"),
+        "agent_name = \"a\"\nimage = \"i:1\"\n[resources]\ncpu = \"1\"\nmemory = \"1Gi\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("prof.toml"),
+        "agent_name = \"a\"\nimage = \"i:1\"\nagent_profile = \"agent-2x\"\n",
+    )
+    .unwrap();
+    let body = |line: &str| {
+        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let out = command(&fake, &dir, &args).output().unwrap();
+        assert!(out.status.success(), "{line}: {}", text(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["deploy"].clone()
+    };
+    let b = body("deploy --config-file res.toml -p agent-1x --dry-run --output json");
+    assert_eq!(b["agentProfile"], "agent-1x", "{b}");
+    assert!(b.get("resources").is_none(), "{b}");
+    let b =
+        body("deploy --config-file prof.toml --resources cpu=2,memory=4Gi --dry-run --output json");
+    assert_eq!(b["resources"]["memory"], "4Gi", "{b}");
+    assert!(b.get("agentProfile").is_none(), "{b}");
+    // Both flags at once: refused, as there.
+    let out = command(
+        &fake,
+        &dir,
+        &[
+            "deploy",
+            "a",
+            "i:1",
+            "-p",
+            "agent-1x",
+            "--resources",
+            "cpu=1,memory=1Gi",
+        ]
+        .map(String::from),
+    )
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 // ---- the official CLI's own option table (differential) ----
 
 /// Prints, for each REST-reachable official command, its path and every
