@@ -39,8 +39,15 @@ pub struct Cli {
 pub struct Global {
     /// How to show results: tables for people (`human`, or the official
     /// CLI's `rich`/`plain`), or one JSON document on stdout (`json`).
-    /// No short form: `-o` is the official CLI's `--organization`.
-    #[arg(long, global = true, value_enum, default_value = "human")]
+    /// No short form: `-o` is the official CLI's `--organization`. As there,
+    /// $PIPECAT_OUTPUT gives it when the flag is left out.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "PIPECAT_OUTPUT"
+    )]
     pub output: Format,
     /// The API host (default: $PIPECAT_API_HOST, else `https://api.pipecat.daily.co`).
     #[arg(long, global = true, value_name = "URL")]

@@ -20,6 +20,7 @@ fn command(fake: &FakeCloud, args: &[&str]) -> Command {
         .env("PIPECAT_API_KEY", fake.private_key())
         .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
         .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
+        .env_remove("PIPECAT_OUTPUT")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null());
     cmd

@@ -27,6 +27,7 @@ fn command(fake: &FakeCloud, dir: &Path, args: &[String]) -> Command {
         .env("PIPECAT_API_KEY", fake.private_key())
         .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
         .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
+        .env_remove("PIPECAT_OUTPUT")
         .stdin(Stdio::null());
     cmd
 }
@@ -265,6 +266,7 @@ const LINES: &[(&str, Want)] = &[
     ("--output json regions list", Want::Prints("\"regions\"")),
     ("--output plain agent list", Want::Prints("my-agent")),
     ("--output rich secrets list", Want::Prints("file-secrets")),
+    ("regions list --output json", Want::Prints("\"regions\"")),
     // the key decides the organization
     (
         "agent list --organization other-org",
@@ -635,6 +637,22 @@ async fn short_flags_mean_what_they_mean_in_the_official_cli() {
     let out = run_line("regions list -o json").await;
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
+    // PIPECAT_OUTPUT gives the output mode, as there; the flag wins.
+    let mut cmd = command(&fake, &dir, &["regions".into(), "list".into()]);
+    cmd.env("PIPECAT_OUTPUT", "json");
+    let out = run(cmd).await;
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json["regions"].is_array(), "{json}");
+    let mut cmd = command(
+        &fake,
+        &dir,
+        &["regions", "list", "--output", "plain"].map(String::from),
+    );
+    cmd.env("PIPECAT_OUTPUT", "json");
+    let out = run(cmd).await;
+    assert!(serde_json::from_slice::<Value>(&out.stdout).is_err());
+    assert!(text(&out.stdout).contains("us-west"));
+    fake.clear_requests();
     // `-f` on agent logs takes a format; `--follow` has no short form.
     let out = run_line("agent logs a -f").await;
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
