@@ -266,7 +266,6 @@ const LINES: &[(&str, Want)] = &[
     ("--output json regions list", Want::Prints("\"regions\"")),
     ("--output plain agent list", Want::Prints("my-agent")),
     ("--output rich secrets list", Want::Prints("file-secrets")),
-    ("regions list --output json", Want::Prints("\"regions\"")),
     // the key decides the organization
     (
         "agent list --organization other-org",
@@ -725,7 +724,92 @@ async fn profile_and_resources_flags_replace_the_files_other_sizing() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-// ---- the official CLI's own option table (differential) ----
+// ---- the official CLI's own parser and option table (differential) ----
+
+/// Parses each argv (a JSON list of lists on stdin) with the official CLI's
+/// own parser, running nothing; prints the ones it refuses, with why.
+const TYPER_PARSE: &str = r#"
+import json, sys
+import typer
+from pipecatcloud.cli.entry_point import entrypoint_cli_typer as app
+root = typer.main.get_command(app)
+bad = []
+for argv in json.load(sys.stdin):
+    try:
+        ctx = root.make_context("pcc", list(argv))
+        cmd = root
+        while hasattr(cmd, "resolve_command"):
+            rest = list(getattr(ctx, "_protected_args", None) or getattr(ctx, "protected_args", None) or []) + list(ctx.args)
+            if not rest:
+                break
+            name, cmd, rest = cmd.resolve_command(ctx, rest)
+            ctx = cmd.make_context(name, rest, parent=ctx)
+    except Exception as e:
+        bad.append([" ".join(argv), f"{type(e).__name__}: {e}"])
+print(json.dumps(bad))
+"#;
+
+/// Runs `python3 -c script` with `stdin`, or says why it cannot.
+fn official_python(script: &str, stdin: &str) -> Option<Vec<u8>> {
+    use std::io::Write as _;
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
+    let child = Command::new(&python)
+        .args(["-c", script])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => {
+            println!("skipped: no {python} to run the official CLI ({e})");
+            return None;
+        }
+    };
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        println!(
+            "skipped: the official CLI (pipecatcloud) is not importable by {python}: {}",
+            text(&out.stderr).lines().last().unwrap_or("")
+        );
+        return None;
+    }
+    Some(out.stdout)
+}
+
+/// The table holds official command lines: the official CLI's own parser
+/// takes every one of them.
+#[test]
+fn the_table_is_the_official_grammar() {
+    let argvs: Vec<Vec<String>> = LINES
+        .iter()
+        .map(|(line, _)| {
+            line.replace("{session}", "3f1c8a2e-0000-4000-8000-000000000001")
+                .replace("{build}", "0b8e6f6e-1f6e-4c8e-9d43-6f1c1c1c1c1c")
+                .replace("{deployment}", "d-1")
+                .replace("{public}", "pk_x")
+                .split_whitespace()
+                .map(str::to_string)
+                .collect()
+        })
+        .collect();
+    let Some(out) = official_python(TYPER_PARSE, &serde_json::to_string(&argvs).unwrap()) else {
+        return;
+    };
+    let bad: Vec<Value> = serde_json::from_slice(&out).unwrap();
+    println!(
+        "{} of {} lines parsed by the official CLI",
+        argvs.len() - bad.len(),
+        argvs.len()
+    );
+    assert!(bad.is_empty(), "not official: {bad:#?}");
+}
 
 /// Prints, for each REST-reachable official command, its path and every
 /// option's names, whether it is a flag, and a valid sample value.
@@ -784,24 +868,8 @@ fn sample_for(name: &str, official: &str) -> String {
 
 #[test]
 fn every_option_the_official_cli_lists_is_accepted_here() {
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let dumped = Command::new(&python)
-        .args(["-c", TYPER_DUMP])
-        .stdin(Stdio::null())
-        .output();
-    let dumped = match dumped {
-        Ok(out) if out.status.success() => out.stdout,
-        Ok(out) => {
-            println!(
-                "skipped: the official CLI (pipecatcloud) is not importable by {python}: {}",
-                text(&out.stderr).lines().last().unwrap_or("")
-            );
-            return;
-        }
-        Err(e) => {
-            println!("skipped: no {python} to run the official CLI ({e})");
-            return;
-        }
+    let Some(dumped) = official_python(TYPER_DUMP, "") else {
+        return;
     };
     let commands: Vec<Value> = serde_json::from_slice(&dumped).unwrap();
     assert_eq!(commands.len(), 18, "every REST-reachable official command");
