@@ -674,6 +674,39 @@ async fn short_flags_mean_what_they_mean_in_the_official_cli() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// A bad value is blamed on its flag, and nothing is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn bad_flag_values_name_the_flag_and_send_nothing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("bad-values");
+    for (line, blamed) in [
+        ("agent sessions a --end-state completed", "--end-state"),
+        ("agent stop a", "--session-id"),
+        ("agent start a -p {\"x\":1}", "--daily-properties"),
+        ("agent start a -D -p [1]", "--daily-properties"),
+        ("deploy a i:1 --resources cpu=1", "--resources"),
+        ("deploy a i:1 --resources gpu=1,memory=1Gi", "--resources"),
+        ("deploy a --build-id not-a-uuid", "--build-id"),
+        ("deploy a i:1 --max-agents 0", "--max-agents"),
+        ("deploy a i:1 --architecture x86", "--architecture"),
+        ("build list --status done", "--status"),
+        (
+            "build logs 0b8e6f6e-1f6e-4c8e-9d43-6f1c1c1c1c1c -n 0",
+            "--limit",
+        ),
+        ("agent logs a -l LOUD", "--level"),
+        ("agent sessions", "AGENT_NAME"),
+    ] {
+        let args: Vec<String> = line.split_whitespace().map(str::to_string).collect();
+        let out = run(command(&fake, &dir, &args)).await;
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{line}: {stderr}");
+        assert!(stderr.contains(blamed), "{line}: {stderr}");
+    }
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// A sizing flag replaces the file's other sizing, as the official CLI's does.
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn profile_and_resources_flags_replace_the_files_other_sizing() {
