@@ -9,7 +9,7 @@ use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
 use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
-use crate::app::{Ctx, Failure, Key};
+use crate::app::{Ctx, Failure, Key, SecretArg};
 use crate::confirm::confirm;
 use crate::dashboard;
 use crate::output::{Cell, Table};
@@ -149,7 +149,7 @@ pub enum AgentCommand {
         /// The public API key to start with (default: $PIPECAT_PUBLIC_API_KEY
         /// or --public-key-file). Never shown.
         #[arg(long, short = 'k', value_name = "KEY")]
-        api_key: Option<String>,
+        api_key: Option<SecretArg>,
         /// How the caller reaches the bot.
         #[arg(long, value_enum, value_name = "T")]
         transport: Option<Transport>,
@@ -527,7 +527,7 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                 };
                 request.daily_room_properties = map;
             }
-            let client = ctx.client_with_public_key(api_key.as_deref())?;
+            let client = ctx.client_with_public_key(api_key.as_ref().map(SecretArg::expose))?;
             let started = client
                 .start_service()
                 .agent_name(name.as_str())

@@ -302,6 +302,31 @@ fn completions(shell: clap_complete::Shell, ctx: &Ctx) -> Result<(), Failure> {
     }
 }
 
+/// A command-line argument holding a secret (an API key, a `KEY=VALUE`
+/// pair, registry credentials): its `Debug` never shows it.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl SecretArg {
+    /// The text, for sending.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(***)")
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(s.to_string()))
+    }
+}
+
 /// Splits `KEY=VALUE` arguments. A malformed one is named by position only:
 /// it may be a secret typed in the wrong place.
 pub fn key_values(args: &[String], what: &str) -> Result<Vec<(String, String)>, Failure> {
@@ -335,6 +360,33 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn secret_arguments_never_show_in_debug() {
+        let cli = Cli::try_parse_from([
+            "pipecat-cloud",
+            "agent",
+            "start",
+            "a",
+            "--api-key",
+            "pk-secret-1",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("pk-secret-1"));
+        let cli =
+            Cli::try_parse_from(["pipecat-cloud", "secrets", "set", "s", "K=sk-secret-2"]).unwrap();
+        assert!(!format!("{cli:?}").contains("sk-secret-2"));
+        let cli = Cli::try_parse_from([
+            "pipecat-cloud",
+            "secrets",
+            "image-pull-secret",
+            "s",
+            "h",
+            "me:tok-secret-3",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("tok-secret-3"));
     }
 
     #[test]

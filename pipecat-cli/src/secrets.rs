@@ -6,7 +6,7 @@ use clap::Subcommand;
 use pipecat_api::Wait;
 use pipecat_api::types::UpsertSecretSetBody;
 
-use crate::app::{Ctx, Failure, Key, key_values};
+use crate::app::{Ctx, Failure, Key, SecretArg, key_values};
 use crate::confirm::confirm;
 use crate::dashboard;
 use crate::output::{Cell, Table};
@@ -39,7 +39,7 @@ pub enum SecretsCommand {
         name: String,
         /// Secrets to add or replace.
         #[arg(value_name = "KEY=VALUE", required_unless_present = "file")]
-        pairs: Vec<String>,
+        pairs: Vec<SecretArg>,
         /// A .env file of secrets (`KEY=value` lines, `#` comments, quotes; no `$` substitution).
         #[arg(long, short = 'f', value_name = "PATH")]
         file: Option<PathBuf>,
@@ -83,7 +83,7 @@ pub enum SecretsCommand {
         #[arg(id = "registry_host", value_name = "HOST")]
         host: String,
         /// `user:token`.
-        credentials: String,
+        credentials: SecretArg,
         /// The region of a new secret (default: the organization's default region).
         #[arg(long, short = 'r')]
         region: Option<String>,
@@ -165,6 +165,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             region,
             skip: _,
         } => {
+            let pairs: Vec<String> = pairs.iter().map(|p| p.expose().to_string()).collect();
             let pairs = key_values(&pairs, "pair")?;
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
@@ -274,7 +275,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             region,
             ..
         } => {
-            let Some((user, token)) = credentials.split_once(':') else {
+            let Some((user, token)) = credentials.expose().split_once(':') else {
                 return Err(Failure::Usage(
                     "CREDENTIALS must be user:token (no `:` found)".into(),
                 ));
