@@ -93,7 +93,7 @@ pub enum AgentCommand {
         name: Option<String>,
         #[command(flatten)]
         config: ConfigFileArg,
-        /// Only the session with this id.
+        /// Only the session with this id (read by id, however old).
         #[arg(long, short = 'i', value_name = "ID")]
         id: Option<String>,
         /// How the sessions ended: `active` only (the REST API reports no
@@ -422,18 +422,32 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             };
             let client = ctx.client(Key::Private)?;
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
-            let mut sessions: Vec<_> = client
-                .get_sessions()
-                .agent_name(name.as_str())
-                .status(status)
-                .into_stream_with_page_size(page)
-                .take(limit)
-                .try_collect()
-                .await?;
-            // The REST list has no id filter: the official `--id` as a filter here.
-            if let Some(id) = &id {
-                sessions.retain(|s| s.session_id.as_deref() == Some(id.as_str()));
-            }
+            let sessions: Vec<_> = match &id {
+                // The official `--id`: that one session, read by id (not
+                // looked for among the latest --limit).
+                Some(id) => {
+                    let uuid = pipecat_api::uuid::Uuid::parse_str(id.trim()).map_err(|e| {
+                        Failure::Usage(format!("--id {id:?} is not a session id (a UUID): {e}"))
+                    })?;
+                    let session = client
+                        .get_session()
+                        .agent_name(name.as_str())
+                        .session_id(uuid)
+                        .send()
+                        .await?;
+                    vec![session]
+                }
+                None => {
+                    client
+                        .get_sessions()
+                        .agent_name(name.as_str())
+                        .status(status)
+                        .into_stream_with_page_size(page)
+                        .take(limit)
+                        .try_collect()
+                        .await?
+                }
+            };
             if out.is_json() {
                 return out.json(&serde_json::json!({ "sessions": sessions }));
             }

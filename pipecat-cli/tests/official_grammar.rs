@@ -681,6 +681,7 @@ async fn bad_flag_values_name_the_flag_and_send_nothing() {
     let dir = temp_dir("bad-values");
     for (line, blamed) in [
         ("agent sessions a --end-state completed", "--end-state"),
+        ("agent sessions a --id nope", "--id"),
         ("agent stop a", "--session-id"),
         ("agent start a -p {\"x\":1}", "--daily-properties"),
         ("agent start a -D -p [1]", "--daily-properties"),
