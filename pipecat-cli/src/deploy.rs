@@ -54,8 +54,9 @@ pub struct DeployArgs {
     #[arg(long, short = 'c', value_name = "SET")]
     pub credentials: Option<String>,
     /// Deploy without an image pull secret (the official CLI asks for one
-    /// otherwise; this one never does, so this changes nothing).
-    #[arg(long, conflicts_with = "credentials")]
+    /// otherwise; this one never does, so this changes nothing, and a
+    /// pull secret given too is still used, as there).
+    #[arg(long)]
     pub no_credentials: bool,
     /// The region (of a new agent, and of its build).
     #[arg(long, short = 'r')]
