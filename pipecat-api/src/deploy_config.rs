@@ -678,6 +678,24 @@ impl DeployConfig {
         self
     }
 
+    /// Clears the agent profile, e.g. when explicit [`Resources`] given on
+    /// a command line replace the file's profile (the two are exclusive).
+    pub fn without_agent_profile(mut self) -> Self {
+        self.agent_profile = None;
+        self.source.lines.remove("agent_profile");
+        self
+    }
+
+    /// Clears explicit resources, e.g. when an agent profile given on a
+    /// command line replaces the file's `[resources]` (the two are exclusive).
+    pub fn without_resources(mut self) -> Self {
+        self.resources = None;
+        for field in ["resources", "resources.cpu", "resources.memory"] {
+            self.source.lines.remove(field);
+        }
+        self
+    }
+
     /// Sets the cloud build to deploy, by id.
     pub fn with_build_id(mut self, build_id: Uuid) -> Self {
         self.build_id = Some(build_id);

@@ -1,14 +1,17 @@
 //! `agent …`: agents, their sessions and logs, and starting a session.
 
+use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
 use futures_util::{StreamExt as _, TryStreamExt as _};
+use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
 use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
-use crate::app::{Ctx, Failure, Key};
+use crate::app::{Ctx, Failure, Key, SecretArg};
 use crate::confirm::confirm;
+use crate::dashboard;
 use crate::output::{Cell, Table};
 use crate::progress::ctrl_c;
 
@@ -16,32 +19,43 @@ use crate::progress::ctrl_c;
 pub enum AgentCommand {
     /// List the organization's agents.
     #[command(after_help = "Example: pipecat-cloud agent list --output json")]
-    List,
+    List {
+        /// Only the agents in this region.
+        #[arg(long, short = 'r')]
+        region: Option<String>,
+    },
     /// Show an agent: deployment, readiness, revision health, autoscaling.
     #[command(after_help = "Example: pipecat-cloud agent status my-agent")]
     Status {
         /// The agent's name.
         name: String,
     },
-    /// Delete an agent and everything deployed for it (asks first; --yes skips the question).
-    #[command(after_help = "Example: pipecat-cloud agent delete my-agent --yes")]
+    /// Delete an agent and everything deployed for it (asks first; --force or --yes skips the question).
+    #[command(after_help = "Example: pipecat-cloud agent delete my-agent --force")]
     Delete {
         /// The agent's name.
         name: String,
+        /// Do not ask first (the official CLI's name for --yes here).
+        #[arg(long, short = 'f')]
+        force: bool,
     },
     /// Show an agent's latest log lines, oldest first; with --follow, keep
     /// printing new lines until Ctrl-C.
     #[command(
         after_help = "Example: pipecat-cloud agent logs my-agent --since 15m --limit 200\n\
+                      Example: pipecat-cloud agent logs my-agent -l ERROR -f JSON\n\
                       Example: pipecat-cloud agent logs my-agent --follow\n\
                       With --follow, Ctrl-C ends it with exit code 0, and --output json\n\
-                      prints one JSON object per line (JSON Lines) instead of one document."
+                      prints one JSON object per line (JSON Lines) instead of one document.\n\
+                      --level keeps the lines whose first level word (DEBUG, INFO, WARNING,\n\
+                      ERROR, CRITICAL; none: INFO) is that level, as the official CLI does."
     )]
     Logs {
         /// The agent's name.
         name: String,
-        /// Keep printing new lines as they arrive, until Ctrl-C.
-        #[arg(long, short = 'f')]
+        /// Keep printing new lines as they arrive, until Ctrl-C. No short
+        /// form: `-f` is the official CLI's `--format`.
+        #[arg(long)]
         follow: bool,
         /// How many of the latest lines to show (with --follow: to start from).
         #[arg(long, short = 'n', default_value_t = 100)]
@@ -50,17 +64,42 @@ pub enum AgentCommand {
         #[arg(long, value_name = "T")]
         since: Option<String>,
         /// Only lines of this session.
-        #[arg(long, value_name = "ID")]
-        session: Option<String>,
+        #[arg(long, short = 's', visible_alias = "session", value_name = "ID")]
+        session_id: Option<String>,
         /// Only lines of this deployment.
-        #[arg(long, value_name = "ID")]
+        #[arg(long, short = 'd', value_name = "ID")]
         deployment: Option<String>,
+        /// Only lines of this level.
+        #[arg(long, short = 'l', value_enum, ignore_case = true)]
+        level: Option<LogLevel>,
+        /// How to print each line: `TEXT` (timestamp and line) or `JSON`
+        /// (`{"timestamp": …, "log": …}` per line).
+        #[arg(
+            long,
+            short = 'f',
+            value_enum,
+            ignore_case = true,
+            default_value = "TEXT"
+        )]
+        format: LogFormat,
     },
     /// List an agent's sessions, newest first.
-    #[command(after_help = "Example: pipecat-cloud agent sessions my-agent --status active")]
+    #[command(
+        after_help = "Example: pipecat-cloud agent sessions my-agent --status active\n\
+                      Example: pipecat-cloud agent sessions --id 3f1c…   (the agent from pcc-deploy.toml)"
+    )]
     Sessions {
-        /// The agent's name.
-        name: String,
+        /// The agent's name (default: `agent_name` in pcc-deploy.toml).
+        name: Option<String>,
+        #[command(flatten)]
+        config: ConfigFileArg,
+        /// Only the session with this id (read by id, however old).
+        #[arg(long, short = 'i', value_name = "ID")]
+        id: Option<String>,
+        /// How the sessions ended: `active` only (the REST API reports no
+        /// other end state; `--status ended` gives every ended session).
+        #[arg(long, value_name = "STATE")]
+        end_state: Option<String>,
         /// Which sessions.
         #[arg(long, value_enum, default_value = "all")]
         status: SessionStatus,
@@ -69,12 +108,21 @@ pub enum AgentCommand {
         limit: usize,
     },
     /// Stop a running session.
-    #[command(after_help = "Example: pipecat-cloud agent stop my-agent 3f1c…")]
+    #[command(after_help = "Example: pipecat-cloud agent stop my-agent --session-id 3f1c…")]
     Stop {
-        /// The agent's name.
-        name: String,
+        /// The agent's name (default: `agent_name` in pcc-deploy.toml).
+        name: Option<String>,
+        /// The session's id (a UUID); or give it with --session-id.
+        #[arg(value_name = "SESSION_ID", conflicts_with = "session_id")]
+        session: Option<String>,
         /// The session's id (a UUID).
-        session_id: String,
+        #[arg(long, short = 's', value_name = "ID")]
+        session_id: Option<String>,
+        #[command(flatten)]
+        config: ConfigFileArg,
+        /// Skip confirmations (the official CLI's; this command does not ask).
+        #[arg(long, short = 'f')]
+        force: bool,
     },
     /// Start a session with the public key and print how to join it.
     ///
@@ -85,18 +133,107 @@ pub enum AgentCommand {
         after_help = "Example: pipecat-cloud agent start my-agent --use-daily --data '{\"lang\":\"en\"}'"
     )]
     Start {
-        /// The agent's name.
-        name: String,
+        /// The agent's name (default: `agent_name` in pcc-deploy.toml).
+        name: Option<String>,
+        #[command(flatten)]
+        config: ConfigFileArg,
         /// A JSON object handed to the bot when it starts.
-        #[arg(long, value_name = "JSON")]
+        #[arg(long, short = 'd', value_name = "JSON")]
         data: Option<String>,
         /// Create a Daily room for the session (same as --transport daily).
-        #[arg(long, conflicts_with = "transport")]
+        #[arg(long, short = 'D', conflicts_with = "transport")]
         use_daily: bool,
+        /// Daily room properties, a JSON object (with --use-daily).
+        #[arg(long, short = 'p', value_name = "JSON")]
+        daily_properties: Option<String>,
+        /// The public API key to start with (default: $PIPECAT_PUBLIC_API_KEY
+        /// or --public-key-file). Never shown.
+        #[arg(long, short = 'k', value_name = "KEY")]
+        api_key: Option<SecretArg>,
         /// How the caller reaches the bot.
         #[arg(long, value_enum, value_name = "T")]
         transport: Option<Transport>,
+        /// Skip confirmations (the official CLI's; this command does not ask).
+        #[arg(long, short = 'f')]
+        force: bool,
     },
+    #[command(flatten)]
+    DashboardOnly(dashboard::AgentOnly),
+}
+
+/// `--config-file`: where an agent name left out is read from.
+#[derive(Debug, clap::Args)]
+pub struct ConfigFileArg {
+    /// The deploy settings file the agent name is read from when it is left
+    /// out (default: ./pcc-deploy.toml).
+    #[arg(long, visible_alias = "config", value_name = "FILE")]
+    pub config_file: Option<PathBuf>,
+}
+
+impl ConfigFileArg {
+    /// `name`, or the `agent_name` of the config file.
+    pub fn agent_name(&self, name: Option<String>) -> Result<String, Failure> {
+        if let Some(name) = name {
+            return Ok(name);
+        }
+        let path = match &self.config_file {
+            Some(path) => path.clone(),
+            None => PathBuf::from(DEPLOY_CONFIG_FILE),
+        };
+        if self.config_file.is_none() && !path.exists() {
+            return Err(Failure::Usage(format!(
+                "no agent name: give AGENT_NAME, or run where {DEPLOY_CONFIG_FILE} is, \
+                 or pass --config-file FILE"
+            )));
+        }
+        Ok(DeployConfig::from_file(&path)?.agent_name().to_string())
+    }
+}
+
+/// `agent logs --level`: the official CLI's levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    /// Lines naming DEBUG.
+    Debug,
+    /// Lines naming INFO, or no level at all.
+    Info,
+    /// Lines naming WARNING.
+    Warning,
+    /// Lines naming ERROR.
+    Error,
+    /// Lines naming CRITICAL.
+    Critical,
+}
+
+impl LogLevel {
+    const ALL: [LogLevel; 5] = [
+        LogLevel::Debug,
+        LogLevel::Info,
+        LogLevel::Warning,
+        LogLevel::Error,
+        LogLevel::Critical,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            LogLevel::Debug => "DEBUG",
+            LogLevel::Info => "INFO",
+            LogLevel::Warning => "WARNING",
+            LogLevel::Error => "ERROR",
+            LogLevel::Critical => "CRITICAL",
+        }
+    }
+
+    /// A line's level as the official CLI judges it: the first level, in
+    /// the order above, whose word the upper-cased line contains; INFO if none.
+    fn of(line: &str) -> LogLevel {
+        let upper = line.to_uppercase();
+        Self::ALL
+            .into_iter()
+            .find(|level| upper.contains(level.word()))
+            .unwrap_or(LogLevel::Info)
+    }
 }
 
 /// `agent sessions --status`.
@@ -115,11 +252,27 @@ pub enum Transport {
     Websocket,
 }
 
+/// `agent logs --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogFormat {
+    /// The timestamp, then the line.
+    Text,
+    /// One `{"timestamp": …, "log": …}` object per line.
+    Json,
+}
+
 pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
-        AgentCommand::List => {
-            let list = ctx.client(Key::Private)?.list_services().send().await?;
+        AgentCommand::DashboardOnly(c) => Err(c.refusal()),
+        AgentCommand::List { region } => {
+            let client = ctx.client(Key::Private)?;
+            let mut request = client.list_services();
+            if let Some(region) = region {
+                request = request.region(region);
+            }
+            let list = request.send().await?;
             if out.is_json() {
                 return out.json_listing(&list, "services");
             }
@@ -187,9 +340,9 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             out.fields(&rows)
         }
-        AgentCommand::Delete { name } => {
+        AgentCommand::Delete { name, force } => {
             let client = ctx.client(Key::Private)?;
-            confirm(&format!("delete agent {name}"), ctx.yes)?;
+            confirm(&format!("delete agent {name}"), ctx.yes || force)?;
             let answer = client
                 .delete_service()
                 .agent_name(name.as_str())
@@ -205,8 +358,10 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             follow,
             limit,
             since,
-            session,
+            session_id,
             deployment,
+            level,
+            format,
         } => {
             let since = since.map(|t| parse_since(&t)).transpose()?;
             let client = ctx.client(Key::Private)?;
@@ -214,14 +369,15 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             if let Some(since) = since {
                 request = request.start_time(since);
             }
-            if let Some(session) = session {
+            if let Some(session) = session_id {
                 request = request.session_id(session);
             }
             if let Some(deployment) = deployment {
                 request = request.deployment_id(deployment);
             }
+            let shown = LogFilter { level, format };
             if follow {
-                return follow_logs(request, limit, ctx).await;
+                return follow_logs(request, limit, shown, ctx).await;
             }
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
             let mut logs: Vec<_> = request
@@ -231,19 +387,34 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                 .await?;
             // Newest first from the API; shown (and given) oldest first.
             logs.reverse();
+            logs.retain(|line| shown.keeps(line));
             if out.is_json() {
                 return out.json(&serde_json::json!({ "logs": logs }));
             }
             for line in &logs {
-                print_log_line(line, ctx)?;
+                print_log_line(line, shown.format, ctx)?;
             }
             Ok(())
         }
         AgentCommand::Sessions {
             name,
+            config,
+            id,
+            end_state,
             status,
             limit,
         } => {
+            let name = config.agent_name(name)?;
+            let status = match end_state.as_deref() {
+                None => status,
+                Some("active") => SessionStatus::Active,
+                Some(other) => {
+                    return Err(Failure::Usage(format!(
+                        "--end-state {other:?}: the REST API does not report how a session \
+                         ended; --end-state active works, and --status ended lists every ended session"
+                    )));
+                }
+            };
             let status = match status {
                 SessionStatus::Active => GetSessionsStatus::Active,
                 SessionStatus::Ended => GetSessionsStatus::Ended,
@@ -251,14 +422,32 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             };
             let client = ctx.client(Key::Private)?;
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
-            let sessions: Vec<_> = client
-                .get_sessions()
-                .agent_name(name.as_str())
-                .status(status)
-                .into_stream_with_page_size(page)
-                .take(limit)
-                .try_collect()
-                .await?;
+            let sessions: Vec<_> = match &id {
+                // The official `--id`: that one session, read by id (not
+                // looked for among the latest --limit).
+                Some(id) => {
+                    let uuid = pipecat_api::uuid::Uuid::parse_str(id.trim()).map_err(|e| {
+                        Failure::Usage(format!("--id {id:?} is not a session id (a UUID): {e}"))
+                    })?;
+                    let session = client
+                        .get_session()
+                        .agent_name(name.as_str())
+                        .session_id(uuid)
+                        .send()
+                        .await?;
+                    vec![session]
+                }
+                None => {
+                    client
+                        .get_sessions()
+                        .agent_name(name.as_str())
+                        .status(status)
+                        .into_stream_with_page_size(page)
+                        .take(limit)
+                        .try_collect()
+                        .await?
+                }
+            };
             if out.is_json() {
                 return out.json(&serde_json::json!({ "sessions": sessions }));
             }
@@ -283,7 +472,19 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             out.table(&table)
         }
-        AgentCommand::Stop { name, session_id } => {
+        AgentCommand::Stop {
+            name,
+            session,
+            session_id,
+            config,
+            force: _,
+        } => {
+            let Some(session_id) = session_id.or(session) else {
+                return Err(Failure::Usage(
+                    "agent stop: which session? give --session-id ID".into(),
+                ));
+            };
+            let name = config.agent_name(name)?;
             let answer = ctx
                 .client(Key::Private)?
                 .stop_session()
@@ -298,10 +499,15 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
         }
         AgentCommand::Start {
             name,
+            config,
             data,
             use_daily,
+            daily_properties,
+            api_key,
             transport,
+            force: _,
         } => {
+            let name = config.agent_name(name)?;
             let transport = if use_daily {
                 Some(Transport::Daily)
             } else {
@@ -320,7 +526,22 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
                     .map_err(|e| Failure::Usage(format!("--data is not JSON: {e}")))?;
                 request = request.with_body(value)?;
             }
-            let client = ctx.client(Key::Public)?;
+            if let Some(properties) = daily_properties {
+                if !matches!(transport, Some(Transport::Daily)) {
+                    return Err(Failure::Usage(
+                        "--daily-properties: only with --use-daily (a Daily room)".into(),
+                    ));
+                }
+                let value: serde_json::Value = serde_json::from_str(&properties)
+                    .map_err(|e| Failure::Usage(format!("--daily-properties is not JSON: {e}")))?;
+                let serde_json::Value::Object(map) = value else {
+                    return Err(Failure::Usage(
+                        "--daily-properties: must be a JSON object".into(),
+                    ));
+                };
+                request.daily_room_properties = map;
+            }
+            let client = ctx.client_with_public_key(api_key.as_ref().map(SecretArg::expose))?;
             let started = client
                 .start_service()
                 .agent_name(name.as_str())
@@ -359,9 +580,35 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
     }
 }
 
-/// One log line: timestamp and text.
-fn print_log_line(line: &GetLogsResponseLogsItem, ctx: &Ctx) -> Result<(), Failure> {
+/// `--level` and `--format` of `agent logs`.
+#[derive(Debug, Clone, Copy)]
+struct LogFilter {
+    level: Option<LogLevel>,
+    format: LogFormat,
+}
+
+impl LogFilter {
+    /// Whether `--level` keeps this line (always, without it).
+    fn keeps(&self, line: &GetLogsResponseLogsItem) -> bool {
+        self.level
+            .is_none_or(|level| LogLevel::of(line.log.as_deref().unwrap_or("")) == level)
+    }
+}
+
+/// One log line: timestamp and text, or with `--format JSON` one JSON object.
+fn print_log_line(
+    line: &GetLogsResponseLogsItem,
+    format: LogFormat,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
     let out = &ctx.out;
+    if format == LogFormat::Json {
+        let text = serde_json::json!({
+            "timestamp": line.timestamp.as_deref().unwrap_or(""),
+            "log": line.log.as_deref().unwrap_or(""),
+        });
+        return out.line(&text.to_string());
+    }
     out.line(&format!(
         "{} {}",
         out.paint(
@@ -377,6 +624,7 @@ fn print_log_line(line: &GetLogsResponseLogsItem, ctx: &Ctx) -> Result<(), Failu
 async fn follow_logs(
     request: pipecat_api::builder::GetLogs<'_>,
     limit: usize,
+    shown: LogFilter,
     ctx: &Ctx,
 ) -> Result<(), Failure> {
     let out = &ctx.out;
@@ -388,12 +636,15 @@ async fn follow_logs(
             () = ctrl_c() => return Ok(()),
         };
         let Some(line) = next else { return Ok(()) };
+        if !shown.keeps(&line) {
+            continue;
+        }
         if out.is_json() {
             let text = serde_json::to_string(&line)
                 .map_err(|e| Failure::Internal(format!("cannot write the line as JSON: {e}")))?;
             out.line(&text)?;
         } else {
-            print_log_line(&line, ctx)?;
+            print_log_line(&line, shown.format, ctx)?;
         }
     }
 }

@@ -7,7 +7,7 @@ use clap::{CommandFactory as _, Parser, Subcommand};
 use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
 
 use crate::output::{Format, Output};
-use crate::{agent, build, deploy, org, secrets};
+use crate::{agent, argv, build, dashboard, deploy, docker, org, secrets};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -37,8 +37,17 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, clap::Args)]
 pub struct Global {
-    /// How to show results: tables for people, or one JSON document on stdout.
-    #[arg(long, short = 'o', global = true, value_enum, default_value = "human")]
+    /// How to show results: tables for people (`human`, or the official
+    /// CLI's `rich`/`plain`), or one JSON document on stdout (`json`).
+    /// No short form: `-o` is the official CLI's `--organization`. As there,
+    /// $PIPECAT_OUTPUT gives it when the flag is left out.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "human",
+        env = "PIPECAT_OUTPUT"
+    )]
     pub output: Format,
     /// The API host (default: $PIPECAT_API_HOST, else `https://api.pipecat.daily.co`).
     #[arg(long, global = true, value_name = "URL")]
@@ -52,13 +61,17 @@ pub struct Global {
     /// Do not ask before destructive commands (needed when not on a terminal).
     #[arg(long, short = 'y', global = true)]
     pub yes: bool,
+    /// The official CLI's organization choice, refused here: the API key
+    /// decides the organization.
+    #[arg(long, short = 'o', global = true, value_name = "ORG")]
+    pub organization: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Deploy an agent from pcc-deploy.toml and flags, building it in the cloud first if asked.
     #[command(after_help = deploy::HELP)]
-    Deploy(deploy::DeployArgs),
+    Deploy(Box<deploy::DeployArgs>),
     /// Secret sets and image pull secrets.
     #[command(subcommand)]
     Secrets(secrets::SecretsCommand),
@@ -74,6 +87,10 @@ pub enum Command {
     /// Organization settings.
     #[command(subcommand)]
     Properties(org::PropertiesCommand),
+    /// Build the agent's image with the local Docker CLI, tag it and push it
+    /// (the official `docker build-push`).
+    #[command(subcommand)]
+    Docker(docker::DockerCommand),
     /// Print shell completions.
     #[command(
         after_help = "Example: pipecat-cloud completions bash > ~/.local/share/bash-completion/completions/pipecat-cloud"
@@ -82,6 +99,10 @@ pub enum Command {
         /// The shell to complete in.
         shell: clap_complete::Shell,
     },
+    /// The official CLI's dashboard-only commands: each answers with what to
+    /// use instead (exit 2).
+    #[command(flatten)]
+    DashboardOnly(dashboard::TopLevel),
 }
 
 /// Why a command did not succeed, and so its exit code.
@@ -149,6 +170,16 @@ impl Ctx {
     /// A client holding the key `key` (and the host), or a usage failure
     /// naming the variable to set. The key's text is never shown.
     pub fn client(&self, key: Key) -> Result<Client, Failure> {
+        self.make_client(key, None)
+    }
+
+    /// A client for starting sessions, with `public_key` (the official
+    /// `agent start --api-key`) over the environment and `--public-key-file`.
+    pub fn client_with_public_key(&self, public_key: Option<&str>) -> Result<Client, Failure> {
+        self.make_client(Key::Public, public_key)
+    }
+
+    fn make_client(&self, key: Key, public_key: Option<&str>) -> Result<Client, Failure> {
         let mut builder = ClientBuilder::from_env()?
             .user_agent(concat!("pipecat-cloud/", env!("CARGO_PKG_VERSION")));
         if let Some(host) = &self.global.host {
@@ -160,10 +191,15 @@ impl Ctx {
         if let Some(path) = &self.global.public_key_file {
             builder = builder.public_key(read_key(path, "--public-key-file")?);
         }
+        let public_key = public_key.map(str::trim).filter(|k| !k.is_empty());
+        if let Some(public_key) = public_key {
+            builder = builder.public_key(public_key.to_string());
+        }
         let present = match key {
             Key::Private => self.global.api_key_file.is_some() || env_set(ENV_PRIVATE_KEY),
             Key::Public => {
-                self.global.public_key_file.is_some()
+                public_key.is_some()
+                    || self.global.public_key_file.is_some()
                     || env_set(ENV_PUBLIC_KEY)
                     || env_set(ENV_PUBLIC_KEY_ALT)
             }
@@ -203,8 +239,19 @@ fn read_key(path: &Path, flag: &str) -> Result<String, Failure> {
 
 /// Parses the arguments, runs the command and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(argv::official_shorts(std::env::args_os()));
     let out = Output::new(cli.global.output);
+    if cli.global.organization.is_some() {
+        // Acting on the key's organization while the caller named another
+        // would be a silent surprise; the name itself is not echoed.
+        let refusal = Failure::Usage(
+            "--organization/-o: the API key decides the organization on the REST API; \
+             use a key of the organization you mean (PIPECAT_API_KEY or --api-key-file)"
+                .into(),
+        );
+        out.error(&refusal.message());
+        return ExitCode::from(refusal.exit_code());
+    }
     let ctx = Ctx {
         out,
         yes: cli.global.yes,
@@ -231,13 +278,15 @@ pub fn main() -> ExitCode {
 
 async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
     match command {
-        Command::Deploy(args) => deploy::run(args, ctx).await,
+        Command::Deploy(args) => deploy::run(*args, ctx).await,
         Command::Secrets(c) => secrets::run(c, ctx).await,
         Command::Agent(c) => agent::run(c, ctx).await,
         Command::Build(c) => build::run(c, ctx).await,
         Command::Regions(c) => org::regions(c, ctx).await,
         Command::Properties(c) => org::properties(c, ctx).await,
+        Command::Docker(c) => docker::run(c, ctx).await,
         Command::Completions { shell } => completions(shell, ctx),
+        Command::DashboardOnly(c) => Err(c.refusal()),
     }
 }
 
@@ -250,6 +299,31 @@ fn completions(shell: clap_complete::Shell, ctx: &Ctx) -> Result<(), Failure> {
             .json(&serde_json::json!({ "shell": shell.to_string(), "script": script }))
     } else {
         ctx.out.line(script.trim_end())
+    }
+}
+
+/// A command-line argument holding a secret (an API key, a `KEY=VALUE`
+/// pair, registry credentials): its `Debug` never shows it.
+#[derive(Clone)]
+pub struct SecretArg(String);
+
+impl SecretArg {
+    /// The text, for sending.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(***)")
+    }
+}
+
+impl std::str::FromStr for SecretArg {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(SecretArg(s.to_string()))
     }
 }
 
@@ -286,6 +360,33 @@ mod tests {
     #[test]
     fn the_command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn secret_arguments_never_show_in_debug() {
+        let cli = Cli::try_parse_from([
+            "pipecat-cloud",
+            "agent",
+            "start",
+            "a",
+            "--api-key",
+            "pk-secret-1",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("pk-secret-1"));
+        let cli =
+            Cli::try_parse_from(["pipecat-cloud", "secrets", "set", "s", "K=sk-secret-2"]).unwrap();
+        assert!(!format!("{cli:?}").contains("sk-secret-2"));
+        let cli = Cli::try_parse_from([
+            "pipecat-cloud",
+            "secrets",
+            "image-pull-secret",
+            "s",
+            "h",
+            "me:tok-secret-3",
+        ])
+        .unwrap();
+        assert!(!format!("{cli:?}").contains("tok-secret-3"));
     }
 
     #[test]

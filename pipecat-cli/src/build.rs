@@ -41,6 +41,12 @@ pub enum BuildCommand {
         /// At most this many builds.
         #[arg(long, short = 'n', default_value_t = 20)]
         limit: usize,
+        /// Only builds with this status.
+        #[arg(long, short = 's', value_parser = ["pending", "building", "success", "failed", "timeout"])]
+        status: Option<String>,
+        /// Only builds in this region.
+        #[arg(long, short = 'r')]
+        region: Option<String>,
     },
     /// Show one build: status, image or error.
     #[command(after_help = "Example: pipecat-cloud build status 0b8e…")]
@@ -61,6 +67,9 @@ pub enum BuildCommand {
         /// Keep printing new lines until the build succeeds, fails or times out.
         #[arg(long, short = 'f')]
         follow: bool,
+        /// At most this many lines (1-10000; default: the API's).
+        #[arg(long, short = 'n', value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        limit: Option<u32>,
     },
 }
 
@@ -275,11 +284,24 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                 finished.build_id()
             ))
         }
-        BuildCommand::List { limit } => {
+        BuildCommand::List {
+            limit,
+            status,
+            region,
+        } => {
             let client = ctx.client(Key::Private)?;
             let page = u32::try_from(limit.clamp(1, 100)).unwrap_or(100);
-            let builds: Vec<_> = client
-                .list_builds()
+            let mut request = client.list_builds();
+            if let Some(status) = status {
+                let status: BuildStatus = status
+                    .parse()
+                    .map_err(|e| Failure::Usage(format!("--status {status:?}: {e}")))?;
+                request = request.status(status);
+            }
+            if let Some(region) = region {
+                request = request.region(region);
+            }
+            let builds: Vec<_> = request
                 .into_stream_with_page_size(page)
                 .take(limit)
                 .try_collect()
@@ -339,7 +361,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             out.fields(&rows)
         }
-        BuildCommand::Logs { id, follow } => {
+        BuildCommand::Logs { id, follow, limit } => {
             let id = build_id(&id)?;
             let client = ctx.client(Key::Private)?;
             if follow {
@@ -348,7 +370,11 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                     () = ctrl_c() => Ok(()),
                 };
             }
-            let answer = client.get_build_logs().build_id(id).send().await?;
+            let mut request = client.get_build_logs().build_id(id);
+            if let Some(limit) = limit {
+                request = request.limit(limit);
+            }
+            let answer = request.send().await?;
             if out.is_json() {
                 return out.json_listing(&answer, "logs");
             }

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use pipecat_api::build_context::ContextOptions;
 use pipecat_api::cloud_build::CloudBuild;
 use pipecat_api::deploy::{DeployEvent, DeployOptions};
-use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig};
+use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, Resources};
+use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
@@ -16,26 +17,32 @@ use crate::progress::{Progress, interruptible};
 
 /// `deploy --help`'s closing text.
 pub const HELP: &str = "\
-Settings come from pcc-deploy.toml in the current directory (or --config FILE); AGENT_NAME,
+Settings come from pcc-deploy.toml in the current directory (or --config-file FILE); AGENT_NAME,
 IMAGE and the flags override it. With --build, or when the file has a [build] table and no
-image or build_id, the [build] context (default: the current directory and its Dockerfile)
-is built in the cloud first and its build id deployed. Every value is checked before
-anything is sent; an error names the file, the line and the field.
+image or build_id, the [build] context (default: the current directory and its Dockerfile;
+--build-dir/-d and --dockerfile override it) is built in the cloud first and its build id
+deployed; with --yes or --force and nothing to deploy, the current directory is built, as
+the official CLI does. Every value is checked before anything is sent; an error names the file, the line
+and the field. A GitHub source ([git], --repo) is refused: the REST API cannot deploy one.
+The official CLI's -min, -max and -nc are taken as --min-agents, --max-agents and
+--no-credentials.
 
 Example: pipecat-cloud deploy
-Example: pipecat-cloud deploy my-agent my-registry/my-agent:1.2 --secrets my-secrets --min-agents 1
+Example: pipecat-cloud deploy my-agent my-registry/my-agent:1.2 -s my-secrets -c my-pull-secret -min 1
 Example: pipecat-cloud deploy --build --dry-run --output json";
 
-/// `deploy`'s arguments (the official CLI's grammar).
+/// `deploy`'s arguments: the official CLI's grammar, plus `--build` and
+/// `--dry-run`.
 #[derive(Debug, clap::Args)]
 pub struct DeployArgs {
     /// The agent's name (default: `agent_name` in the config).
     pub agent_name: Option<String>,
     /// The image to run, with its tag or digest (default: `image` in the config).
-    #[arg(conflicts_with = "build")]
+    #[arg(conflicts_with_all = ["build", "build_id"])]
     pub image: Option<String>,
     /// The deploy settings file (default: ./pcc-deploy.toml, if it exists).
-    #[arg(long, short = 'c', value_name = "FILE")]
+    /// No short form: `-c` is `--credentials`.
+    #[arg(long = "config-file", visible_alias = "config", value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Build the image in the cloud first from the `[build]` context (default: `.`).
     #[arg(long)]
@@ -43,35 +50,123 @@ pub struct DeployArgs {
     /// The secret set whose keys become the bot's environment.
     #[arg(long, short = 's', value_name = "SET")]
     pub secrets: Option<String>,
-    /// The region (of a new agent, and of its build).
+    /// The image pull secret for a private image.
+    #[arg(long, short = 'c', value_name = "SET")]
+    pub credentials: Option<String>,
+    /// Deploy without an image pull secret (the official CLI asks for one
+    /// otherwise; this one never does, so this changes nothing, and a
+    /// pull secret given too is still used, as there).
     #[arg(long)]
+    pub no_credentials: bool,
+    /// The region (of a new agent, and of its build).
+    #[arg(long, short = 'r')]
     pub region: Option<String>,
-    /// Agents kept warm without sessions.
+    /// Agents kept warm without sessions (official short form: -min).
     #[arg(long, value_name = "N")]
     pub min_agents: Option<u32>,
-    /// The most sessions at once.
-    #[arg(long, value_name = "N")]
+    /// The most sessions at once (official short form: -max).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub max_agents: Option<u32>,
-    /// The named CPU and memory size, e.g. `agent-1x`.
-    #[arg(long, value_name = "P")]
+    /// The named CPU and memory size, e.g. `agent-1x` (replaces the file's `[resources]`).
+    #[arg(long, short = 'p', value_name = "P")]
     pub profile: Option<String>,
+    /// Explicit sizing for self-hosted regions, `cpu=Q,memory=Q` (e.g.
+    /// `cpu=2,memory=4Gi`; replaces the file's `agent_profile`).
+    #[arg(long, value_name = "cpu=Q,memory=Q", conflicts_with = "profile")]
+    pub resources: Option<String>,
+    /// The Krisp VIVA audio filter model: `tel` or `pro`.
+    #[arg(long, value_name = "MODEL")]
+    pub krisp_viva_audio_filter: Option<String>,
+    /// The CPU architecture the image is built for.
+    #[arg(long, value_parser = ["amd64", "arm64"])]
+    pub architecture: Option<String>,
+    /// The longest a session may run, in seconds (60-14400).
+    #[arg(long, value_name = "SECONDS")]
+    pub max_session_duration: Option<u32>,
+    /// The cloud build's context directory (replaces `[build] context_dir`).
+    #[arg(long, short = 'd', value_name = "DIR")]
+    pub build_dir: Option<String>,
+    /// The cloud build's Dockerfile (replaces `[build] dockerfile`).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile: Option<String>,
+    /// Deploy this existing cloud build (its id) instead of an image.
+    #[arg(long, short = 'b', value_name = "ID", conflicts_with = "build")]
+    pub build_id: Option<String>,
     /// Redeploy even when nothing changed (to pull a moved tag or new secret values).
-    #[arg(long)]
+    #[arg(long, short = 'f')]
     pub force: bool,
     /// Check everything and show what would be sent; send nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Official GitHub source: refused (the REST API cannot deploy one).
+    #[arg(long, value_name = "OWNER/REPO")]
+    pub repo: Option<String>,
+    /// Official GitHub source: refused (the REST API cannot deploy one).
+    #[arg(long, value_name = "BRANCH")]
+    pub branch: Option<String>,
+    /// Official GitHub source: refused (the REST API cannot deploy one).
+    #[arg(long, value_name = "PATH")]
+    pub dockerfile_path: Option<String>,
+    /// Official GitHub source: refused (the REST API cannot deploy one).
+    #[arg(long, value_name = "DIR")]
+    pub subdirectory: Option<String>,
+}
+
+/// Why a GitHub source is refused, at once, before anything else.
+const NO_GIT: &str = "the REST API cannot deploy from a GitHub source; build the image \
+    (`pipecat-cloud deploy --build`, or `pipecat-cloud docker build-push`) and deploy it \
+    (`image`, `build_id` or a `[build]` table)";
+
+/// `--resources cpu=Q,memory=Q`.
+fn parse_resources(text: &str) -> Result<Resources, Failure> {
+    let bad = |why: &str| Failure::Usage(format!("--resources {text:?}: {why}"));
+    let (mut cpu, mut memory) = (None, None);
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((key, value)) = part.split_once('=') else {
+            return Err(bad(
+                "give cpu=QUANTITY,memory=QUANTITY, e.g. cpu=2,memory=4Gi",
+            ));
+        };
+        let slot = match key.trim() {
+            "cpu" => &mut cpu,
+            "memory" => &mut memory,
+            _ => return Err(bad("the keys are cpu and memory")),
+        };
+        if slot.replace(value.trim().to_string()).is_some() {
+            return Err(bad("a key is given twice"));
+        }
+    }
+    match (cpu, memory) {
+        (Some(cpu), Some(memory)) => Ok(Resources::new(cpu, memory)),
+        _ => Err(bad("needs both cpu and memory, e.g. cpu=2,memory=4Gi")),
+    }
 }
 
 /// The config: the file (when there is one), then the arguments over it,
-/// checked. Sends nothing.
-fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
+/// checked. Sends nothing. `auto_yes` (`--yes` or `--force`) with nothing to
+/// deploy builds `.` in the cloud, as the official CLI does in CI.
+fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
+    if args.repo.is_some()
+        || args.branch.is_some()
+        || args.dockerfile_path.is_some()
+        || args.subdirectory.is_some()
+    {
+        return Err(Failure::Usage(format!(
+            "--repo/--branch/--dockerfile-path/--subdirectory: {NO_GIT}"
+        )));
+    }
     let default = Path::new(DEPLOY_CONFIG_FILE);
     let file = match &args.config {
         Some(path) => Some(DeployConfig::from_file(path)?),
         None if default.exists() => Some(DeployConfig::from_file(default)?),
         None => None,
     };
+    if let Some(config) = &file
+        && config.git().is_some()
+    {
+        let origin = config.origin().unwrap_or(DEPLOY_CONFIG_FILE);
+        return Err(Failure::Usage(format!("{origin}: [git]: {NO_GIT}")));
+    }
     let mut config = match (file, &args.agent_name) {
         (Some(config), Some(name)) if config.agent_name() != name => {
             config.with_agent_name(name.clone())
@@ -81,19 +176,28 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         (None, None) => {
             return Err(Failure::Usage(format!(
                 "no agent to deploy: give AGENT_NAME, or run where {DEPLOY_CONFIG_FILE} is, \
-                 or pass --config FILE"
+                 or pass --config-file FILE"
             )));
         }
     };
-    if args.build && config.image().is_some() {
+    if (args.build || args.build_id.is_some()) && config.image().is_some() {
         // The build's image replaces the one in the file.
         config = config.without_image();
     }
     if let Some(image) = &args.image {
         config = config.with_image(image.clone());
     }
+    if let Some(id) = &args.build_id {
+        let id = Uuid::parse_str(id.trim()).map_err(|e| {
+            Failure::Usage(format!("--build-id {id:?} is not a build id (a UUID): {e}"))
+        })?;
+        config = config.with_build_id(id);
+    }
     if let Some(set) = &args.secrets {
         config = config.with_secret_set(set.clone());
+    }
+    if let Some(set) = &args.credentials {
+        config = config.with_image_credentials(set.clone());
     }
     if let Some(region) = &args.region {
         config = config.with_region(region.clone());
@@ -105,9 +209,39 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         config = config.with_max_agents(n);
     }
     if let Some(profile) = &args.profile {
-        config = config.with_agent_profile(profile.clone());
+        config = config
+            .without_resources()
+            .with_agent_profile(profile.clone());
     }
-    if args.build && config.build().is_none() {
+    if let Some(resources) = &args.resources {
+        config = config
+            .without_agent_profile()
+            .with_resources(parse_resources(resources)?);
+    }
+    if let Some(filter) = &args.krisp_viva_audio_filter {
+        config = config.with_krisp_audio_filter(filter.clone());
+    }
+    if let Some(architecture) = &args.architecture {
+        config = config.with_architecture(architecture.clone());
+    }
+    if let Some(seconds) = args.max_session_duration {
+        config = config.with_max_session_duration(seconds);
+    }
+    if args.build_dir.is_some() || args.dockerfile.is_some() {
+        let mut build = config.build().cloned().unwrap_or_else(BuildSettings::new);
+        if let Some(dir) = &args.build_dir {
+            build = build.with_context_dir(dir.clone());
+        }
+        if let Some(dockerfile) = &args.dockerfile {
+            build = build.with_dockerfile(dockerfile.clone());
+        }
+        config = config.with_build(build);
+    }
+    let nothing_to_deploy = config.image().is_none()
+        && config.build_id().is_none()
+        && config.build().is_none()
+        && config.git().is_none();
+    if (args.build || (auto_yes && nothing_to_deploy)) && config.build().is_none() {
         config = config.with_build(BuildSettings::new());
     }
     config.validate()?;
@@ -147,7 +281,7 @@ fn planned(config: &DeployConfig) -> Result<Value, Failure> {
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
-    let mut config = load(&args)?;
+    let mut config = load(&args, ctx.yes || args.force)?;
     let build = build_settings(&config);
 
     if args.dry_run {

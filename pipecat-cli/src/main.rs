@@ -6,9 +6,12 @@
 
 mod agent;
 mod app;
+mod argv;
 mod build;
 mod confirm;
+mod dashboard;
 mod deploy;
+mod docker;
 mod org;
 mod output;
 mod progress;

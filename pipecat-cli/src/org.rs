@@ -4,6 +4,7 @@ use clap::Subcommand;
 use pipecat_api::types::UpdatePropertiesBody;
 
 use crate::app::{Ctx, Failure, Key, key_values};
+use crate::dashboard;
 use crate::output::{Cell, Table};
 
 #[derive(Debug, Subcommand)]
@@ -11,6 +12,8 @@ pub enum RegionsCommand {
     /// List the regions agents and secret sets can live in.
     #[command(after_help = "Example: pipecat-cloud regions list")]
     List,
+    #[command(flatten)]
+    DashboardOnly(dashboard::RegionsOnly),
 }
 
 #[derive(Debug, Subcommand)]
@@ -30,6 +33,7 @@ pub enum PropertiesCommand {
 pub async fn regions(command: RegionsCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
+        RegionsCommand::DashboardOnly(c) => Err(c.refusal()),
         RegionsCommand::List => {
             let list = ctx.client(Key::Private)?.list_regions().send().await?;
             if out.is_json() {

@@ -10,7 +10,8 @@ use crate::app::Failure;
 /// How results are shown (`--output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
-    /// Tables and sentences.
+    /// Tables and sentences (the official CLI's `rich` and `plain` name it too).
+    #[value(alias = "rich", alias = "plain")]
     Human,
     /// One JSON document on stdout, with the API's own field names.
     Json,

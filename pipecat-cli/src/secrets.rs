@@ -6,8 +6,9 @@ use clap::Subcommand;
 use pipecat_api::Wait;
 use pipecat_api::types::UpsertSecretSetBody;
 
-use crate::app::{Ctx, Failure, Key, key_values};
+use crate::app::{Ctx, Failure, Key, SecretArg, key_values};
 use crate::confirm::confirm;
+use crate::dashboard;
 use crate::output::{Cell, Table};
 use crate::progress::{Progress, interruptible};
 
@@ -18,6 +19,13 @@ pub enum SecretsCommand {
     List {
         /// Show this set's keys instead of every set.
         name: Option<String>,
+        /// Accepted for the official CLI's grammar, where it changes
+        /// nothing either (its default is already on).
+        #[arg(long, short = 's')]
+        sets: bool,
+        /// Only the sets in this region.
+        #[arg(long, short = 'r')]
+        region: Option<String>,
     },
     /// Create or update a secret set from KEY=VALUE pairs and/or a .env file
     /// (one request), then wait until it is ready. Keys not given stay in the set.
@@ -31,13 +39,16 @@ pub enum SecretsCommand {
         name: String,
         /// Secrets to add or replace.
         #[arg(value_name = "KEY=VALUE", required_unless_present = "file")]
-        pairs: Vec<String>,
+        pairs: Vec<SecretArg>,
         /// A .env file of secrets (`KEY=value` lines, `#` comments, quotes; no `$` substitution).
         #[arg(long, short = 'f', value_name = "PATH")]
         file: Option<PathBuf>,
         /// The region of a new set (default: the organization's default region).
-        #[arg(long)]
+        #[arg(long, short = 'r')]
         region: Option<String>,
+        /// Skip confirmations (the official CLI's; this command does not ask).
+        #[arg(long, short = 's')]
+        skip: bool,
     },
     /// Remove keys from a secret set, keeping the others.
     #[command(after_help = "Example: pipecat-cloud secrets unset my-secrets DEBUG OLD_KEY")]
@@ -47,12 +58,18 @@ pub enum SecretsCommand {
         /// The keys to remove (keys the set does not hold are skipped).
         #[arg(required = true)]
         keys: Vec<String>,
+        /// Skip confirmations (the official CLI's; this command does not ask).
+        #[arg(long, short = 's')]
+        skip: bool,
     },
-    /// Delete a whole secret set (asks first; --yes skips the question).
-    #[command(after_help = "Example: pipecat-cloud secrets delete my-secrets --yes")]
+    /// Delete a whole secret set (asks first; --skip or --yes skips the question).
+    #[command(after_help = "Example: pipecat-cloud secrets delete my-secrets --skip")]
     Delete {
         /// The set's name.
         name: String,
+        /// Do not ask first (the official CLI's name for --yes here).
+        #[arg(long, short = 's')]
+        skip: bool,
     },
     /// Store registry credentials for pulling a private agent image.
     #[command(
@@ -66,18 +83,34 @@ pub enum SecretsCommand {
         #[arg(id = "registry_host", value_name = "HOST")]
         host: String,
         /// `user:token`.
-        credentials: String,
+        credentials: SecretArg,
         /// The region of a new secret (default: the organization's default region).
-        #[arg(long)]
+        #[arg(long, short = 'r')]
         region: Option<String>,
+        /// Base64-encode the credentials: always done (accepted for the official CLI's grammar).
+        #[arg(long, short = 'e')]
+        encode: bool,
+        /// Skip confirmations (the official CLI's; this command does not ask).
+        #[arg(long, short = 's')]
+        skip: bool,
     },
+    #[command(flatten)]
+    DashboardOnly(dashboard::SecretsOnly),
 }
 
 pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
-        SecretsCommand::List { name: None } => {
-            let list = ctx.client(Key::Private)?.list_secret_sets().send().await?;
+        SecretsCommand::DashboardOnly(c) => Err(c.refusal()),
+        SecretsCommand::List {
+            name: None, region, ..
+        } => {
+            let mut list = ctx.client(Key::Private)?.list_secret_sets().send().await?;
+            // The REST list takes no region: filtered here, as the official CLI's filter.
+            if let Some(region) = region {
+                list.sets
+                    .retain(|set| set.region.as_deref() == Some(region.as_str()));
+            }
             if out.is_json() {
                 return out.json_listing(&list, "sets");
             }
@@ -96,7 +129,9 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             out.table(&table)
         }
-        SecretsCommand::List { name: Some(name) } => {
+        SecretsCommand::List {
+            name: Some(name), ..
+        } => {
             let client = ctx.client(Key::Private)?;
             let set = client
                 .get_secret_set()
@@ -128,7 +163,9 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             pairs,
             file,
             region,
+            skip: _,
         } => {
+            let pairs: Vec<String> = pairs.iter().map(|p| p.expose().to_string()).collect();
             let pairs = key_values(&pairs, "pair")?;
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
@@ -195,7 +232,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 set.secrets.len()
             ))
         }
-        SecretsCommand::Unset { name, keys } => {
+        SecretsCommand::Unset { name, keys, .. } => {
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
             progress.phase(&format!(
@@ -218,9 +255,9 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 set.secrets.len()
             ))
         }
-        SecretsCommand::Delete { name } => {
+        SecretsCommand::Delete { name, skip } => {
             let client = ctx.client(Key::Private)?;
-            confirm(&format!("delete secret set {name}"), ctx.yes)?;
+            confirm(&format!("delete secret set {name}"), ctx.yes || skip)?;
             let answer = client
                 .delete_secret_set()
                 .set_name(name.as_str())
@@ -236,8 +273,9 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             host,
             credentials,
             region,
+            ..
         } => {
-            let Some((user, token)) = credentials.split_once(':') else {
+            let Some((user, token)) = credentials.expose().split_once(':') else {
                 return Err(Failure::Usage(
                     "CREDENTIALS must be user:token (no `:` found)".into(),
                 ));

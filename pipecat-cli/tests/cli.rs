@@ -20,6 +20,7 @@ fn command(fake: &FakeCloud, args: &[&str]) -> Command {
         .env("PIPECAT_API_KEY", fake.private_key())
         .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
         .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
+        .env_remove("PIPECAT_OUTPUT")
         .env_remove("NO_COLOR")
         .stdin(Stdio::null());
     cmd
@@ -104,7 +105,11 @@ async fn secrets_set_waits_then_list_shows_the_set_and_never_a_value() {
         .expect("the set is listed");
     assert_eq!(mine["status"], "ready");
 
-    let keys = cli(&fake, &["secrets", "list", "my-secrets", "-o", "json"]).await;
+    let keys = cli(
+        &fake,
+        &["secrets", "list", "my-secrets", "--output", "json"],
+    )
+    .await;
     assert!(keys.status.success(), "{}", stderr(&keys));
     let names: Vec<_> = one_json(&keys)["secrets"]
         .as_array()
@@ -214,10 +219,10 @@ async fn json_output_is_exactly_one_document_with_the_api_field_names() {
         assert!(json.get(field).is_some(), "{args:?}: no {field} in {json}");
     }
     // An empty listing is still a list, for scripts.
-    let sets = one_json(&cli(&fake, &["secrets", "list", "-o", "json"]).await);
+    let sets = one_json(&cli(&fake, &["secrets", "list", "--output", "json"]).await);
     assert_eq!(sets["sets"], serde_json::json!([]), "{sets}");
     // The API's own field names, whatever their case (regions use snake_case).
-    let region = one_json(&cli(&fake, &["regions", "list", "-o", "json"]).await);
+    let region = one_json(&cli(&fake, &["regions", "list", "--output", "json"]).await);
     assert!(
         region["regions"][0]["code"].is_string()
             && region["regions"][0].get("display_name").is_some(),
@@ -272,7 +277,14 @@ async fn agent_start_shows_the_room_but_never_the_token() {
     let json = one_json(
         &cli(
             &fake,
-            &["agent", "start", "talker", "--use-daily", "-o", "json"],
+            &[
+                "agent",
+                "start",
+                "talker",
+                "--use-daily",
+                "--output",
+                "json",
+            ],
         )
         .await,
     );
@@ -424,7 +436,7 @@ async fn deploy_from_a_toml_creates_then_updates_and_waits_for_the_rollout() {
     )
     .unwrap();
 
-    let first = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    let first = cli_in(&fake, &dir, &["deploy", "--output", "json"]).await;
     assert!(first.status.success(), "{}", stderr(&first));
     let json = one_json(&first);
     assert_eq!(json["agentName"], "toml-bot");
@@ -478,7 +490,7 @@ async fn deploy_with_a_build_table_builds_in_the_cloud_then_deploys_the_build() 
         "agent_name = \"built-bot\"\n[build]\ndockerfile = \"Dockerfile\"\n",
     )
     .unwrap();
-    let out = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    let out = cli_in(&fake, &dir, &["deploy", "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let json = one_json(&out);
     let build_id = json["build"]["buildId"].as_str().expect("a build id");
@@ -512,7 +524,14 @@ async fn deploy_dry_run_checks_and_shows_but_sends_nothing() {
     let json = cli_in(
         &fake,
         &dir,
-        &["deploy", "--dry-run", "--max-agents", "3", "-o", "json"],
+        &[
+            "deploy",
+            "--dry-run",
+            "--max-agents",
+            "3",
+            "--output",
+            "json",
+        ],
     )
     .await;
     assert!(json.status.success(), "{}", stderr(&json));
@@ -573,7 +592,7 @@ async fn build_context_lists_files_held_back_files_and_the_hash_without_sending(
     let fake = FakeCloud::start().await.unwrap();
     let dir = bot_dir("context");
     let dir_arg = dir.to_string_lossy().into_owned();
-    let out = cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await;
+    let out = cli(&fake, &["build", "context", &dir_arg, "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let json = one_json(&out);
     let files: Vec<&str> = json["files"]
@@ -616,7 +635,7 @@ async fn build_create_uploads_once_then_reuses_the_cached_build() {
     let first = cli(
         &fake,
         &[
-            "build", "create", &dir_arg, "--region", "us-west", "-o", "json",
+            "build", "create", &dir_arg, "--region", "us-west", "--output", "json",
         ],
     )
     .await;
@@ -661,7 +680,7 @@ async fn secrets_set_from_a_file_sends_one_put_and_a_bad_line_sends_nothing() {
     let out = cli(
         &fake,
         &[
-            "secrets", "set", "file-set", "--file", &path, "DEBUG=1", "-o", "json",
+            "secrets", "set", "file-set", "--file", &path, "DEBUG=1", "--output", "json",
         ],
     )
     .await;
@@ -697,7 +716,7 @@ async fn secrets_set_from_a_file_sends_one_put_and_a_bad_line_sends_nothing() {
     // unset removes keys through the library job and keeps the others.
     let unset = cli(
         &fake,
-        &["secrets", "unset", "file-set", "DEBUG", "-o", "json"],
+        &["secrets", "unset", "file-set", "DEBUG", "--output", "json"],
     )
     .await;
     assert!(unset.status.success(), "{}", stderr(&unset));
@@ -761,7 +780,7 @@ async fn human_and_json_output_snapshots() {
     insta::assert_snapshot!("regions_list_human", redact(&stdout(&regions), &fake));
     let agents = cli(&fake, &["agent", "list"]).await;
     insta::assert_snapshot!("agent_list_human", redact(&stdout(&agents), &fake));
-    let status = cli(&fake, &["agent", "status", "snap-bot", "-o", "json"]).await;
+    let status = cli(&fake, &["agent", "status", "snap-bot", "--output", "json"]).await;
     insta::assert_snapshot!("agent_status_json", redact(&stdout(&status), &fake));
 }
 
@@ -842,7 +861,7 @@ async fn snapshots_of_secrets_commands() {
     );
     snap_json(
         "secrets_list",
-        &cli(&fake, &["secrets", "list", "-o", "json"]).await,
+        &cli(&fake, &["secrets", "list", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -852,7 +871,11 @@ async fn snapshots_of_secrets_commands() {
     );
     snap_json(
         "secrets_list_keys",
-        &cli(&fake, &["secrets", "list", "snap-secrets", "-o", "json"]).await,
+        &cli(
+            &fake,
+            &["secrets", "list", "snap-secrets", "--output", "json"],
+        )
+        .await,
         &fake,
     );
 
@@ -865,7 +888,7 @@ async fn snapshots_of_secrets_commands() {
         "secrets_unset",
         &cli(
             &fake,
-            &["secrets", "unset", "other-secrets", "B", "-o", "json"],
+            &["secrets", "unset", "other-secrets", "B", "--output", "json"],
         )
         .await,
         &fake,
@@ -880,7 +903,14 @@ async fn snapshots_of_secrets_commands() {
         "secrets_delete",
         &cli(
             &fake,
-            &["secrets", "delete", "snap-secrets", "--yes", "-o", "json"],
+            &[
+                "secrets",
+                "delete",
+                "snap-secrets",
+                "--yes",
+                "--output",
+                "json",
+            ],
         )
         .await,
         &fake,
@@ -899,7 +929,7 @@ async fn snapshots_of_secrets_commands() {
     assert!(!stdout(&human).contains("dckr-token-123"));
     snap_human("secrets_image_pull_secret", &human, &fake);
     let mut args = pull("snap-registry-2").to_vec();
-    args.extend(["-o", "json"]);
+    args.extend(["--output", "json"]);
     let json = cli(&fake, &args).await;
     assert!(!stdout(&json).contains("dckr-token-123"));
     assert!(!stdout(&json).contains("YWxpY2U6ZGNrci10b2tlbi0xMjM="));
@@ -924,7 +954,7 @@ async fn snapshots_of_agent_commands() {
 
     snap_json(
         "agent_list",
-        &cli(&fake, &["agent", "list", "-o", "json"]).await,
+        &cli(&fake, &["agent", "list", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -941,7 +971,7 @@ async fn snapshots_of_agent_commands() {
         "agent_logs",
         &cli(
             &fake,
-            &["agent", "logs", "snap-bot", "-n", "2", "-o", "json"],
+            &["agent", "logs", "snap-bot", "-n", "2", "--output", "json"],
         )
         .await,
         &fake,
@@ -951,7 +981,14 @@ async fn snapshots_of_agent_commands() {
     snap_human("agent_start", &human, &fake);
     let json = cli(
         &fake,
-        &["agent", "start", "snap-bot", "--use-daily", "-o", "json"],
+        &[
+            "agent",
+            "start",
+            "snap-bot",
+            "--use-daily",
+            "--output",
+            "json",
+        ],
     )
     .await;
     let token = one_json(&json)["dailyToken"]
@@ -972,18 +1009,27 @@ async fn snapshots_of_agent_commands() {
     );
     snap_json(
         "agent_sessions",
-        &cli(&fake, &["agent", "sessions", "snap-bot", "-o", "json"]).await,
+        &cli(
+            &fake,
+            &["agent", "sessions", "snap-bot", "--output", "json"],
+        )
+        .await,
         &fake,
     );
 
-    let first =
-        one_json(&cli(&fake, &["agent", "sessions", "snap-bot", "-o", "json"]).await)["sessions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter_map(|s| s["sessionId"].as_str().map(str::to_string))
-            .find(|id| *id != session)
-            .expect("the first session");
+    let first = one_json(
+        &cli(
+            &fake,
+            &["agent", "sessions", "snap-bot", "--output", "json"],
+        )
+        .await,
+    )["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["sessionId"].as_str().map(str::to_string))
+        .find(|id| *id != session)
+        .expect("the first session");
     snap_human(
         "agent_stop",
         &cli(&fake, &["agent", "stop", "snap-bot", &first]).await,
@@ -993,7 +1039,7 @@ async fn snapshots_of_agent_commands() {
         "agent_stop",
         &cli(
             &fake,
-            &["agent", "stop", "snap-bot", &session, "-o", "json"],
+            &["agent", "stop", "snap-bot", &session, "--output", "json"],
         )
         .await,
         &fake,
@@ -1008,7 +1054,7 @@ async fn snapshots_of_agent_commands() {
         "agent_delete",
         &cli(
             &fake,
-            &["agent", "delete", "gone-bot-2", "--yes", "-o", "json"],
+            &["agent", "delete", "gone-bot-2", "--yes", "--output", "json"],
         )
         .await,
         &fake,
@@ -1022,12 +1068,12 @@ async fn snapshots_of_build_commands() {
     let dir_arg = dir.to_string_lossy().into_owned();
     snap_json(
         "build_context",
-        &cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await,
+        &cli(&fake, &["build", "context", &dir_arg, "--output", "json"]).await,
         &fake,
     );
     let create = cli(&fake, &["build", "create", &dir_arg]).await;
     snap_human("build_create", &create, &fake);
-    let id = one_json(&cli(&fake, &["build", "list", "-o", "json"]).await)["builds"][0]["id"]
+    let id = one_json(&cli(&fake, &["build", "list", "--output", "json"]).await)["builds"][0]["id"]
         .as_str()
         .expect("a build id")
         .to_string();
@@ -1035,7 +1081,7 @@ async fn snapshots_of_build_commands() {
     snap_human("build_list", &cli(&fake, &["build", "list"]).await, &fake);
     snap_json(
         "build_list",
-        &cli(&fake, &["build", "list", "-o", "json"]).await,
+        &cli(&fake, &["build", "list", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -1045,7 +1091,7 @@ async fn snapshots_of_build_commands() {
     );
     snap_json(
         "build_status",
-        &cli(&fake, &["build", "status", &id, "-o", "json"]).await,
+        &cli(&fake, &["build", "status", &id, "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -1055,7 +1101,7 @@ async fn snapshots_of_build_commands() {
     );
     snap_json(
         "build_logs",
-        &cli(&fake, &["build", "logs", &id, "-o", "json"]).await,
+        &cli(&fake, &["build", "logs", &id, "--output", "json"]).await,
         &fake,
     );
     std::fs::remove_dir_all(&dir).ok();
@@ -1066,7 +1112,7 @@ async fn snapshots_of_organization_commands() {
     let fake = FakeCloud::start().await.unwrap();
     snap_json(
         "regions_list",
-        &cli(&fake, &["regions", "list", "-o", "json"]).await,
+        &cli(&fake, &["regions", "list", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -1076,7 +1122,7 @@ async fn snapshots_of_organization_commands() {
     );
     snap_json(
         "properties_get",
-        &cli(&fake, &["properties", "get", "-o", "json"]).await,
+        &cli(&fake, &["properties", "get", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -1088,7 +1134,13 @@ async fn snapshots_of_organization_commands() {
         "properties_set",
         &cli(
             &fake,
-            &["properties", "set", "defaultRegion=us-east", "-o", "json"],
+            &[
+                "properties",
+                "set",
+                "defaultRegion=us-east",
+                "--output",
+                "json",
+            ],
         )
         .await,
         &fake,
@@ -1106,7 +1158,7 @@ async fn snapshots_of_deploy() {
     .unwrap();
     snap_json(
         "deploy_dry_run",
-        &cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await,
+        &cli_in(&fake, &dir, &["deploy", "--dry-run", "--output", "json"]).await,
         &fake,
     );
     snap_human(
@@ -1119,7 +1171,7 @@ async fn snapshots_of_deploy() {
         &cli_in(
             &fake,
             &dir,
-            &["deploy", "--yes", "--max-agents", "3", "-o", "json"],
+            &["deploy", "--yes", "--max-agents", "3", "--output", "json"],
         )
         .await,
         &fake,
@@ -1212,7 +1264,7 @@ async fn build_logs_follow_prints_each_line_once_until_the_build_ends() {
     assert!(followed.last().unwrap().contains("FAILED"), "{followed:?}");
 
     // JSON Lines: one object per line.
-    let out = cli(&fake, &["build", "logs", &id, "-f", "-o", "json"]).await;
+    let out = cli(&fake, &["build", "logs", &id, "-f", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
     for line in lines(&out) {
         let doc: Value = serde_json::from_str(&line).unwrap();
