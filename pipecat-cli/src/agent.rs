@@ -115,6 +115,21 @@ pub enum Transport {
     Websocket,
 }
 
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &AgentCommand) -> Option<String> {
+    match command {
+        AgentCommand::List => None,
+        AgentCommand::Stop {
+            name, session_id, ..
+        } => Some(format!("session {session_id:?} of agent {name:?}")),
+        AgentCommand::Status { name, .. }
+        | AgentCommand::Delete { name, .. }
+        | AgentCommand::Logs { name, .. }
+        | AgentCommand::Sessions { name, .. }
+        | AgentCommand::Start { name, .. } => Some(format!("agent {name:?}")),
+    }
+}
+
 pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
@@ -336,9 +351,22 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             ))?;
             match started.connection() {
                 Connection::Daily { room, token } => {
-                    out.line(&format!("Join the Daily room: {room}"))?;
-                    if token.is_some() {
-                        out.note("A meeting token was issued; --output json shows it.");
+                    // On a terminal, the link to click, token included, as
+                    // the official CLI shows it; piped or in CI the token
+                    // would land in a log, so only --output json gives it.
+                    match token {
+                        Some(token) if out.shows_tokens() => {
+                            out.line("Join your session by visiting the link below:")?;
+                            out.link_line(
+                                "",
+                                &crate::output::join_url(room, token.expose_secret()),
+                            )?;
+                        }
+                        Some(_) => {
+                            out.line(&format!("Join the Daily room: {room}"))?;
+                            out.note("A meeting token was issued; --output json shows it.");
+                        }
+                        None => out.line(&format!("Join the Daily room: {room}"))?,
                     }
                 }
                 Connection::WebSocket { url, .. } => {
@@ -359,17 +387,10 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
     }
 }
 
-/// One log line: timestamp and text.
+/// One log line: timestamp and text (sanitized by the renderer).
 fn print_log_line(line: &GetLogsResponseLogsItem, ctx: &Ctx) -> Result<(), Failure> {
-    let out = &ctx.out;
-    out.line(&format!(
-        "{} {}",
-        out.paint(
-            line.timestamp.as_deref().unwrap_or("-"),
-            crate::output::Style::Dim
-        ),
-        line.log.as_deref().unwrap_or("")
-    ))
+    ctx.out
+        .log_line(line.timestamp.as_deref(), line.log.as_deref())
 }
 
 /// `agent logs --follow`: the last `limit` lines, then new ones as they
@@ -389,9 +410,7 @@ async fn follow_logs(
         };
         let Some(line) = next else { return Ok(()) };
         if out.is_json() {
-            let text = serde_json::to_string(&line)
-                .map_err(|e| Failure::Internal(format!("cannot write the line as JSON: {e}")))?;
-            out.line(&text)?;
+            out.json_line(&line)?;
         } else {
             print_log_line(&line, ctx)?;
         }

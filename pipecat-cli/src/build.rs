@@ -186,6 +186,16 @@ fn build_id(id: &str) -> Result<Uuid, Failure> {
         .map_err(|e| Failure::Usage(format!("ID {id:?} is not a build id (a UUID): {e}")))
 }
 
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &BuildCommand) -> Option<String> {
+    match command {
+        BuildCommand::Status { id, .. } | BuildCommand::Logs { id, .. } => {
+            Some(format!("build {id:?}"))
+        }
+        _ => None,
+    }
+}
+
 pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
@@ -394,10 +404,7 @@ async fn follow_build_logs(
             .await?;
         for line in logs.logs.iter().skip(printed) {
             if out.is_json() {
-                let text = serde_json::to_string(&json!({ "log": line })).map_err(|e| {
-                    Failure::Internal(format!("cannot write the line as JSON: {e}"))
-                })?;
-                out.line(&text)?;
+                out.json_line(&json!({ "log": line }))?;
             } else {
                 out.line(line)?;
             }

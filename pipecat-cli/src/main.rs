@@ -7,6 +7,7 @@
 mod agent;
 mod app;
 mod build;
+mod completions;
 mod confirm;
 mod deploy;
 mod org;

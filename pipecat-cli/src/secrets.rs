@@ -73,6 +73,18 @@ pub enum SecretsCommand {
     },
 }
 
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &SecretsCommand) -> Option<String> {
+    match command {
+        SecretsCommand::List { name: None } => None,
+        SecretsCommand::List { name: Some(name) }
+        | SecretsCommand::Set { name, .. }
+        | SecretsCommand::Unset { name, .. }
+        | SecretsCommand::Delete { name, .. }
+        | SecretsCommand::ImagePullSecret { name, .. } => Some(format!("secret set {name:?}")),
+    }
+}
+
 pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
