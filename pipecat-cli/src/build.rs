@@ -146,7 +146,8 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
             bytes,
             held_back,
         } => {
-            progress.phase(&format!("packed {files} files ({bytes} bytes compressed)"));
+            let files = crate::output::count(usize::try_from(*files).unwrap_or(usize::MAX), "file");
+            progress.phase(&format!("packed {files} ({bytes} bytes compressed)"));
             // Said before the upload starts, so Ctrl-C can still stop it.
             warn_held_back(held_back, progress);
         }

@@ -268,8 +268,8 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
             (
                 "Context",
                 Cell::new(format!(
-                    "{} files, {} bytes compressed, {} held back",
-                    packed.files().len(),
+                    "{}, {} bytes compressed, {} held back",
+                    crate::output::count(packed.files().len(), "file"),
                     packed.compressed_bytes(),
                     packed.held_back().len()
                 )),

@@ -227,6 +227,15 @@ fn broken_stdout(e: std::io::Error) -> Failure {
     }
 }
 
+/// `1 key`, `2 keys`: a count with its noun in the right number.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// The Daily room link that joins with `token`: `room?t=token` (`&t=` when
 /// the room already has a query). Characters outside a URL's unreserved
 /// set are percent-encoded.
