@@ -184,7 +184,7 @@ pub async fn run_cloud_build(
 /// A build id, checked here so that a typo is a usage error naming the argument.
 fn build_id(id: &str) -> Result<Uuid, Failure> {
     Uuid::parse_str(id.trim())
-        .map_err(|e| Failure::Usage(format!("ID {id:?} is not a build id (a UUID): {e}")))
+        .map_err(|e| Failure::Api(pipecat_api::Error::invalid_parameter("build ID", e)))
 }
 
 /// What `command` is about, for naming it when the service answers 404.
