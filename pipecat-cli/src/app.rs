@@ -297,8 +297,9 @@ fn report(failure: &Failure, subject: Option<&str>, out: &Output) -> ExitCode {
     }
     out.error(&message);
     if out.is_json() {
-        // Stdout may be gone too; the exit code still tells.
-        let _ = out.json(&failure.document(&message));
+        // One line, so that it also ends a JSON Lines stream (`--follow`)
+        // as one more object. Stdout may be gone; the exit code still tells.
+        let _ = out.json_line(&failure.document(&message));
     }
     ExitCode::from(failure.exit_code())
 }
@@ -328,7 +329,7 @@ fn parse_failure(e: &clap::Error) -> ExitCode {
             .collect::<Vec<_>>()
             .join(" ");
         let failure = Failure::Usage(message.clone());
-        let _ = Output::new(Format::Json).json(&failure.document(&message));
+        let _ = Output::new(Format::Json).json_line(&failure.document(&message));
     }
     ExitCode::from(2)
 }

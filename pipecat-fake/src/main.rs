@@ -30,6 +30,8 @@ Options:
       --fail-build MESSAGE The first cloud build fails with MESSAGE
       --append-logs SECS   Every SECS seconds, every agent's log gets a new line
                            (for `pipecat-cloud agent logs NAME --follow`)
+      --print-env          Print the `export` lines for ADDR and exit, without serving:
+                           eval \"$(pipecat-fake --print-env)\" in the shell that runs the CLI
   -h, --help               Print this help
 
 It prints the variables to export; then, in another shell:
@@ -46,6 +48,7 @@ struct Options {
     fail_deploy: Option<String>,
     fail_build: Option<String>,
     append_logs: Option<Duration>,
+    print_env: bool,
 }
 
 /// The options, `Ok(None)` for `--help`, or the problem with an argument.
@@ -58,6 +61,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         fail_deploy: None,
         fail_build: None,
         append_logs: None,
+        print_env: false,
     };
     let mut args = args.into_iter();
     let mut addr_given = false;
@@ -79,6 +83,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
         };
         match flag.as_str() {
             "-h" | "--help" => return Ok(None),
+            "--print-env" => options.print_env = true,
             "--slow-rollout" => options.slow_rollout = Some(count(&flag, value(&flag)?)?),
             "--slow-secrets" => options.slow_secrets = Some(count(&flag, value(&flag)?)?),
             "--slow-builds" => options.slow_builds = Some(count(&flag, value(&flag)?)?),
@@ -110,6 +115,13 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Option<Options>, Stri
     Ok(Some(options))
 }
 
+/// The variables that point `pipecat-cloud` (or `Client::from_env`) here.
+fn print_env(url: &str, private_key: &str, public_key: &str) {
+    println!("export PIPECAT_API_HOST={url}");
+    println!("export PIPECAT_API_KEY={private_key}");
+    println!("export PIPECAT_PUBLIC_API_KEY={public_key}");
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let options = match parse(std::env::args().skip(1)) {
@@ -123,6 +135,14 @@ async fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if options.print_env {
+        print_env(
+            &format!("http://{}", options.addr),
+            pipecat_fake::PRIVATE_KEY,
+            pipecat_fake::PUBLIC_KEY,
+        );
+        return ExitCode::SUCCESS;
+    }
     let fake = match pipecat_fake::FakeCloud::start_on(options.addr).await {
         Ok(fake) => fake,
         Err(e) => {
@@ -147,9 +167,7 @@ async fn main() -> ExitCode {
         fake.fail_next_build(message);
     }
     println!("fake Pipecat Cloud at {}", fake.url());
-    println!("export PIPECAT_API_HOST={}", fake.url());
-    println!("export PIPECAT_API_KEY={}", fake.private_key());
-    println!("export PIPECAT_PUBLIC_API_KEY={}", fake.public_key());
+    print_env(&fake.url(), fake.private_key(), fake.public_key());
     println!(
         "try: curl -H \"Authorization: Bearer {}\" {}/v1/regions",
         fake.private_key(),
