@@ -151,6 +151,11 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
         } => {
             let pairs = key_values(&pairs, "pair")?;
             check_set_name(&name)?;
+            if let Some(path) = &file {
+                // A bad line is refused before any progress is shown (the
+                // file is read again by the job; it is small).
+                pipecat_api::dotenv::read_env_file(path)?;
+            }
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
             progress.phase(&format!(

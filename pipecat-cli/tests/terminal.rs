@@ -212,16 +212,19 @@ complete_line() {{
   zpty -r z out '*READY*'
   zpty -w -n z "$1"$'\t'
   local all="" chunk
-  for i in {{1..30}}; do
+  # Read until the listing shows the last candidate expected (at most 20 s
+  # on a loaded machine), and a little more for the rest of it.
+  for i in {{1..200}}; do
     sleep 0.1
     while zpty -r -t z chunk; do all+="$chunk"; done
+    [[ "$all" == *"$2"* ]] && {{ sleep 0.3; while zpty -r -t z chunk; do all+="$chunk"; done; break; }}
   done
   zpty -d z
   print -r -- "${{all//$'\r'/}}"
 }}
-complete_line '{AGENT}'
+complete_line '{AGENT}' stop
 echo '=== logs'
-complete_line '{LOGS}'
+complete_line '{LOGS}' --since
 "#,
         script = script.display()
     );
@@ -446,6 +449,23 @@ async fn messages_are_in_words_and_refusals_come_before_progress() {
     );
     assert!(err.contains("set_name: use lowercase letters"), "{err}");
     assert!(!err.contains('^') && !err.contains("pattern"), "{err}");
+
+    // A bad .env line is refused before the progress line too.
+    let dir = temp_dir("env");
+    let env = dir.join(".env");
+    std::fs::write(&env, "GOOD=1\nthis line has no equals sign\n").unwrap();
+    let mut cmd = command(&fake, &["secrets", "set", "my-set", "--file"]);
+    cmd.arg(&env);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(
+        err.lines().count(),
+        1,
+        "progress before the refusal:\n{err}"
+    );
+    assert!(err.contains(":2"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
 
     let out = cli(&fake, &["agent", "stop", "a", "nope"]).await;
     let err = stderr(&out);
