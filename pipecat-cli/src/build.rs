@@ -146,7 +146,7 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
             bytes,
             held_back,
         } => {
-            let files = crate::output::count(usize::try_from(*files).unwrap_or(usize::MAX), "file");
+            let files = crate::output::count(*files, "file");
             progress.phase(&format!("packed {files} ({bytes} bytes compressed)"));
             // Said before the upload starts, so Ctrl-C can still stop it.
             warn_held_back(held_back, progress);
