@@ -258,11 +258,9 @@ impl DeployConfig {
         self.validate()?;
         create_body(self)
             .try_into()
-            .map_err(
-                |e: crate::types::error::ConversionError| Error::InvalidRequest {
-                    message: format!("body: {e}"),
-                },
-            )
+            .map_err(|e: crate::types::error::ConversionError| {
+                Error::invalid_request(format!("body: {e}"))
+            })
     }
 }
 

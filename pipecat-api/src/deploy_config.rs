@@ -311,16 +311,29 @@ impl GitSource {
 }
 
 /// Where the values came from: a file's name and the line of each field read
-/// from it. A setter forgets the line of the field it sets.
+/// from it. A setter forgets the line of the field it sets and marks it as
+/// the caller's, so that a bad value given on a command line is not blamed
+/// on the file.
 #[derive(Debug, Clone, Default)]
 struct Source {
     origin: Option<String>,
     lines: BTreeMap<&'static str, usize>,
+    set_by_caller: std::collections::BTreeSet<&'static str>,
 }
 
 impl Source {
-    /// `origin:line: field: rule`, `origin: field: rule` or `field: rule`.
+    /// Marks `field` as set by the caller, not read from the file.
+    fn given(&mut self, field: &'static str) {
+        self.lines.remove(field);
+        self.set_by_caller.insert(field);
+    }
+
+    /// `origin:line: field: rule`, `origin: field: rule` or `field: rule`
+    /// (the last also for a field the caller set).
     fn problem(&self, field: &str, rule: impl std::fmt::Display) -> String {
+        if self.set_by_caller.contains(field) {
+            return format!("{field}: {rule}");
+        }
         match (&self.origin, self.lines.get(field)) {
             (Some(origin), Some(line)) => format!("{origin}:{line}: {field}: {rule}"),
             (Some(origin), None) => format!("{origin}: {field}: {rule}"),
@@ -341,7 +354,7 @@ macro_rules! setter {
         $(#[$doc])*
         pub fn $name(mut self, value: impl Into<String>) -> Self {
             self.$field = Some(value.into());
-            self.source.lines.remove($path);
+            self.source.given($path);
             self
         }
     };
@@ -666,7 +679,7 @@ impl DeployConfig {
     /// file's `agent_name`).
     pub fn with_agent_name(mut self, agent_name: impl Into<String>) -> Self {
         self.agent_name = agent_name.into();
-        self.source.lines.remove("agent_name");
+        self.source.given("agent_name");
         self
     }
 
@@ -674,7 +687,7 @@ impl DeployConfig {
     /// instead (the two are exclusive).
     pub fn without_image(mut self) -> Self {
         self.image = None;
-        self.source.lines.remove("image");
+        self.source.given("image");
         self
     }
 
@@ -699,28 +712,28 @@ impl DeployConfig {
     /// Sets the cloud build to deploy, by id.
     pub fn with_build_id(mut self, build_id: Uuid) -> Self {
         self.build_id = Some(build_id);
-        self.source.lines.remove("build_id");
+        self.source.given("build_id");
         self
     }
 
     /// Sets the longest a session may run, in seconds (60-14400).
     pub fn with_max_session_duration(mut self, seconds: u32) -> Self {
         self.max_session_duration = Some(seconds);
-        self.source.lines.remove("max_session_duration");
+        self.source.given("max_session_duration");
         self
     }
 
     /// Sets how many agents are kept warm without sessions.
     pub fn with_min_agents(mut self, min_agents: u32) -> Self {
         self.min_agents = Some(min_agents);
-        self.source.lines.remove("scaling.min_agents");
+        self.source.given("scaling.min_agents");
         self
     }
 
     /// Sets the most sessions at once (at least 1).
     pub fn with_max_agents(mut self, max_agents: u32) -> Self {
         self.max_agents = Some(max_agents);
-        self.source.lines.remove("scaling.max_agents");
+        self.source.given("scaling.max_agents");
         self
     }
 
@@ -729,7 +742,7 @@ impl DeployConfig {
     pub fn with_resources(mut self, resources: Resources) -> Self {
         self.resources = Some(resources);
         for field in ["resources", "resources.cpu", "resources.memory"] {
-            self.source.lines.remove(field);
+            self.source.given(field);
         }
         self
     }
@@ -738,7 +751,7 @@ impl DeployConfig {
     pub fn with_build(mut self, build: BuildSettings) -> Self {
         self.build = Some(build);
         for field in ["build", "build.context_dir", "build.dockerfile"] {
-            self.source.lines.remove(field);
+            self.source.given(field);
         }
         self
     }
@@ -751,7 +764,7 @@ impl DeployConfig {
             "docker.registry_username",
             "docker.registry_url",
         ] {
-            self.source.lines.remove(field);
+            self.source.given(field);
         }
         self
     }
@@ -766,7 +779,7 @@ impl DeployConfig {
             "git.dockerfile_path",
             "git.subdirectory",
         ] {
-            self.source.lines.remove(field);
+            self.source.given(field);
         }
         self
     }
@@ -1177,7 +1190,7 @@ impl RawFile {
             text,
             source: Source {
                 origin: Some(origin.to_owned()),
-                lines: BTreeMap::new(),
+                ..Source::default()
             },
             problems: Vec::new(),
         };
@@ -1769,9 +1782,10 @@ auto_latest = false
             .validate()
             .unwrap_err()
             .to_string();
+        // The bad value was the caller's (a flag), not the file's.
         assert_eq!(
             e,
-            "request not sent: pcc-deploy.toml: max_session_duration: must be between 60 and 14400 seconds (got 10)"
+            "request not sent: max_session_duration: must be between 60 and 14400 seconds (got 10)"
         );
     }
 

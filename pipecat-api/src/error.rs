@@ -207,9 +207,22 @@ impl Error {
         }
     }
 
-    /// A parameter broke a rule; `message` names it and the rule.
+    /// A refusal of `parameter` (nothing sent) because of `problem`: a
+    /// message of the parsers in [`crate::types`] (a pattern, a UUID), put
+    /// in words as the library's own refusals are. For callers that check a
+    /// value with those types before starting work, e.g.
+    /// `types::UpsertSecretSetSetName::try_from(name).map_err(|e|
+    /// Error::invalid_parameter("set_name", e))`.
+    pub fn invalid_parameter(parameter: &str, problem: impl std::fmt::Display) -> Self {
+        Error::invalid_request(format!("{parameter}: {problem}"))
+    }
+
+    /// A parameter broke a rule; `message` names it and the rule (a
+    /// parser's wording, such as a regex, is put in words first).
     pub(crate) fn invalid_request(message: String) -> Self {
-        Error::InvalidRequest { message }
+        Error::InvalidRequest {
+            message: crate::rules::in_words(message),
+        }
     }
 
     /// reqwest could not build a request from valid parameters (a body

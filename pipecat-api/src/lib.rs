@@ -79,6 +79,7 @@ mod proxy;
 mod ranges;
 mod response;
 mod retry;
+mod rules;
 mod secret_sets;
 mod secret_value;
 mod session;

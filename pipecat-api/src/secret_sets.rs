@@ -254,9 +254,7 @@ impl UpsertSecretSetBody {
 }
 
 fn invalid(message: impl Into<String>) -> Error {
-    Error::InvalidRequest {
-        message: message.into(),
-    }
+    Error::invalid_request(message.into())
 }
 
 #[cfg(test)]
@@ -283,7 +281,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("secrets[1].secretKey"), "{err}");
-        assert!(err.contains("doesn't match pattern"), "{err}");
+        assert!(err.contains("use 1 to 64 letters"), "{err}");
         assert!(!err.contains("hunter2"), "{err}");
         let err = UpsertSecretSetBody::secrets([("K", "")])
             .unwrap_err()

@@ -262,6 +262,28 @@ pub enum LogFormat {
     Json,
 }
 
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &AgentCommand) -> Option<String> {
+    let agent = |name: &Option<String>| match name {
+        Some(name) => format!("agent {name:?}"),
+        None => "the agent of pcc-deploy.toml".to_owned(),
+    };
+    match command {
+        AgentCommand::List { .. } | AgentCommand::DashboardOnly(_) => None,
+        AgentCommand::Stop {
+            name,
+            session_id: Some(session_id),
+            ..
+        } => Some(format!("session {session_id:?} of {}", agent(name))),
+        AgentCommand::Status { name, .. }
+        | AgentCommand::Delete { name, .. }
+        | AgentCommand::Logs { name, .. } => Some(format!("agent {name:?}")),
+        AgentCommand::Stop { name, .. }
+        | AgentCommand::Sessions { name, .. }
+        | AgentCommand::Start { name, .. } => Some(agent(name)),
+    }
+}
+
 pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
@@ -557,9 +579,22 @@ pub async fn run(command: AgentCommand, ctx: &Ctx) -> Result<(), Failure> {
             ))?;
             match started.connection() {
                 Connection::Daily { room, token } => {
-                    out.line(&format!("Join the Daily room: {room}"))?;
-                    if token.is_some() {
-                        out.note("A meeting token was issued; --output json shows it.");
+                    // On a terminal, the link to click, token included, as
+                    // the official CLI shows it; piped or in CI the token
+                    // would land in a log, so only --output json gives it.
+                    match token {
+                        Some(token) if out.shows_tokens() => {
+                            out.line("Join your session by visiting the link below:")?;
+                            out.link_line(
+                                "",
+                                &crate::output::join_url(room, token.expose_secret()),
+                            )?;
+                        }
+                        Some(_) => {
+                            out.line(&format!("Join the Daily room: {room}"))?;
+                            out.note("A meeting token was issued; --output json shows it.");
+                        }
+                        None => out.line(&format!("Join the Daily room: {room}"))?,
                     }
                 }
                 Connection::WebSocket { url, .. } => {
@@ -595,28 +630,22 @@ impl LogFilter {
     }
 }
 
-/// One log line: timestamp and text, or with `--format JSON` one JSON object.
+/// One log line: timestamp and text (sanitized by the renderer), or with
+/// `--format JSON` one JSON object (exact).
 fn print_log_line(
     line: &GetLogsResponseLogsItem,
     format: LogFormat,
     ctx: &Ctx,
 ) -> Result<(), Failure> {
-    let out = &ctx.out;
     if format == LogFormat::Json {
         let text = serde_json::json!({
             "timestamp": line.timestamp.as_deref().unwrap_or(""),
             "log": line.log.as_deref().unwrap_or(""),
         });
-        return out.line(&text.to_string());
+        return ctx.out.line(&text.to_string());
     }
-    out.line(&format!(
-        "{} {}",
-        out.paint(
-            line.timestamp.as_deref().unwrap_or("-"),
-            crate::output::Style::Dim
-        ),
-        line.log.as_deref().unwrap_or("")
-    ))
+    ctx.out
+        .log_line(line.timestamp.as_deref(), line.log.as_deref())
 }
 
 /// `agent logs --follow`: the last `limit` lines, then new ones as they
@@ -640,9 +669,7 @@ async fn follow_logs(
             continue;
         }
         if out.is_json() {
-            let text = serde_json::to_string(&line)
-                .map_err(|e| Failure::Internal(format!("cannot write the line as JSON: {e}")))?;
-            out.line(&text)?;
+            out.json_line(&line)?;
         } else {
             print_log_line(&line, shown.format, ctx)?;
         }

@@ -3,11 +3,11 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{CommandFactory as _, Parser, Subcommand};
+use clap::{Parser, Subcommand};
 use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
 
 use crate::output::{Format, Output};
-use crate::{agent, argv, build, dashboard, deploy, docker, org, secrets};
+use crate::{agent, argv, build, completions, dashboard, deploy, docker, org, secrets};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -17,6 +17,9 @@ Exit codes:
   3  a wait timed out
   130  Ctrl-C stopped a wait (the work goes on on the service; nothing is undone).
        `agent logs --follow` ends on Ctrl-C with 0: that is how it is meant to end.
+With --output json a failure is also one JSON document on stdout:
+  an object `error` with kind, status, code, message, request_id and exit_code.
+A reader that stops early (`| head`) ends a command quietly, with 0.
 
 Keys: PIPECAT_API_KEY (private key), PIPECAT_PUBLIC_API_KEY or PIPECAT_DEFAULT_PUBLIC_KEY
 (public key, for `agent start`), PIPECAT_API_HOST (default https://api.pipecat.daily.co).
@@ -118,6 +121,9 @@ pub enum Failure {
     Internal(String),
     /// Ctrl-C stopped a wait.
     Interrupted(String),
+    /// Stdout's reader went away (`| head`): nothing more to show, nothing
+    /// to report.
+    ClosedPipe,
 }
 
 impl From<pipecat_api::Error> for Failure {
@@ -136,6 +142,7 @@ impl Failure {
             Failure::Api(_) | Failure::Internal(_) => 1,
             Failure::Usage(_) | Failure::Refused(_) => 2,
             Failure::Interrupted(_) => 130,
+            Failure::ClosedPipe => 0,
         }
     }
 
@@ -146,7 +153,51 @@ impl Failure {
             | Failure::Refused(m)
             | Failure::Internal(m)
             | Failure::Interrupted(m) => m.clone(),
+            Failure::ClosedPipe => "stdout was closed".into(),
         }
+    }
+
+    /// A word for scripts: which kind of failure this is.
+    fn kind(&self) -> &'static str {
+        match self {
+            Failure::Api(e) => match e {
+                pipecat_api::Error::InvalidRequest { .. } => "invalid_request",
+                pipecat_api::Error::Config { .. } => "config",
+                pipecat_api::Error::Api(_) => "api",
+                pipecat_api::Error::Transport { .. } => "transport",
+                pipecat_api::Error::Failed { .. } => "failed",
+                pipecat_api::Error::Timeout { .. } => "timeout",
+                _ => "unexpected_response",
+            },
+            Failure::Usage(_) => "usage",
+            Failure::Refused(_) => "refused",
+            Failure::Internal(_) | Failure::ClosedPipe => "internal",
+            Failure::Interrupted(_) => "interrupted",
+        }
+    }
+
+    /// The `--output json` document of this failure: `kind`, the HTTP
+    /// `status` and the API's `code` (null when there was no answer),
+    /// `message` (what stderr says), `request_id` and `exit_code`.
+    pub fn document(&self, message: &str) -> serde_json::Value {
+        let api = match self {
+            Failure::Api(e) => e.api(),
+            _ => None,
+        };
+        let status = match self {
+            Failure::Api(e) => e.status().map(|s| s.as_u16()),
+            _ => None,
+        };
+        serde_json::json!({
+            "error": {
+                "kind": self.kind(),
+                "status": status,
+                "code": api.and_then(|a| a.code.clone()),
+                "message": message,
+                "request_id": api.and_then(|a| a.request_id.clone()),
+                "exit_code": self.exit_code(),
+            }
+        })
     }
 }
 
@@ -239,7 +290,10 @@ fn read_key(path: &Path, flag: &str) -> Result<String, Failure> {
 
 /// Parses the arguments, runs the command and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
-    let cli = Cli::parse_from(argv::official_shorts(std::env::args_os()));
+    let cli = match Cli::try_parse_from(argv::official_shorts(std::env::args_os())) {
+        Ok(cli) => cli,
+        Err(e) => return parse_failure(&e),
+    };
     let out = Output::new(cli.global.output);
     if cli.global.organization.is_some() {
         // Acting on the key's organization while the caller named another
@@ -267,12 +321,89 @@ pub fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let subject = subject(&cli.command);
     match runtime.block_on(run(cli.command, &ctx)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
-            out.error(&failure.message());
-            ExitCode::from(failure.exit_code())
+        Err(failure) => report(&failure, subject.as_deref(), &out),
+    }
+}
+
+/// Shows `failure` (stderr; with `--output json` also one document on
+/// stdout) and gives its exit code. A closed stdout is quiet.
+fn report(failure: &Failure, subject: Option<&str>, out: &Output) -> ExitCode {
+    if matches!(failure, Failure::ClosedPipe) {
+        return ExitCode::SUCCESS;
+    }
+    let mut message = failure.message();
+    // A 404 says which thing is missing: the library knows the operation,
+    // the command line knows the name.
+    if let (Failure::Api(e), Some(subject)) = (failure, subject)
+        && e.is_not_found()
+    {
+        message = format!("{subject} was not found: {message}");
+    }
+    out.error(&message);
+    if out.is_json() {
+        // One line, so that it also ends a JSON Lines stream (`--follow`)
+        // as one more object. Stdout may be gone; the exit code still tells.
+        let _ = out.json_line(&failure.document(&message));
+    }
+    ExitCode::from(failure.exit_code())
+}
+
+/// Arguments clap refused (or `--help`/`--version`, which it prints). A
+/// refusal is exit 2; with `--output json` among the arguments it is also a
+/// JSON document on stdout, as every other failure is.
+fn parse_failure(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    let _ = e.print();
+    if wants_json(std::env::args().skip(1)) {
+        // clap's message is the paragraph before its usage lines.
+        let rendered = e.render().to_string();
+        let message = rendered
+            .lines()
+            .take_while(|l| !l.trim().is_empty())
+            .map(|l| l.trim().trim_start_matches("error: "))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let failure = Failure::Usage(message.clone());
+        let _ = Output::new(Format::Json).json_line(&failure.document(&message));
+    }
+    ExitCode::from(2)
+}
+
+/// Whether raw arguments ask for JSON output (`--output json`,
+/// `--output=json`), for when clap could not parse them.
+fn wants_json(args: impl Iterator<Item = String>) -> bool {
+    let mut previous_was_flag = false;
+    for arg in args {
+        if arg == "--" {
+            return false;
         }
+        if arg == "--output=json" || (previous_was_flag && arg == "json") {
+            return true;
+        }
+        previous_was_flag = arg == "--output";
+    }
+    false
+}
+
+/// What a command is about (`agent "nope"`), for naming it in a 404.
+fn subject(command: &Command) -> Option<String> {
+    match command {
+        Command::Agent(c) => agent::subject(c),
+        Command::Secrets(c) => secrets::subject(c),
+        Command::Build(c) => build::subject(c),
+        _ => None,
     }
 }
 
@@ -285,20 +416,8 @@ async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
         Command::Regions(c) => org::regions(c, ctx).await,
         Command::Properties(c) => org::properties(c, ctx).await,
         Command::Docker(c) => docker::run(c, ctx).await,
-        Command::Completions { shell } => completions(shell, ctx),
+        Command::Completions { shell } => completions::run(shell, ctx),
         Command::DashboardOnly(c) => Err(c.refusal()),
-    }
-}
-
-fn completions(shell: clap_complete::Shell, ctx: &Ctx) -> Result<(), Failure> {
-    let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "pipecat-cloud", &mut script);
-    let script = String::from_utf8_lossy(&script);
-    if ctx.out.is_json() {
-        ctx.out
-            .json(&serde_json::json!({ "shell": shell.to_string(), "script": script }))
-    } else {
-        ctx.out.line(script.trim_end())
     }
 }
 
@@ -356,6 +475,7 @@ pub fn key_values(args: &[String], what: &str) -> Result<Vec<(String, String)>, 
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use clap::CommandFactory as _;
 
     #[test]
     fn the_command_line_is_consistent() {
@@ -387,6 +507,34 @@ mod tests {
         ])
         .unwrap();
         assert!(!format!("{cli:?}").contains("tok-secret-3"));
+    }
+
+    #[test]
+    fn a_timeout_is_a_json_document_with_exit_code_3() {
+        let failure = Failure::Api(pipecat_api::Error::Timeout {
+            what: "agent my-agent to be ready".into(),
+            waited: std::time::Duration::from_secs(300),
+        });
+        let doc = failure.document(&failure.message());
+        assert_eq!(doc["error"]["kind"], "timeout");
+        assert_eq!(doc["error"]["exit_code"], 3);
+        assert_eq!(doc["error"]["status"], serde_json::Value::Null);
+        assert!(
+            doc["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("my-agent"),
+            "{doc}"
+        );
+    }
+
+    #[test]
+    fn json_is_wanted_only_when_asked_before_a_double_dash() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(wants_json(args(&["agent", "--output", "json"]).into_iter()));
+        assert!(wants_json(args(&["--output=json", "x"]).into_iter()));
+        assert!(!wants_json(args(&["agent", "json"]).into_iter()));
+        assert!(!wants_json(args(&["--", "--output", "json"]).into_iter()));
     }
 
     #[test]

@@ -155,7 +155,8 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
             bytes,
             held_back,
         } => {
-            progress.phase(&format!("packed {files} files ({bytes} bytes compressed)"));
+            let files = crate::output::count(*files, "file");
+            progress.phase(&format!("packed {files} ({bytes} bytes compressed)"));
             // Said before the upload starts, so Ctrl-C can still stop it.
             warn_held_back(held_back, progress);
         }
@@ -192,7 +193,17 @@ pub async fn run_cloud_build(
 /// A build id, checked here so that a typo is a usage error naming the argument.
 fn build_id(id: &str) -> Result<Uuid, Failure> {
     Uuid::parse_str(id.trim())
-        .map_err(|e| Failure::Usage(format!("ID {id:?} is not a build id (a UUID): {e}")))
+        .map_err(|e| Failure::Api(pipecat_api::Error::invalid_parameter("build ID", e)))
+}
+
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &BuildCommand) -> Option<String> {
+    match command {
+        BuildCommand::Status { id, .. } | BuildCommand::Logs { id, .. } => {
+            Some(format!("build {id:?}"))
+        }
+        _ => None,
+    }
 }
 
 pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
@@ -420,10 +431,7 @@ async fn follow_build_logs(
             .await?;
         for line in logs.logs.iter().skip(printed) {
             if out.is_json() {
-                let text = serde_json::to_string(&json!({ "log": line })).map_err(|e| {
-                    Failure::Internal(format!("cannot write the line as JSON: {e}"))
-                })?;
-                out.line(&text)?;
+                out.json_line(&json!({ "log": line }))?;
             } else {
                 out.line(line)?;
             }

@@ -244,7 +244,7 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
     if (args.build || (auto_yes && nothing_to_deploy)) && config.build().is_none() {
         config = config.with_build(BuildSettings::new());
     }
-    config.validate()?;
+    config.validate().map_err(|e| blame_flags(e, args))?;
     config.check_source()?;
     if args.build && config.build_id().is_some() {
         return Err(Failure::Usage(
@@ -252,6 +252,47 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
         ));
     }
     Ok(config)
+}
+
+/// `e` with each config field that a flag set named as that flag: the
+/// library reports a caller's value without the file's name, by field.
+fn blame_flags(e: pipecat_api::Error, args: &DeployArgs) -> Failure {
+    let pipecat_api::Error::InvalidRequest { message } = e else {
+        return Failure::Api(e);
+    };
+    let flags = [
+        ("agent_name", "AGENT_NAME", args.agent_name.is_some()),
+        ("image", "IMAGE", args.image.is_some()),
+        ("secret_set", "--secrets", args.secrets.is_some()),
+        ("region", "--region", args.region.is_some()),
+        (
+            "scaling.min_agents",
+            "--min-agents",
+            args.min_agents.is_some(),
+        ),
+        (
+            "scaling.max_agents",
+            "--max-agents",
+            args.max_agents.is_some(),
+        ),
+        ("agent_profile", "--profile", args.profile.is_some()),
+    ];
+    let problems: Vec<String> = message
+        .split("; ")
+        .map(|problem| {
+            for (field, flag, given) in flags {
+                if let Some(rule) = problem.strip_prefix(&format!("{field}: "))
+                    && given
+                {
+                    return format!("{flag}: {rule}");
+                }
+            }
+            problem.to_string()
+        })
+        .collect();
+    Failure::Api(pipecat_api::Error::InvalidRequest {
+        message: problems.join("; "),
+    })
 }
 
 /// The `[build]` settings when this deploy builds first.
@@ -402,8 +443,8 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
             (
                 "Context",
                 Cell::new(format!(
-                    "{} files, {} bytes compressed, {} held back",
-                    packed.files().len(),
+                    "{}, {} bytes compressed, {} held back",
+                    crate::output::count(packed.files().len(), "file"),
                     packed.compressed_bytes(),
                     packed.held_back().len()
                 )),

@@ -8,6 +8,7 @@ mod agent;
 mod app;
 mod argv;
 mod build;
+mod completions;
 mod confirm;
 mod dashboard;
 mod deploy;

@@ -1,6 +1,12 @@
 //! What goes to stdout and stderr: one JSON document, or tables and lines
 //! for people, colored only on a terminal and never when `NO_COLOR` is set.
+//!
+//! Human output passes every piece of text through [`sanitize`], so text
+//! from the service (log lines, names, messages) cannot drive the terminal;
+//! JSON output is written exactly as the API gave it (serde escapes control
+//! characters there).
 
+use std::borrow::Cow;
 use std::io::{IsTerminal as _, Write as _};
 
 use serde::Serialize;
@@ -46,20 +52,34 @@ fn colors_for(is_terminal: bool) -> bool {
     is_terminal && !no_color && !dumb
 }
 
+/// Whether stdout is a person's terminal: a terminal, not `TERM=dumb`, and
+/// not a CI job (`CI` set, as CI services do, some with a pseudo-terminal).
+fn person_at(is_terminal: bool) -> bool {
+    let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+    let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false");
+    is_terminal && !dumb && !ci
+}
+
 /// Where and how a command shows its results.
 #[derive(Debug, Clone, Copy)]
 pub struct Output {
     format: Format,
     color: bool,
     err_color: bool,
+    /// Stdout is a person's terminal: links are clickable and a join link
+    /// may carry its token.
+    person: bool,
 }
 
 impl Output {
+    /// Output in `format`, colors and links decided by what stdout and
+    /// stderr are.
     pub fn new(format: Format) -> Self {
         Output {
             format,
             color: colors_for(std::io::stdout().is_terminal()),
             err_color: colors_for(std::io::stderr().is_terminal()),
+            person: person_at(std::io::stdout().is_terminal()),
         }
     }
 
@@ -77,7 +97,14 @@ impl Output {
     pub fn json<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Failure> {
         let text = serde_json::to_string_pretty(value)
             .map_err(|e| Failure::Internal(format!("cannot write the answer as JSON: {e}")))?;
-        self.line(&text)
+        self.raw_line(&text)
+    }
+
+    /// One compact JSON value on its own line (JSON Lines, for `--follow`).
+    pub fn json_line<T: Serialize + ?Sized>(&self, value: &T) -> Result<(), Failure> {
+        let text = serde_json::to_string(value)
+            .map_err(|e| Failure::Internal(format!("cannot write the line as JSON: {e}")))?;
+        self.raw_line(&text)
     }
 
     /// Prints `value` as the one JSON document of this run, with `list`
@@ -93,30 +120,70 @@ impl Output {
         self.json(&value)
     }
 
-    /// A line on stdout (human output).
+    /// A line on stdout (human output), control characters neutralized.
     pub fn line(&self, text: &str) -> Result<(), Failure> {
+        self.raw_line(&sanitize(text))
+    }
+
+    /// `text` and a newline on stdout, as is: for JSON and for lines whose
+    /// parts were sanitized and painted here.
+    fn raw_line(&self, text: &str) -> Result<(), Failure> {
         let mut stdout = std::io::stdout().lock();
-        writeln!(stdout, "{text}").map_err(broken_stdout)
+        writeln!(stdout, "{text}")
+            .and_then(|()| stdout.flush())
+            .map_err(broken_stdout)
+    }
+
+    /// One log line: its timestamp (dim) and its text, both sanitized.
+    pub fn log_line(&self, timestamp: Option<&str>, text: Option<&str>) -> Result<(), Failure> {
+        let stamp = sanitize(timestamp.unwrap_or("-"));
+        self.raw_line(&format!(
+            "{} {}",
+            self.paint(&stamp, Style::Dim),
+            sanitize(text.unwrap_or(""))
+        ))
+    }
+
+    /// A link on stdout: on a person's terminal, an OSC 8 hyperlink whose
+    /// text is the URL itself (terminals without OSC 8 ignore the sequence
+    /// and still show a URL to copy); elsewhere the plain URL.
+    pub fn link_line(&self, label: &str, url: &str) -> Result<(), Failure> {
+        let label = sanitize(label);
+        let url = sanitize(url);
+        if self.person {
+            // ESC ] 8 ; ; URL ST  text  ESC ] 8 ; ; ST
+            self.raw_line(&format!("{label}\x1b]8;;{url}\x1b\\{url}\x1b]8;;\x1b\\"))
+        } else {
+            self.raw_line(&format!("{label}{url}"))
+        }
+    }
+
+    /// Whether human output may show a session token: only to a person at
+    /// a terminal, who asked for the session (the official CLI shows the
+    /// join link with its token); never on a pipe, in a file or in CI.
+    pub fn shows_tokens(&self) -> bool {
+        self.person && !self.is_json()
     }
 
     /// Progress or a note on stderr; never on stdout, so JSON stays clean.
     pub fn note(&self, text: &str) {
-        eprintln!("{}", paint(self.err_color, text, Style::Dim));
+        let text = paint(self.err_color, &sanitize(text), Style::Dim);
+        to_stderr(&text);
     }
 
     /// A warning on stderr.
     pub fn warn(&self, text: &str) {
-        eprintln!(
-            "{} {text}",
-            paint(self.err_color, "warning:", Style::Yellow)
-        );
+        let label = paint(self.err_color, "warning:", Style::Yellow);
+        to_stderr(&format!("{label} {}", sanitize(text)));
     }
 
     /// Prints `table` (human output).
     pub fn table(&self, table: &Table) -> Result<(), Failure> {
         let text = table.render(self.color);
         let mut stdout = std::io::stdout().lock();
-        write!(stdout, "{text}").map_err(broken_stdout)
+        write!(stdout, "{text}")
+            .and_then(|()| stdout.flush())
+            .map_err(broken_stdout)
     }
 
     /// `key: value` lines, keys aligned.
@@ -128,9 +195,9 @@ impl Output {
             .unwrap_or(0);
         for (key, cell) in rows {
             let key = format!("{key}:{}", " ".repeat(width - key.chars().count()));
-            self.line(&format!(
+            self.raw_line(&format!(
                 "{} {}",
-                self.paint(&key, Style::Bold),
+                self.paint(&sanitize(&key), Style::Bold),
                 cell.painted(self.color)
             ))?;
         }
@@ -139,12 +206,81 @@ impl Output {
 
     /// An error message on stderr.
     pub fn error(&self, text: &str) {
-        eprintln!("{} {text}", paint(self.err_color, "error:", Style::Red));
+        let label = paint(self.err_color, "error:", Style::Red);
+        to_stderr(&format!("{label} {}", sanitize(text)));
     }
 }
 
+/// A line on stderr. A closed or failing stderr is ignored: there is nowhere
+/// left to say anything (`eprintln!` would panic instead).
+pub fn to_stderr(text: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "{text}");
+}
+
+/// A failed write to stdout: a reader that went away (`| head`) ends the
+/// command quietly; anything else is reported.
 fn broken_stdout(e: std::io::Error) -> Failure {
-    Failure::Internal(format!("cannot write to stdout: {e}"))
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        Failure::ClosedPipe
+    } else {
+        Failure::Internal(format!("cannot write to stdout: {e}"))
+    }
+}
+
+/// `1 key`, `2 keys`: a count with its noun in the right number.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The Daily room link that joins with `token`: `room?t=token` (`&t=` when
+/// the room already has a query). Characters outside a URL's unreserved
+/// set are percent-encoded.
+pub fn join_url(room: &str, token: &str) -> String {
+    let mut url = String::with_capacity(room.len() + token.len() + 3);
+    url.push_str(room);
+    url.push_str(if room.contains('?') { "&t=" } else { "?t=" });
+    for byte in token.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url
+}
+
+/// `text` safe to show on a terminal: C0 and C1 control characters (ESC,
+/// BEL, CR, backspace, DEL, CSI …) and the bidirectional overrides that can
+/// reorder what is seen become visible escapes such as `\x1b` and
+/// `\u{202e}`, so an `ESC ]0;…` title or an `ESC [2J` in a log line is
+/// shown, never obeyed. Newlines and tabs stay: they move the cursor
+/// forward only.
+pub fn sanitize(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_unsafe) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if !is_unsafe(c) {
+            out.push(c);
+        } else if u32::from(c) <= 0xff {
+            out.push_str(&format!("\\x{:02x}", u32::from(c)));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Characters a terminal may act on (or that reorder the text shown).
+fn is_unsafe(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 fn paint(color: bool, text: &str, style: Style) -> String {
@@ -163,16 +299,16 @@ pub struct Cell {
 }
 
 impl Cell {
+    /// A plain cell; its text is sanitized (it may come from the service).
     pub fn new(text: impl Into<String>) -> Self {
-        Cell {
-            text: text.into(),
-            style: None,
-        }
+        Cell::styled(text, None)
     }
 
+    /// A cell in `style`; its text is sanitized.
     pub fn styled(text: impl Into<String>, style: Option<Style>) -> Self {
+        let text: String = text.into();
         Cell {
-            text: text.into(),
+            text: sanitize(&text).into_owned(),
             style,
         }
     }
@@ -280,6 +416,34 @@ impl Table {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn control_characters_are_shown_never_obeyed() {
+        let hostile = "a\x1b]0;pwned\x07b\x1b[2Jc\rd\u{9b}e\u{202e}f\tg\nh";
+        let safe = sanitize(hostile);
+        assert_eq!(
+            safe,
+            "a\\x1b]0;pwned\\x07b\\x1b[2Jc\\x0dd\\x9be\\u{202e}f\tg\nh"
+        );
+        assert!(!safe.chars().any(is_unsafe));
+        assert!(matches!(sanitize("plain text"), Cow::Borrowed(_)));
+        // Cells (names and statuses from the service) are sanitized too.
+        let mut table = Table::new(&["NAME"]);
+        table.row(vec![Cell::new("x\x1b[2J")]);
+        assert_eq!(table.render(false), "NAME\nx\\x1b[2J\n");
+    }
+
+    #[test]
+    fn a_join_url_carries_the_token_encoded() {
+        assert_eq!(
+            join_url("https://d.co/r", "ab.c-_"),
+            "https://d.co/r?t=ab.c-_"
+        );
+        assert_eq!(
+            join_url("https://d.co/r?x=1", "a b"),
+            "https://d.co/r?x=1&t=a%20b"
+        );
+    }
 
     #[test]
     fn tables_align_columns_and_color_only_when_asked() {

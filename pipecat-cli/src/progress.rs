@@ -10,6 +10,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::app::Failure;
+use crate::output::{sanitize, to_stderr};
 
 /// Where progress goes: shared, so a library callback (which must be
 /// `Send + Sync + 'static`) can hold a copy.
@@ -55,8 +56,10 @@ impl Progress {
         }
     }
 
-    /// The current phase; shown as a new line only when it changed.
+    /// The current phase; shown as a new line only when it changed. Its
+    /// text may hold the service's words, so it is sanitized.
     pub fn phase(&self, text: &str) {
+        let text = &*sanitize(text);
         match &*self.inner {
             Inner::Bar(bar) => {
                 if bar.length().is_some() {
@@ -68,7 +71,7 @@ impl Progress {
             Inner::Plain(last) => {
                 let Ok(mut last) = last.lock() else { return };
                 if *last != text {
-                    eprintln!("{text}");
+                    to_stderr(text);
                     text.clone_into(&mut last);
                 }
             }
@@ -99,9 +102,10 @@ impl Progress {
 
     /// A line that stays (a warning, a result on the way), above the spinner.
     pub fn println(&self, text: &str) {
+        let text = &*sanitize(text);
         match &*self.inner {
             Inner::Bar(bar) => bar.println(text),
-            Inner::Plain(_) => eprintln!("{text}"),
+            Inner::Plain(_) => to_stderr(text),
         }
     }
 

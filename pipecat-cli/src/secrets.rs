@@ -3,13 +3,15 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use pipecat_api::Wait;
-use pipecat_api::types::UpsertSecretSetBody;
+use pipecat_api::types::{
+    RegularSecretsRequestSecretsItemSecretKey, UpsertSecretSetBody, UpsertSecretSetSetName,
+};
+use pipecat_api::{Error, Wait};
 
 use crate::app::{Ctx, Failure, Key, SecretArg, key_values};
 use crate::confirm::confirm;
 use crate::dashboard;
-use crate::output::{Cell, Table};
+use crate::output::{Cell, Table, count};
 use crate::progress::{Progress, interruptible};
 
 #[derive(Debug, Subcommand)]
@@ -98,6 +100,26 @@ pub enum SecretsCommand {
     DashboardOnly(dashboard::SecretsOnly),
 }
 
+/// What `command` is about, for naming it when the service answers 404.
+pub fn subject(command: &SecretsCommand) -> Option<String> {
+    match command {
+        SecretsCommand::List { name: None, .. } | SecretsCommand::DashboardOnly(_) => None,
+        SecretsCommand::List {
+            name: Some(name), ..
+        }
+        | SecretsCommand::Set { name, .. }
+        | SecretsCommand::Unset { name, .. }
+        | SecretsCommand::Delete { name, .. }
+        | SecretsCommand::ImagePullSecret { name, .. } => Some(format!("secret set {name:?}")),
+    }
+}
+
+/// Refuses a set name the API would refuse, before any progress is shown.
+fn check_set_name(name: &str) -> Result<(), Failure> {
+    UpsertSecretSetSetName::try_from(name).map_err(|e| Error::invalid_parameter("set_name", e))?;
+    Ok(())
+}
+
 pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
@@ -167,6 +189,12 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
         } => {
             let pairs: Vec<String> = pairs.iter().map(|p| p.expose().to_string()).collect();
             let pairs = key_values(&pairs, "pair")?;
+            check_set_name(&name)?;
+            if let Some(path) = &file {
+                // A bad line is refused before any progress is shown (the
+                // file is read again by the job; it is small).
+                pipecat_api::dotenv::read_env_file(path)?;
+            }
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
             progress.phase(&format!(
@@ -227,17 +255,43 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 return out.json_listing(&set, "secrets");
             }
             out.line(&format!(
-                "Secret set {name} is ready (region {}, {} keys).",
+                "Secret set {name} is ready (region {}, {}).",
                 set.region.as_deref().unwrap_or("-"),
-                set.secrets.len()
+                count(set.secrets.len(), "key")
             ))
         }
         SecretsCommand::Unset { name, keys, .. } => {
+            check_set_name(&name)?;
+            for (i, key) in keys.iter().enumerate() {
+                RegularSecretsRequestSecretsItemSecretKey::try_from(key.as_str())
+                    .map_err(|e| Error::invalid_parameter(&format!("key {}", i + 1), e))?;
+            }
             let client = ctx.client(Key::Private)?;
+            // Read first, to say which keys were not there to remove.
+            let before = client
+                .get_secret_set()
+                .set_name(name.as_str())
+                .send()
+                .await?;
+            let absent: Vec<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| {
+                    !before
+                        .secrets
+                        .iter()
+                        .any(|s| s.field_name.as_deref() == Some(*k))
+                })
+                .collect();
+            for key in &absent {
+                out.warn(&format!(
+                    "{key} was not in secret set {name}; nothing to remove"
+                ));
+            }
             let progress = Progress::new();
             progress.phase(&format!(
-                "removing {} key(s) from secret set {name}",
-                keys.len()
+                "removing {} from secret set {name}",
+                count(keys.len().saturating_sub(absent.len()), "key")
             ));
             let job = client.remove_secrets(&name, &keys, Wait::default());
             let set = interruptible(
@@ -249,11 +303,22 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             if out.is_json() {
                 return out.json_listing(&set, "secrets");
             }
-            out.line(&format!(
-                "Removed {} from secret set {name} ({} keys left).",
-                keys.join(", "),
-                set.secrets.len()
-            ))
+            let removed: Vec<&str> = keys
+                .iter()
+                .map(String::as_str)
+                .filter(|k| !absent.contains(k))
+                .collect();
+            let left = count(set.secrets.len(), "key");
+            if removed.is_empty() {
+                out.line(&format!(
+                    "Nothing removed from secret set {name} ({left} left)."
+                ))
+            } else {
+                out.line(&format!(
+                    "Removed {} from secret set {name} ({left} left).",
+                    removed.join(", ")
+                ))
+            }
         }
         SecretsCommand::Delete { name, skip } => {
             let client = ctx.client(Key::Private)?;

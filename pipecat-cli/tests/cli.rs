@@ -1263,12 +1263,17 @@ async fn build_logs_follow_prints_each_line_once_until_the_build_ends() {
     assert_eq!(followed, lines(&cli(&fake, &["build", "logs", &id]).await));
     assert!(followed.last().unwrap().contains("FAILED"), "{followed:?}");
 
-    // JSON Lines: one object per line.
+    // JSON Lines: one object per line, the failure last.
     let out = cli(&fake, &["build", "logs", &id, "-f", "--output", "json"]).await;
     assert_eq!(out.status.code(), Some(1));
-    for line in lines(&out) {
-        let doc: Value = serde_json::from_str(&line).unwrap();
-        assert!(doc["log"].is_string(), "{line}");
+    let docs: Vec<Value> = lines(&out)
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let (failure, logs) = docs.split_last().unwrap();
+    assert_eq!(failure["error"]["exit_code"], 1, "{failure}");
+    for doc in logs {
+        assert!(doc["log"].is_string(), "{doc}");
     }
 }
 

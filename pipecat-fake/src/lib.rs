@@ -243,6 +243,11 @@ impl FakeCloud {
         self.state.lock().agents.next_failure = Some(reason.to_string());
     }
 
+    /// The names of the agents that exist now, in name order.
+    pub fn agent_names(&self) -> Vec<String> {
+        self.state.lock().agents.agents.keys().cloned().collect()
+    }
+
     /// Makes `count` synthetic lines the start of `agent`'s log (replacing
     /// any seeded before), ahead of the lines sessions write. Line `i` reads
     /// `synthetic log line {i}`, is stamped `i` ms after

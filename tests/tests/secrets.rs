@@ -512,9 +512,14 @@ fn expect_refused(err: Error, parameter: &str, shown: &mut Vec<String>) {
     };
     assert!(message.starts_with(&format!("{parameter}: ")), "{message}");
     assert!(
-        ["doesn't match pattern", "shorter than", "longer than"]
-            .iter()
-            .any(|rule| message.contains(rule)),
+        [
+            "use lowercase letters",
+            "use 1 to 64",
+            "shorter than",
+            "longer than"
+        ]
+        .iter()
+        .any(|rule| message.contains(rule)),
         "{message}"
     );
     shown.push(err.to_string());
@@ -635,7 +640,7 @@ async fn bad_bodies_are_refused_by_field() {
     assert!(matches!(err, Error::InvalidRequest { .. }));
     assert!(
         err.to_string()
-            .contains("body: secrets[1].secretKey: doesn't match pattern"),
+            .contains("body: secrets[1].secretKey: use 1 to 64 letters"),
         "{err}"
     );
     let err = UpsertSecretSetBody::secrets([("EMPTY", "")]).unwrap_err();
