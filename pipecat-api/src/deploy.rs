@@ -281,6 +281,20 @@ impl DeployConfig {
     }
 }
 
+impl DeployConfig {
+    /// The `updateService` body this config deploys as, when the agent
+    /// exists: for a dry run that shows exactly what would be sent. Checks
+    /// the config's own rules ([`DeployConfig::validate`]) first.
+    pub fn update_request(&self, force_redeploy: bool) -> Result<UpdateServiceRequest, Error> {
+        self.validate()?;
+        update_body(self, force_redeploy).try_into().map_err(
+            |e: crate::types::error::ConversionError| Error::InvalidRequest {
+                message: format!("body: {e}"),
+            },
+        )
+    }
+}
+
 /// The create body for `config`.
 pub(crate) fn create_body(config: &DeployConfig) -> crate::types::builder::CreateServiceRequest {
     let mut body = CreateServiceRequest::builder().service_name(config.agent_name());
@@ -680,6 +694,23 @@ mod tests {
         assert_eq!(v["forceRedeploy"], true);
         assert!(v.get("region").is_none() && v.get("serviceName").is_none());
         assert_eq!(v["image"], "me/bot:1");
+    }
+
+    #[test]
+    fn what_the_file_leaves_out_is_sent_as_the_default() {
+        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        for body in [
+            serde_json::to_value(CreateServiceRequest::try_from(create_body(&config)).unwrap()),
+            serde_json::to_value(
+                UpdateServiceRequest::try_from(update_body(&config, false)).unwrap(),
+            ),
+        ] {
+            let body = body.unwrap();
+            assert_eq!(body["autoScaling"], serde_json::json!({"minAgents": 0}));
+            assert_eq!(body["krispViva"], serde_json::json!({"audioFilter": null}));
+            // What the API cannot reset is not sent: it keeps its value.
+            assert!(body.get("secretSet").is_none() && body.get("agentProfile").is_none());
+        }
     }
 
     #[test]

@@ -415,3 +415,124 @@ fn invalid(e: crate::types::error::ConversionError) -> Error {
         message: format!("body: {e}"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use serde_json::json;
+
+    /// A live agent as the service reports it.
+    fn live(min: i64, max: i64, filter: Option<&str>) -> ServiceDetailsResponse {
+        serde_json::from_value(json!({
+            "name": "bot", "region": "us-west", "desiredDeploymentId": "d1",
+            "agentProfile": "agent-1x",
+            "autoScaling": {"minReplicas": min, "maxReplicas": max},
+            "krispViva": {"audioFilter": filter},
+            "deployment": {"id": "d1", "manifest": {"spec": {
+                "image": "me/bot:1", "envFromSecretNames": ["bot-secrets"],
+                "resources": {"cpu": "500m", "memory": "1Gi"}
+            }}}
+        }))
+        .unwrap()
+    }
+
+    fn fields(plan: &DeployPlan) -> Vec<&str> {
+        plan.changes.iter().map(|c| c.field.as_str()).collect()
+    }
+
+    #[test]
+    fn the_same_config_plans_no_change() {
+        let config = DeployConfig::new("bot")
+            .with_image("me/bot:1")
+            .with_secret_set("bot-secrets")
+            .with_max_agents(5);
+        let plan = DeployPlan::compute(&config, Some(&live(0, 5, None))).unwrap();
+        assert_eq!(plan.action, PlanAction::NoChange, "{plan:?}");
+        assert!(plan.changes.is_empty());
+        assert_eq!(plan.live_deployment_id.as_deref(), Some("d1"));
+    }
+
+    #[test]
+    fn a_file_without_scaling_or_krisp_plans_their_defaults() {
+        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        let plan = DeployPlan::compute(&config, Some(&live(2, 5, Some("tel")))).unwrap();
+        assert_eq!(plan.action, PlanAction::Update);
+        assert_eq!(
+            fields(&plan),
+            ["scaling.min_agents", "krisp_viva.audio_filter"]
+        );
+        let min = &plan.changes[0];
+        assert_eq!(min.api_field, "autoScaling.minAgents");
+        assert_eq!(min.live, PlanValue::Set(json!(2)));
+        assert_eq!(min.new, PlanValue::Set(json!(0)));
+        assert_eq!(plan.changes[1].live, PlanValue::Set(json!("tel")));
+        assert_eq!(plan.changes[1].new, PlanValue::Unset);
+    }
+
+    #[test]
+    fn only_changed_fields_are_listed_and_unreported_ones_count_as_changes() {
+        let config = DeployConfig::new("bot")
+            .with_image("me/bot:2")
+            .with_secret_set("bot-secrets")
+            .with_max_agents(5)
+            .with_max_session_duration(600)
+            .with_architecture("arm64");
+        let plan = DeployPlan::compute(&config, Some(&live(0, 5, None))).unwrap();
+        assert_eq!(
+            fields(&plan),
+            ["image", "architecture", "max_session_duration"]
+        );
+        assert_eq!(plan.changes[1].live, PlanValue::NotReported);
+        assert_eq!(plan.changes[2].live, PlanValue::Unset);
+        assert_eq!(plan.changes[2].live.to_string(), "(none)");
+        assert_eq!(plan.changes[0].to_owned().new.to_string(), "me/bot:2");
+    }
+
+    #[test]
+    fn a_new_agent_plans_a_create_with_every_field_sent() {
+        let config = DeployConfig::new("bot")
+            .with_image("me/bot:1")
+            .with_region("eu-central")
+            .with_secret_set("bot-secrets");
+        let plan = DeployPlan::compute(&config, None).unwrap();
+        assert_eq!(plan.action, PlanAction::Create);
+        assert_eq!(
+            fields(&plan),
+            [
+                "region",
+                "image",
+                "secret_set",
+                "scaling.min_agents",
+                "krisp_viva.audio_filter"
+            ]
+        );
+        assert!(plan.changes.iter().all(|c| c.live == PlanValue::Unset));
+        let doc = serde_json::to_value(&plan).unwrap();
+        assert_eq!(doc["action"], "create");
+        assert_eq!(
+            doc["changes"][1],
+            json!({"field": "image", "apiField": "image",
+                   "live": {"state": "unset"}, "new": {"state": "set", "value": "me/bot:1"}})
+        );
+        let back: DeployPlan = serde_json::from_value(doc).unwrap();
+        assert_eq!(back, plan);
+    }
+
+    #[test]
+    fn a_pending_build_and_another_region() {
+        let config =
+            DeployConfig::new("bot").with_build(crate::deploy_config::BuildSettings::new());
+        let plan = DeployPlan::compute(&config, Some(&live(0, 50, None))).unwrap();
+        assert_eq!(plan.changes[0].field, "build_id");
+        assert_eq!(plan.changes[0].new, PlanValue::PendingBuild);
+        let moved = DeployConfig::new("bot")
+            .with_image("me/bot:1")
+            .with_region("eu-central");
+        let err = DeployPlan::compute(&moved, Some(&live(0, 50, None)))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("region cannot change"), "{err}");
+    }
+}

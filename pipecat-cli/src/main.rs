@@ -11,6 +11,7 @@ mod confirm;
 mod deploy;
 mod org;
 mod output;
+mod plan;
 mod progress;
 mod secrets;
 
