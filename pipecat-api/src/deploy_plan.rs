@@ -95,7 +95,7 @@ impl fmt::Display for PlanValue {
             PlanValue::Set(Value::String(s)) => f.write_str(s),
             PlanValue::Set(v) => write!(f, "{v}"),
             PlanValue::NotReported => f.write_str("(not reported by the service)"),
-            PlanValue::PendingBuild => f.write_str("(the cloud build this deploy runs)"),
+            PlanValue::PendingBuild => f.write_str("(the id of the cloud build made first)"),
         }
     }
 }

@@ -586,23 +586,19 @@ async fn on_a_terminal(
         return None;
     }
     let line = format!("{} {args}", env!("CARGO_BIN_EXE_pipecat-cloud"));
-    let mut cmd = command(fake, &[]);
-    let mut cmd = {
-        let mut script = Command::new("script");
-        script.args(["-qec", &line, "/dev/null"]);
-        for (key, value) in cmd.get_envs() {
-            match value {
-                Some(value) => script.env(key, value),
-                None => script.env_remove(key),
-            };
-        }
-        script
-            .env("TERM", "dumb")
-            .current_dir(dir)
-            .stdin(Stdio::piped());
-        cmd = script;
-        cmd
-    };
+    // The same environment as `command`, around `script`.
+    let base = command(fake, &[]);
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    for (key, value) in base.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.env("TERM", "dumb")
+        .current_dir(dir)
+        .stdin(Stdio::piped());
     let answer = answer.to_string();
     Some(
         tokio::task::spawn_blocking(move || {
