@@ -171,7 +171,14 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     // The plan against the live agent (read-only), shown and agreed to
     // before anything is built or sent.
     let plan = client.plan_deploy(&config).await?;
-    if !out.is_json() || plan.action != PlanAction::Create {
+    // On stderr, so that stdout stays the result; a no-change plan is said
+    // once, below, unless a forced redeploy follows.
+    let show = match plan.action {
+        PlanAction::Create => !out.is_json(),
+        PlanAction::NoChange => args.force,
+        _ => true,
+    };
+    if show {
         for line in plan::render(&plan) {
             eprintln!("{line}");
         }
