@@ -52,6 +52,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let options = DeployOptions::default().with_wait(wait);
     let show = |event: &DeployEvent| match event {
         DeployEvent::Phase(phase) => println!("   {phase}"),
+        DeployEvent::Planned(plan) => {
+            println!("   plan: {}", plan.action);
+            for change in &plan.changes {
+                println!("     {}: {} -> {}", change.field, change.live, change.new);
+            }
+        }
         DeployEvent::Submitted {
             deployment_id,
             created,

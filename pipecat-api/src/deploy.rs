@@ -48,6 +48,7 @@
 use std::fmt;
 
 use crate::deploy_config::DeployConfig;
+use crate::deploy_plan::DeployPlan;
 use crate::types::{
     AgentResources, AutoScalingConfig, CreateServiceRequest, KrispVivaConfig, RevisionInfo,
     RevisionInfoPhase, ServiceDetailsResponse, UpdateServiceRequest,
@@ -141,8 +142,8 @@ impl fmt::Display for RolloutPhase {
 }
 
 /// What a deploy reports while it runs, in this order: maybe
-/// `WaitingForSecretSet`, then `Submitted`, then each `Phase` change, then
-/// `Done`.
+/// `WaitingForSecretSet`, then `Planned`, then `Submitted` (or `Unchanged`
+/// when nothing was sent), then each `Phase` change, then `Done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeployEvent {
@@ -150,6 +151,16 @@ pub enum DeployEvent {
     WaitingForSecretSet {
         /// The set.
         set_name: String,
+    },
+    /// What the deploy changes, computed from the live agent before
+    /// anything is sent (see [`crate::deploy_plan`]).
+    Planned(DeployPlan),
+    /// The agent already runs this configuration: nothing was sent.
+    Unchanged {
+        /// The agent.
+        agent_name: String,
+        /// The deployment already in place (or being rolled out).
+        deployment_id: String,
     },
     /// The service took the deployment.
     Submitted {
@@ -180,6 +191,9 @@ pub struct Deployed {
     pub deployment_id: String,
     /// True when the agent was created, false when it was updated.
     pub created: bool,
+    /// True when the agent already ran this configuration, so nothing was
+    /// sent (a no-change plan without [`DeployOptions::force_redeploy`]).
+    pub unchanged: bool,
 }
 
 /// Sets the fields create and update share from a config.
@@ -211,19 +225,20 @@ macro_rules! common_fields {
         if let Some(architecture) = config.architecture() {
             body = body.architecture(architecture);
         }
-        if config.min_agents().is_some() || config.max_agents().is_some() {
-            let mut scaling = AutoScalingConfig::builder();
-            if let Some(min) = config.min_agents() {
-                scaling = scaling.min_agents(i64::from(min));
-            }
-            if let Some(max) = config.max_agents() {
-                scaling = scaling.max_agents(i64::from(max));
-            }
-            body = body.auto_scaling(scaling);
+        // The file is the desired state: scaling and Krisp VIVA are always
+        // sent, with the service's defaults (no warm agents, no filter) for
+        // what the file leaves out, as the official CLI sends them.
+        let mut scaling =
+            AutoScalingConfig::builder().min_agents(i64::from(config.min_agents().unwrap_or(0)));
+        if let Some(max) = config.max_agents() {
+            scaling = scaling.max_agents(i64::from(max));
         }
-        if let Some(filter) = config.krisp_audio_filter() {
-            body = body.krisp_viva(KrispVivaConfig::builder().audio_filter(filter));
-        }
+        body = body.auto_scaling(scaling);
+        let krisp = match config.krisp_audio_filter() {
+            Some(filter) => KrispVivaConfig::builder().audio_filter(filter),
+            None => KrispVivaConfig::builder().set_audio_filter(None),
+        };
+        body = body.krisp_viva(krisp);
         if let Some(resources) = config.resources() {
             body = body.resources(
                 AgentResources::builder()
@@ -264,6 +279,20 @@ impl DeployConfig {
     }
 }
 
+impl DeployConfig {
+    /// The `updateService` body this config deploys as, when the agent
+    /// exists: for a dry run that shows exactly what would be sent. Checks
+    /// the config's own rules ([`DeployConfig::validate`]) first.
+    pub fn update_request(&self, force_redeploy: bool) -> Result<UpdateServiceRequest, Error> {
+        self.validate()?;
+        update_body(self, force_redeploy).try_into().map_err(
+            |e: crate::types::error::ConversionError| Error::InvalidRequest {
+                message: format!("body: {e}"),
+            },
+        )
+    }
+}
+
 /// The create body for `config`.
 pub(crate) fn create_body(config: &DeployConfig) -> crate::types::builder::CreateServiceRequest {
     let mut body = CreateServiceRequest::builder().service_name(config.agent_name());
@@ -273,8 +302,10 @@ pub(crate) fn create_body(config: &DeployConfig) -> crate::types::builder::Creat
     common_fields!(body, config)
 }
 
-/// The update body for `config`. Fields the config leaves out keep their
-/// current values (the API's rule for updates).
+/// The update body for `config`. Scaling and Krisp VIVA are always sent
+/// (defaults for what the file leaves out); other fields the config leaves
+/// out are not sent and keep their current values (the API's rule for
+/// updates).
 pub(crate) fn update_body(
     config: &DeployConfig,
     force_redeploy: bool,
@@ -297,11 +328,15 @@ impl Client {
     /// (the service answers 409 to a deploy naming a set that is not;
     /// [`DeployOptions::wait_for_secret_set`]).
     ///
-    /// On update, values the config leaves out keep their current values,
-    /// and the region cannot change: a config naming another region than
-    /// the agent's is refused before the update is sent. An update that
-    /// changes nothing does not redeploy unless
-    /// [`DeployOptions::force_redeploy`]; the wait then ends at once.
+    /// The config is the desired state: `scaling.min_agents` left out is
+    /// sent as `0` and a Krisp VIVA filter left out as off, as the official
+    /// CLI does; other fields left out keep their current values on update
+    /// (see [`crate::deploy_plan`]). The region cannot change: a config
+    /// naming another region than the agent's is refused before anything
+    /// is sent. Before sending, the plan is computed from the live agent
+    /// ([`DeployEvent::Planned`]); when it changes nothing, nothing is sent
+    /// unless [`DeployOptions::force_redeploy`] ([`Deployed::unchanged`]),
+    /// and the wait is for the deployment already asked for.
     pub async fn deploy(
         &self,
         config: &DeployConfig,
@@ -332,11 +367,9 @@ impl Client {
             self.wait_secret_set_ready(set_name, options.wait).await?;
         }
 
-        let existing = match self.get_service().agent_name(name).send().await {
-            Ok(agent) => Some(agent),
-            Err(err) if err.is_not_found() => None,
-            Err(err) => return Err(err),
-        };
+        let existing = self.live_agent(name).await?;
+        let plan = DeployPlan::compute(config, existing.as_ref())?;
+        on_progress(&DeployEvent::Planned(plan.clone()));
         let created = existing.is_none();
         let answer = match existing {
             None => {
@@ -345,18 +378,37 @@ impl Client {
                     .send()
                     .await?
             }
-            Some(agent) => {
-                if let (Some(wanted), Some(actual)) = (config.region(), agent.region.as_deref())
-                    && wanted != actual
-                {
-                    return Err(Error::InvalidRequest {
-                        message: format!(
-                            "region: agent {name} is in region {actual}, the config says \
-                             {wanted}; an agent's region cannot change (delete it first, or \
-                             deploy under another name)"
-                        ),
+            // Nothing would change: nothing is sent, and the wait is for
+            // the deployment already asked for (done at once when in place).
+            Some(agent) if plan.is_no_change() && !options.force_redeploy => {
+                let deployment_id =
+                    plan.live_deployment_id
+                        .clone()
+                        .ok_or_else(|| Error::UnexpectedResponse {
+                            status: None,
+                            message: format!("agent {name} names no desiredDeploymentId"),
+                        })?;
+                on_progress(&DeployEvent::Unchanged {
+                    agent_name: name.to_string(),
+                    deployment_id: deployment_id.clone(),
+                });
+                let agent = if is_done(&agent, &deployment_id) {
+                    on_progress(&DeployEvent::Done {
+                        deployment_id: deployment_id.clone(),
                     });
-                }
+                    agent
+                } else {
+                    self.rollout(name, Some(&deployment_id), options.wait, &mut on_progress)
+                        .await?
+                };
+                return Ok(Deployed {
+                    agent,
+                    deployment_id,
+                    created: false,
+                    unchanged: true,
+                });
+            }
+            Some(_) => {
                 self.update_service()
                     .agent_name(name)
                     .body(update_body(config, options.force_redeploy))
@@ -386,6 +438,7 @@ impl Client {
             agent,
             deployment_id,
             created,
+            unchanged: false,
         })
     }
 
@@ -464,6 +517,12 @@ impl Client {
             interval = interval.mul_f64(1.5).min(wait.max_interval);
         }
     }
+}
+
+/// Whether `agent` already has `deployment_id` reconciled and ready.
+fn is_done(agent: &ServiceDetailsResponse, deployment_id: &str) -> bool {
+    agent.reconciled_deployment_id.as_deref() == Some(deployment_id)
+        && agent.ready.or(agent.active_deployment_ready) == Some(true)
 }
 
 /// Where the rollout of `target` is, or why it failed. With no target
@@ -633,6 +692,23 @@ mod tests {
         assert_eq!(v["forceRedeploy"], true);
         assert!(v.get("region").is_none() && v.get("serviceName").is_none());
         assert_eq!(v["image"], "me/bot:1");
+    }
+
+    #[test]
+    fn what_the_file_leaves_out_is_sent_as_the_default() {
+        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        for body in [
+            serde_json::to_value(CreateServiceRequest::try_from(create_body(&config)).unwrap()),
+            serde_json::to_value(
+                UpdateServiceRequest::try_from(update_body(&config, false)).unwrap(),
+            ),
+        ] {
+            let body = body.unwrap();
+            assert_eq!(body["autoScaling"], serde_json::json!({"minAgents": 0}));
+            assert_eq!(body["krispViva"], serde_json::json!({"audioFilter": null}));
+            // What the API cannot reset is not sent: it keeps its value.
+            assert!(body.get("secretSet").is_none() && body.get("agentProfile").is_none());
+        }
     }
 
     #[test]

@@ -65,6 +65,7 @@ pub mod cloud_build;
 mod config;
 pub mod deploy;
 pub mod deploy_config;
+pub mod deploy_plan;
 pub mod dotenv;
 mod error;
 pub mod follow;

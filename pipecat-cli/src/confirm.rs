@@ -8,13 +8,18 @@ use crate::app::Failure;
 /// Without a terminal (and without `--yes`) it refuses at once instead of
 /// waiting for input that may never come.
 pub fn confirm(action: &str, yes: bool) -> Result<(), Failure> {
+    confirm_naming(action, yes, "--yes")
+}
+
+/// [`confirm`], naming `flags` as the way to confirm without a terminal.
+pub fn confirm_naming(action: &str, yes: bool, flags: &str) -> Result<(), Failure> {
     if yes {
         return Ok(());
     }
     if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
         return Err(Failure::Refused(format!(
             "not going to {action} without confirmation: no terminal to ask on; \
-             pass --yes to confirm"
+             pass {flags} to confirm"
         )));
     }
     let mut stderr = std::io::stderr();

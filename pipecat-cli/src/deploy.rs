@@ -7,12 +7,15 @@ use pipecat_api::build_context::ContextOptions;
 use pipecat_api::cloud_build::CloudBuild;
 use pipecat_api::deploy::{DeployEvent, DeployOptions};
 use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, Resources};
+use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
 use crate::build::{context_json, pack_context, run_cloud_build, warn_held_back};
+use crate::confirm::confirm_naming;
 use crate::output::Cell;
+use crate::plan;
 use crate::progress::{Progress, interruptible};
 
 /// `deploy --help`'s closing text.
@@ -312,13 +315,23 @@ fn context_options(build: &BuildSettings) -> ContextOptions {
     options
 }
 
-/// What a deploy of `config` would send: the library's own create body,
-/// so the dry run cannot drift from the real request.
-fn planned(config: &DeployConfig) -> Result<Value, Failure> {
-    let request = config.create_request()?;
-    serde_json::to_value(request)
-        .map_err(|e| Failure::Internal(format!("cannot show the request: {e}")))
+/// What a deploy of `config` would send for `plan`: the library's own
+/// create or update body, so the dry run cannot drift from the real
+/// request.
+fn planned(
+    config: &DeployConfig,
+    plan: Option<&DeployPlan>,
+    force: bool,
+) -> Result<Value, Failure> {
+    let body = match plan.map(|p| p.action) {
+        Some(PlanAction::Create) | None => serde_json::to_value(config.create_request()?),
+        Some(_) => serde_json::to_value(config.update_request(force)?),
+    };
+    body.map_err(|e| Failure::Internal(format!("cannot show the request: {e}")))
 }
+
+/// The flags that stand for a yes to the update question.
+const CONFIRM_FLAGS: &str = "--yes (or --force)";
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
@@ -326,10 +339,57 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let build = build_settings(&config);
 
     if args.dry_run {
-        return dry_run(&config, build.as_ref(), ctx);
+        return dry_run(&config, build.as_ref(), args.force, ctx).await;
     }
 
     let client = ctx.client(Key::Private)?;
+    // The plan against the live agent (read-only), shown and agreed to
+    // before anything is built or sent.
+    let plan = client.plan_deploy(&config).await?;
+    // On stderr, so that stdout stays the result; a no-change plan is said
+    // once, below, unless a forced redeploy follows.
+    let show = match plan.action {
+        PlanAction::Create => !out.is_json(),
+        PlanAction::NoChange => args.force,
+        _ => true,
+    };
+    if show {
+        for line in plan::render(&plan) {
+            eprintln!("{line}");
+        }
+    }
+    let name = config.agent_name().to_string();
+    match plan.action {
+        PlanAction::Create => {}
+        PlanAction::NoChange if !args.force => {
+            if out.is_json() {
+                return out.json(&json!({
+                    "agentName": name,
+                    "deploymentId": plan.live_deployment_id,
+                    "created": false,
+                    "unchanged": true,
+                    "plan": plan,
+                }));
+            }
+            return out.line(&format!(
+                "No changes: agent {name} already runs this configuration; nothing sent \
+                 (--force redeploys it anyway)."
+            ));
+        }
+        _ => {
+            let verb = if plan.is_no_change() {
+                "redeploy"
+            } else {
+                "update"
+            };
+            confirm_naming(
+                &format!("{verb} agent {name}"),
+                ctx.yes || args.force,
+                CONFIRM_FLAGS,
+            )?;
+        }
+    }
+
     let mut build_json = Value::Null;
     if let Some(settings) = &build {
         let mut job = CloudBuild::new(settings.context_dir()).dockerfile(settings.dockerfile());
@@ -373,6 +433,11 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
             let verb = if *created { "created" } else { "updated" };
             shown.phase(&format!("{verb} agent {name}: deployment {deployment_id}"));
         }
+        DeployEvent::Unchanged { deployment_id, .. } => {
+            shown.phase(&format!(
+                "agent {name} already runs this configuration: deployment {deployment_id}"
+            ));
+        }
         DeployEvent::Phase(phase) => shown.phase(&format!("rollout: {phase}")),
         DeployEvent::Done { deployment_id } => {
             shown.phase(&format!("rollout: deployment {deployment_id} is ready"));
@@ -391,12 +456,16 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
             "agentName": name,
             "deploymentId": deployed.deployment_id,
             "created": deployed.created,
+            "unchanged": deployed.unchanged,
+            "plan": plan,
             "build": build_json,
             "agent": deployed.agent,
         }));
     }
     let verb = if deployed.created {
         "Created"
+    } else if deployed.unchanged {
+        "Unchanged"
     } else {
         "Updated"
     };
@@ -406,10 +475,22 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     ))
 }
 
-/// `--dry-run`: the checked config, the build context that would be
-/// uploaded (packed here, not sent) and the body that would be sent.
-fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> Result<(), Failure> {
+/// `--dry-run`: the checked config, the plan against the live agent (a
+/// read-only `getService`; without a private key, the create request
+/// alone), the build context that would be uploaded (packed here, not
+/// sent) and the body that would be sent.
+async fn dry_run(
+    config: &DeployConfig,
+    build: Option<&BuildSettings>,
+    force: bool,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
     let out = &ctx.out;
+    let plan = match ctx.client(Key::Private) {
+        Ok(client) => Some(client.plan_deploy(config).await?),
+        Err(Failure::Usage(_)) => None,
+        Err(other) => return Err(other),
+    };
     let mut build_json = Value::Null;
     let mut build_rows: Vec<(&str, Cell)> = Vec::new();
     if let Some(settings) = build {
@@ -451,11 +532,17 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
             ),
         ];
     }
-    let body = planned(config)?;
+    let sends = !plan.as_ref().is_some_and(|p| p.is_no_change() && !force);
+    let body = if sends {
+        planned(config, plan.as_ref(), force)?
+    } else {
+        Value::Null
+    };
     if out.is_json() {
         return out.json(&json!({
             "dryRun": true,
             "agentName": config.agent_name(),
+            "plan": plan,
             "build": build_json,
             "deploy": body,
         }));
@@ -470,8 +557,26 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
         )?;
         out.fields(&build_rows)?;
     }
-    out.line("  - create the agent, or update it if it exists, with:")?;
-    let text = serde_json::to_string_pretty(&body)
-        .map_err(|e| Failure::Internal(format!("cannot show the request: {e}")))?;
-    out.line(&text)
+    let Some(plan) = plan else {
+        out.line("  - create the agent, or update it if it exists, with:")?;
+        out.note("(no private API key: the live agent was not read, so there is no plan)");
+        return out.line(&pretty(&body)?);
+    };
+    for line in plan::render(&plan) {
+        out.line(&format!("  {line}"))?;
+    }
+    if !sends {
+        return out.line("  - send nothing (--force would redeploy it).");
+    }
+    let what = match plan.action {
+        PlanAction::Create => "create the agent with",
+        _ => "update the agent with",
+    };
+    out.line(&format!("  - {what}:"))?;
+    out.line(&pretty(&body)?)
+}
+
+fn pretty(body: &Value) -> Result<String, Failure> {
+    serde_json::to_string_pretty(body)
+        .map_err(|e| Failure::Internal(format!("cannot show the request: {e}")))
 }

@@ -15,6 +15,7 @@ mod deploy;
 mod docker;
 mod org;
 mod output;
+mod plan;
 mod progress;
 mod secrets;
 

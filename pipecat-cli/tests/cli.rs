@@ -460,9 +460,10 @@ async fn deploy_from_a_toml_creates_then_updates_and_waits_for_the_rollout() {
     );
     assert!(!stderr(&first).contains('\x1b'), "escapes on a pipe");
 
-    // Again, with a flag over the file: an update carrying the new value.
+    // Again, with a flag over the file: an update carrying the new value
+    // (confirmed with --yes: there is no terminal to ask on).
     fake.clear_requests();
-    let second = cli_in(&fake, &dir, &["deploy", "--max-agents", "4"]).await;
+    let second = cli_in(&fake, &dir, &["deploy", "--yes", "--max-agents", "4"]).await;
     assert!(second.status.success(), "{}", stderr(&second));
     assert!(
         stdout(&second).starts_with("Updated agent toml-bot: deployment "),
@@ -478,6 +479,193 @@ async fn deploy_from_a_toml_creates_then_updates_and_waits_for_the_rollout() {
     let body: Value = serde_json::from_slice(&update[0].body).unwrap();
     assert_eq!(body["autoScaling"]["maxAgents"], 4);
     assert_eq!(calls(&fake, "POST", "/v1/agents"), 1, "no second create");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Requests other than reads, as `METHOD path`.
+fn writes(fake: &FakeCloud) -> Vec<String> {
+    fake.requests()
+        .into_iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+const WARM: &str = "agent_name = \"plan-bot\"\nimage = \"example/bot:1\"\n[scaling]\nmin_agents = 2\nmax_agents = 4\n";
+/// The same file with `[scaling]` removed and a new image.
+const BARE: &str = "agent_name = \"plan-bot\"\nimage = \"example/bot:2\"\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deploy_shows_the_plan_refuses_an_update_off_a_terminal_and_updates_with_yes() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("plan");
+    std::fs::write(dir.join("pcc-deploy.toml"), WARM).unwrap();
+    // A create needs no question.
+    let first = cli_in(&fake, &dir, &["deploy"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stderr(&first).contains("Plan: create agent plan-bot in the organization's default region with:\n  + image: example/bot:1\n  + scaling.min_agents: 2"),
+        "{}",
+        stderr(&first)
+    );
+
+    std::fs::write(dir.join("pcc-deploy.toml"), BARE).unwrap();
+    fake.clear_requests();
+    // Off a terminal, an update without --yes is refused, naming the flag,
+    // after showing what it would change; nothing is written.
+    let refused = cli_in(&fake, &dir, &["deploy"]).await;
+    assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
+    let err = stderr(&refused);
+    assert!(err.contains("pass --yes (or --force) to confirm"), "{err}");
+    assert!(
+        err.contains("Plan: update agent plan-bot (us-west), 2 changes:\n  ~ image:              example/bot:1 -> example/bot:2\n  ~ scaling.min_agents: 2 -> 0\n"),
+        "{err}"
+    );
+    assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
+
+    // The dry run shows the same plan against the live agent and writes
+    // nothing.
+    let dry = cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await;
+    assert!(dry.status.success(), "{}", stderr(&dry));
+    let doc = one_json(&dry);
+    assert_eq!(doc["plan"]["action"], "update");
+    let fields: Vec<_> = doc["plan"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fields, ["image", "scaling.min_agents"]);
+    assert_eq!(doc["plan"]["changes"][1]["live"]["value"], 2);
+    assert_eq!(
+        doc["deploy"]["autoScaling"],
+        serde_json::json!({"minAgents": 0})
+    );
+    assert!(doc["deploy"].get("serviceName").is_none(), "an update body");
+    let human = cli_in(&fake, &dir, &["deploy", "--dry-run"]).await;
+    assert!(
+        stdout(&human).contains("~ scaling.min_agents: 2 -> 0"),
+        "{}",
+        stdout(&human)
+    );
+    assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
+
+    // With --yes it updates: minAgents 0 sent and stored.
+    let yes = cli_in(&fake, &dir, &["deploy", "--yes"]).await;
+    assert!(yes.status.success(), "{}", stderr(&yes));
+    assert!(
+        stdout(&yes).starts_with("Updated agent plan-bot"),
+        "{}",
+        stdout(&yes)
+    );
+    assert_eq!(writes(&fake), ["POST /v1/agents/plan-bot"]);
+    let agent = client(&fake)
+        .get_service()
+        .agent_name("plan-bot")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(agent.auto_scaling.unwrap().min_replicas, Some(0));
+
+    // No change: said so, nothing sent, even without --yes.
+    fake.clear_requests();
+    let same = cli_in(&fake, &dir, &["deploy"]).await;
+    assert!(same.status.success(), "{}", stderr(&same));
+    assert!(
+        stdout(&same).starts_with("No changes: agent plan-bot"),
+        "{}",
+        stdout(&same)
+    );
+    assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
+    // --force redeploys anyway, without a question.
+    let forced = cli_in(&fake, &dir, &["deploy", "--force", "-o", "json"]).await;
+    assert!(forced.status.success(), "{}", stderr(&forced));
+    assert_eq!(one_json(&forced)["unchanged"], false);
+    assert_eq!(writes(&fake), ["POST /v1/agents/plan-bot"]);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `pipecat-cloud ARGS` run in `dir` under a pseudo-terminal (util-linux
+/// `script`), with `answer` typed in; `None` when `script` is missing.
+async fn on_a_terminal(
+    fake: &FakeCloud,
+    dir: &std::path::Path,
+    args: &str,
+    answer: &str,
+) -> Option<Output> {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("skipped: util-linux `script` is not installed (needed for a pseudo-terminal)");
+        return None;
+    }
+    let line = format!("{} {args}", env!("CARGO_BIN_EXE_pipecat-cloud"));
+    // The same environment as `command`, around `script`.
+    let base = command(fake, &[]);
+    let mut cmd = Command::new("script");
+    cmd.args(["-qec", &line, "/dev/null"]);
+    for (key, value) in base.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.env("TERM", "dumb")
+        .current_dir(dir)
+        .stdin(Stdio::piped());
+    let answer = answer.to_string();
+    Some(
+        tokio::task::spawn_blocking(move || {
+            use std::io::Write as _;
+            let mut child = cmd
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("run script");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(answer.as_bytes())
+                .unwrap();
+            child.wait_with_output().expect("wait for script")
+        })
+        .await
+        .expect("join"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn on_a_terminal_the_plan_is_shown_and_the_answer_decides() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("plan-tty");
+    std::fs::write(dir.join("pcc-deploy.toml"), WARM).unwrap();
+    let first = cli_in(&fake, &dir, &["deploy"]).await;
+    assert!(first.status.success(), "{}", stderr(&first));
+    std::fs::write(dir.join("pcc-deploy.toml"), BARE).unwrap();
+    fake.clear_requests();
+
+    // "n": nothing sent, a refusal.
+    let Some(no) = on_a_terminal(&fake, &dir, "deploy", "n\n").await else {
+        return;
+    };
+    let text = stdout(&no);
+    assert!(text.contains("~ scaling.min_agents: 2 -> 0"), "{text}");
+    assert!(text.contains("update agent plan-bot? [y/N]"), "{text}");
+    assert!(
+        text.contains("did not update agent plan-bot: not confirmed"),
+        "{text}"
+    );
+    assert_eq!(no.status.code(), Some(2), "{text}");
+    assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
+
+    // "y": updated.
+    let yes = on_a_terminal(&fake, &dir, "deploy", "y\n").await.unwrap();
+    let text = stdout(&yes);
+    assert!(yes.status.success(), "{text}");
+    assert!(
+        text.contains("Updated agent plan-bot: deployment "),
+        "{text}"
+    );
+    assert_eq!(writes(&fake), ["POST /v1/agents/plan-bot"]);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -545,7 +733,14 @@ async fn deploy_dry_run_checks_and_shows_but_sends_nothing() {
     let human = cli_in(&fake, &dir, &["deploy", "--dry-run"]).await;
     assert!(human.status.success(), "{}", stderr(&human));
     insta::assert_snapshot!("deploy_dry_run_human", redact(&stdout(&human), &fake));
-    assert_eq!(fake.request_count(), 0, "a dry run sent a request");
+    // Only reads of the live agent, for the plan.
+    let sent: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .filter(|r| r != "GET /v1/agents/dry-bot")
+        .collect();
+    assert!(sent.is_empty(), "a dry run sent {sent:?}");
     std::fs::remove_dir_all(&dir).ok();
 }
 

@@ -82,7 +82,10 @@ async fn deploy_creates_then_updates() {
         update,
         serde_json::json!({
             "image": "me/bot:2", "forceRedeploy": false,
-            "autoScaling": {"minAgents": 1, "maxAgents": 3}
+            "autoScaling": {"minAgents": 1, "maxAgents": 3},
+            // The file names no filter: Krisp VIVA is off (the file is
+            // the desired state).
+            "krispViva": {"audioFilter": null}
         })
     );
     let image = second
@@ -138,8 +141,13 @@ async fn the_rollout_wait_sees_every_phase_in_order() {
         .deploy_with_progress(&config("me/bot:2"), options(), |e| events.push(e.clone()))
         .await
         .unwrap();
+    // First the plan against the live agent: the image changes.
+    assert!(
+        matches!(&events[0], DeployEvent::Planned(plan) if plan.changes.len() == 1),
+        "{events:?}"
+    );
     assert_eq!(
-        events,
+        events[1..],
         [
             DeployEvent::Submitted {
                 agent_name: "voice-bot".into(),
@@ -182,11 +190,13 @@ async fn a_new_agent_with_a_secret_set_reports_its_steps() {
             set_name: "bot-secrets".into()
         }
     );
+    assert!(matches!(&events[1], DeployEvent::Planned(plan)
+        if plan.action == pipecat_api::deploy_plan::PlanAction::Create));
     assert!(matches!(
-        events[1],
+        events[2],
         DeployEvent::Submitted { created: true, .. }
     ));
-    assert_eq!(events[2], DeployEvent::Phase(RolloutPhase::Progressing));
+    assert_eq!(events[3], DeployEvent::Phase(RolloutPhase::Progressing));
     assert!(matches!(events.last(), Some(DeployEvent::Done { .. })));
 }
 
