@@ -137,6 +137,45 @@ fn context_options(build: &BuildSettings) -> ContextOptions {
     options
 }
 
+/// The region a deploy's build must be made in, decided before anything is
+/// packed or uploaded: the agent's own region when it exists (a build in
+/// another region cannot serve it, and an agent's region cannot change),
+/// else the region asked for, else the organization's default.
+async fn build_region(
+    client: &pipecat_api::Client,
+    config: &DeployConfig,
+) -> Result<String, Failure> {
+    let name = config.agent_name();
+    let existing = match client.get_service().agent_name(name).send().await {
+        Ok(agent) => agent.region.clone().filter(|r| !r.is_empty()),
+        Err(err) if err.is_not_found() => None,
+        Err(err) => return Err(err.into()),
+    };
+    match (existing, config.region()) {
+        (Some(actual), Some(wanted)) if actual != wanted => Err(Failure::Usage(format!(
+            "region: agent {name} is in region {actual}, the config says {wanted}; an agent's \
+             region cannot change, so nothing was built or uploaded (drop the region, delete \
+             the agent first, or deploy under another name)"
+        ))),
+        (Some(actual), _) => Ok(actual),
+        (None, Some(wanted)) => Ok(wanted.to_string()),
+        (None, None) => {
+            let properties = client.get_properties().send().await?;
+            properties
+                .properties
+                .and_then(|p| p.default_region)
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    Failure::Usage(
+                        "no region given and the organization has no defaultRegion: pass \
+                         --region"
+                            .into(),
+                    )
+                })
+        }
+    }
+}
+
 /// What a deploy of `config` would send: the library's own create body,
 /// so the dry run cannot drift from the real request.
 fn planned(config: &DeployConfig) -> Result<Value, Failure> {
@@ -151,7 +190,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let build = build_settings(&config);
 
     if args.dry_run {
-        return dry_run(&config, build.as_ref(), ctx);
+        return dry_run(&config, build.as_ref(), ctx).await;
     }
 
     let client = ctx.client(Key::Private)?;
@@ -161,9 +200,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
         for pattern in settings.exclude_patterns() {
             job = job.exclude(pattern.clone());
         }
-        if let Some(region) = config.region() {
-            job = job.region(region);
-        }
+        job = job.region(build_region(&client, &config).await?);
         let finished = run_cloud_build(&client, job).await?;
         if !out.is_json() {
             let cached = if finished.cached() { " (reused)" } else { "" };
@@ -233,7 +270,11 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
 
 /// `--dry-run`: the checked config, the build context that would be
 /// uploaded (packed here, not sent) and the body that would be sent.
-fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> Result<(), Failure> {
+async fn dry_run(
+    config: &DeployConfig,
+    build: Option<&BuildSettings>,
+    ctx: &Ctx,
+) -> Result<(), Failure> {
     let out = &ctx.out;
     let mut build_json = Value::Null;
     let mut build_rows: Vec<(&str, Cell)> = Vec::new();
@@ -241,7 +282,8 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
         let packed = pack_context(
             Path::new(settings.context_dir()),
             &context_options(settings),
-        )?;
+        )
+        .await?;
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }
