@@ -52,16 +52,57 @@ pub(super) struct Cancellable<W> {
 impl<W: std::io::Write> std::io::Write for Cancellable<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         if self.token.is_cancelled() {
-            return Err(std::io::Error::new(
-                // Not `Interrupted`: `write_all` would retry that forever.
-                std::io::ErrorKind::Other,
-                "packing was cancelled",
-            ));
+            // `other`, not `Interrupted`: `write_all` retries that forever.
+            return Err(std::io::Error::other("packing was cancelled"));
         }
         self.inner.write(buf)
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Error;
+    use crate::build_context::{ContextOptions, pack};
+
+    #[test]
+    fn a_cancelled_token_stops_pack_and_leaves_no_file() {
+        let context = tempfile::tempdir().unwrap();
+        std::fs::write(context.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+        let temp = tempfile::tempdir().unwrap();
+        let token = CancelToken::new();
+        token.cancel();
+        let options = ContextOptions::new()
+            .temp_dir(temp.path())
+            .cancel_token(token.clone());
+        let err = pack(context.path(), &options).unwrap_err();
+        assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+        assert_eq!(std::fs::read_dir(temp.path()).unwrap().count(), 0);
+        // A clone shares the flag; a fresh token packs.
+        assert!(token.clone().is_cancelled());
+        let fresh = ContextOptions::new()
+            .temp_dir(temp.path())
+            .cancel_token(CancelToken::new());
+        assert!(pack(context.path(), &fresh).is_ok());
+    }
+
+    #[test]
+    fn the_writer_fails_once_cancelled_and_not_before() {
+        use std::io::Write as _;
+        let token = CancelToken::new();
+        let mut out = Cancellable {
+            inner: Vec::new(),
+            token: token.clone(),
+        };
+        out.write_all(b"abc").unwrap();
+        token.cancel();
+        assert!(out.write_all(b"def").is_err());
+        assert_eq!(out.inner, b"abc");
     }
 }
