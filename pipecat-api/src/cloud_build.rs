@@ -31,18 +31,33 @@
 //!    `Content-Type: application/gzip` unless a field sets it, and the
 //!    archive last, as the `file` field named `context.tar.gz`, streamed from
 //!    the packed archive's temporary file (never held in memory). The storage
-//!    host is not Pipecat Cloud: no API key is sent there. Connection
-//!    failures, timeouts, 408, 429 and 5xx are retried (a presigned POST may
-//!    be repeated) with the client's [`RetryPolicy`](crate::RetryPolicy)
-//!    backoff and attempts; another refusal is
-//!    [`Error::UnexpectedResponse`] quoting the storage host's `<Code>` and
-//!    `<Message>` (never the upload fields, which are credentials).
+//!    host is not Pipecat Cloud: no API key is sent there. Once the last
+//!    byte is sent, the storage host's answer is awaited at most
+//!    [`CloudBuild::upload_response_timeout`] (default
+//!    [`UPLOAD_RESPONSE_TIMEOUT`]; [`BuildProgress::ConfirmingUpload`] says
+//!    so). Connection failures, timeouts, 408, 429 and 5xx are retried (a
+//!    presigned POST may be repeated) with the client's
+//!    [`RetryPolicy`](crate::RetryPolicy) backoff and attempts; then, and
+//!    for another refusal, the error is [`Error::Storage`] naming the storage
+//!    host and quoting its `<Code>` and `<Message>` (never the upload
+//!    fields, which are credentials).
 //! 4. `createBuild` (201: a new build; 200: the service reused a cached one),
 //!    then `getBuild` until the status is `success`, `failed` or `timeout`.
 //!    Any other status, one newer than this crate included, keeps waiting,
 //!    up to the [`Wait`] deadline ([`Error::Timeout`]). A `failed` or
 //!    `timeout` build is [`Error::Failed`] with the build's error message and
 //!    the last lines of its log.
+//!
+//! # Cancelling
+//!
+//! Dropping the future stops the build where it is: while packing, the pack
+//! on its blocking thread is [cancelled](build_context::CancelToken) too and
+//! its partial archive deleted (nothing was sent); while uploading, the
+//! upload is aborted (nothing is built); once `createBuild` was sent
+//! ([`BuildProgress::Created`]), the build goes on in the service. A
+//! [`CloudBuild::cancel_token`] cancelled while packing ends the call with
+//! [`Error::Cancelled`] once the partial archive is deleted, which lets a
+//! caller wait for that cleanup.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -53,7 +68,9 @@ use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
 use reqwest::header::USER_AGENT;
 
-use crate::build_context::{self, ContextOptions, HeldBack, PackedContext, PackedFile};
+use crate::build_context::{
+    self, CancelToken, ContextOptions, HeldBack, PackedContext, PackedFile,
+};
 use crate::types::{self, BuildStatus};
 use crate::{Client, Error, UploadFields, Wait};
 
@@ -63,6 +80,10 @@ pub const FAILED_LOG_LINES: usize = 20;
 /// How long one upload attempt may take: the presigned upload expires after
 /// about 15 minutes anyway.
 pub const UPLOAD_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+
+/// How long the storage host's answer is awaited, by default, once the
+/// whole archive is sent (see [`CloudBuild::upload_response_timeout`]).
+pub const UPLOAD_RESPONSE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The archive is read from its file and goes out in chunks of (at most)
 /// this size, one [`BuildProgress::Uploading`] event each.
@@ -94,6 +115,8 @@ pub struct CloudBuild {
     options: ContextOptions,
     wait: Wait,
     progress: Option<Callback>,
+    cancel: CancelToken,
+    upload_response_timeout: Duration,
 }
 
 impl fmt::Debug for CloudBuild {
@@ -105,6 +128,8 @@ impl fmt::Debug for CloudBuild {
             .field("options", &self.options)
             .field("wait", &self.wait)
             .field("on_progress", &self.progress.is_some())
+            .field("cancelled", &self.cancel.is_cancelled())
+            .field("upload_response_timeout", &self.upload_response_timeout)
             .finish()
     }
 }
@@ -125,6 +150,8 @@ impl CloudBuild {
                 timeout: Duration::from_secs(30 * 60),
             },
             progress: None,
+            cancel: CancelToken::new(),
+            upload_response_timeout: UPLOAD_RESPONSE_TIMEOUT,
         }
     }
 
@@ -161,9 +188,33 @@ impl CloudBuild {
         self
     }
 
+    /// Where the archive is packed (see [`ContextOptions::temp_dir`]).
+    pub fn temp_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.options = self.options.temp_dir(dir);
+        self
+    }
+
     /// How long and how often to poll the build.
     pub fn wait(mut self, wait: Wait) -> Self {
         self.wait = wait;
+        self
+    }
+
+    /// A token that stops packing when cancelled: the call then ends with
+    /// [`Error::Cancelled`] once the partial archive is deleted (see
+    /// [Cancelling](crate::cloud_build#cancelling)). Cancelling it later,
+    /// once packing is over, has no effect on this build.
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// How long to wait for the storage host's answer once the whole
+    /// archive is sent (default [`UPLOAD_RESPONSE_TIMEOUT`]); past it, the
+    /// attempt fails as a timeout (retried like one). Each upload attempt is
+    /// bounded by [`UPLOAD_TIMEOUT`] as a whole too.
+    pub fn upload_response_timeout(mut self, timeout: Duration) -> Self {
+        self.upload_response_timeout = timeout;
         self
     }
 
@@ -188,7 +239,8 @@ impl CloudBuild {
 /// A step of [`Client::cloud_build`], in the order they happen: `Packed`,
 /// then either `Cached` (a build found before uploading), or `Uploading`
 /// (from `sent: 0` to `sent == total` as the archive is handed to the
-/// connection, again from 0 when an attempt is retried) followed by
+/// connection, again from 0 when an attempt is retried) and
+/// `ConfirmingUpload` once all of it is sent, `Uploaded`, then `Created` and
 /// `Building` once per status change the polls see; then `Done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -214,6 +266,22 @@ pub enum BuildProgress {
         sent: u64,
         /// The archive's size.
         total: u64,
+    },
+    /// The whole archive is sent: waiting (at most
+    /// [`CloudBuild::upload_response_timeout`]) for the storage host to
+    /// confirm the upload.
+    ConfirmingUpload {
+        /// The archive's size.
+        total: u64,
+    },
+    /// The storage host confirmed the upload; `createBuild` is sent next
+    /// (from here on, a build may exist in the service).
+    Uploaded,
+    /// `createBuild` answered: the build exists in the service and goes on
+    /// there whatever happens to this call.
+    Created {
+        /// The build's id.
+        build_id: uuid::Uuid,
     },
     /// The build's status, each time it changes.
     Building {
@@ -291,8 +359,10 @@ impl Client {
     /// returns the build, ready to deploy.
     ///
     /// Errors: packing errors as [`build_context::pack`] gives them, before
-    /// anything is sent; API errors; an upload refused by the storage host
-    /// ([`Error::UnexpectedResponse`] quoting its message); a build that
+    /// anything is sent; API errors; an upload refused by the storage host,
+    /// or one it never confirmed ([`Error::Storage`], quoting its message);
+    /// [`Error::Cancelled`] when the [`CloudBuild::cancel_token`] is
+    /// cancelled while packing; a build that
     /// failed or timed out ([`Error::Failed`], with its error message and the
     /// last [`FAILED_LOG_LINES`] lines of its log); [`Error::Timeout`] when
     /// the build is not final by the deadline.
@@ -312,14 +382,29 @@ impl Client {
         } else {
             dockerfile.to_string()
         };
-        let options = build.options.clone().dockerfile(&build.dockerfile);
+        let options = build
+            .options
+            .clone()
+            .dockerfile(&build.dockerfile)
+            .cancel_token(build.cancel.clone());
         let dir = build.dir.clone();
+        // Dropping this future while packing cancels the pack: its thread
+        // would otherwise go on (and keep its partial archive) after the
+        // caller gave up.
+        let guard = CancelOnDrop(Some(build.cancel.clone()));
         let packed = tokio::task::spawn_blocking(move || build_context::pack(dir, &options))
             .await
             .map_err(|e| Error::Failed {
                 what: "packing the build context".into(),
                 message: e.to_string(),
             })??;
+        guard.disarm();
+        // Cancelled just as the pack finished: still nothing is sent.
+        if build.cancel.is_cancelled() {
+            return Err(Error::Cancelled {
+                what: "the cloud build, right after packing (nothing was sent)".into(),
+            });
+        }
         build.report(BuildProgress::Packed {
             files: packed.files().len(),
             bytes: packed.compressed_bytes(),
@@ -386,6 +471,7 @@ impl Client {
         };
         let fields = upload.upload_fields.unwrap_or_default();
         upload_context(self, &upload_url, &fields, &packed, &build).await?;
+        build.report(BuildProgress::Uploaded);
         // The archive's file is deleted here, once it is uploaded.
         drop(packed);
 
@@ -412,6 +498,7 @@ impl Client {
         };
         finished.build_id = build_id;
         finished.cached = status == StatusCode::OK || created.cached == Some(true);
+        build.report(BuildProgress::Created { build_id });
 
         let last_status = std::sync::Mutex::new(None::<BuildStatus>);
         let what = format!("build {build_id} to finish");
@@ -509,6 +596,23 @@ impl Client {
     }
 }
 
+/// Cancels its token when dropped, unless disarmed first.
+struct CancelOnDrop(Option<CancelToken>);
+
+impl CancelOnDrop {
+    fn disarm(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        if let Some(token) = self.0.take() {
+            token.cancel();
+        }
+    }
+}
+
 /// POSTs the archive to the storage host as a presigned form, retrying
 /// transient failures.
 async fn upload_context(
@@ -522,6 +626,8 @@ async fn upload_context(
         status: None,
         message: "getBuildUploadUrl answered an uploadUrl that is not a URL".into(),
     })?;
+    // Named in every storage error: it is not Pipecat Cloud that failed.
+    let host = target.host_str().unwrap_or("(no host)").to_string();
     match target.scheme() {
         "https" => {}
         "http" if crate::client::is_loopback(&target) => {}
@@ -538,19 +644,50 @@ async fn upload_context(
     let mut attempt: u32 = 1;
     loop {
         // Each attempt reads the archive's file anew, from its start.
-        let form = upload_form(fields, packed, build.progress.clone()).await?;
+        let sent_all = Arc::new(tokio::sync::Notify::new());
+        let form = upload_form(fields, packed, build.progress.clone(), &sent_all).await?;
         // The client's own `reqwest::Client`, but not its calls: no
         // Authorization header is ever added here.
-        let result = client
+        let send = client
             .client
             .post(target.clone())
             .header(USER_AGENT, config.user_agent.clone())
             .timeout(UPLOAD_TIMEOUT)
             .multipart(form)
-            .send()
-            .await;
+            .send();
+        // Once the last byte is handed to the connection, the answer gets
+        // a bounded time: a host that takes the body and never answers
+        // would otherwise hold the upload for all of UPLOAD_TIMEOUT.
+        let response_deadline = async {
+            sent_all.notified().await;
+            build.report(BuildProgress::ConfirmingUpload {
+                total: packed.compressed_bytes(),
+            });
+            tokio::time::sleep(build.upload_response_timeout).await;
+        };
+        let send = std::pin::pin!(send);
+        let response_deadline = std::pin::pin!(response_deadline);
+        let result = match futures_util::future::select(send, response_deadline).await {
+            futures_util::future::Either::Left((result, _)) => Some(result),
+            futures_util::future::Either::Right(((), _)) => None,
+        };
         let (retry, error, headers) = match result {
-            Ok(response) if response.status().is_success() => {
+            None => (
+                true,
+                Error::Storage {
+                    host: host.clone(),
+                    status: None,
+                    message: format!(
+                        "took the whole build context ({} bytes) but did not confirm the \
+                         upload within {:?}; try again (or raise \
+                         CloudBuild::upload_response_timeout)",
+                        packed.compressed_bytes(),
+                        build.upload_response_timeout
+                    ),
+                },
+                None,
+            ),
+            Some(Ok(response)) if response.status().is_success() => {
                 tracing::debug!(
                     attempt,
                     status = response.status().as_u16(),
@@ -558,7 +695,7 @@ async fn upload_context(
                 );
                 return Ok(());
             }
-            Ok(response) => {
+            Some(Ok(response)) => {
                 let status = response.status();
                 let headers = response.headers().clone();
                 let body = crate::transport::read_error_body(response).await;
@@ -566,22 +703,18 @@ async fn upload_context(
                 // ask for a repeat of a 500 too, and a presigned POST may be
                 // repeated.
                 let retry = crate::retry::is_transient(status) || status.is_server_error();
-                (retry, storage_refusal(status, &body, fields), Some(headers))
+                (
+                    retry,
+                    storage_refusal(&host, status, &body, fields),
+                    Some(headers),
+                )
             }
-            Err(source) => {
+            Some(Err(source)) => {
                 let retry = source.is_connect()
                     || source.is_timeout()
                     || source.is_request()
                     || source.is_body();
-                (
-                    retry,
-                    Error::Transport {
-                        source: source.without_url(),
-                        // A presigned upload may be repeated: it replaces.
-                        may_have_taken_effect: false,
-                    },
-                    None,
-                )
+                (retry, storage_transport(&host, source), None)
             }
         };
         let delay = retry
@@ -611,6 +744,7 @@ async fn upload_form(
     fields: &UploadFields,
     packed: &PackedContext,
     progress: Option<Callback>,
+    sent_all: &Arc<tokio::sync::Notify>,
 ) -> Result<reqwest::multipart::Form, Error> {
     let mut form = reqwest::multipart::Form::new();
     for (name, value) in fields.expose() {
@@ -626,9 +760,14 @@ async fn upload_form(
             what: "reading the packed build context".into(),
             message: format!("cannot open {}: {err}", packed.path().display()),
         })?;
+    let sent_all = Arc::clone(sent_all);
     let report = move |sent: u64| {
         if let Some(callback) = &progress {
             callback(&BuildProgress::Uploading { sent, total });
+        }
+        if sent == total {
+            // Kept as a permit when nobody waits yet.
+            sent_all.notify_one();
         }
     };
     report(0);
@@ -686,13 +825,32 @@ fn changed_size() -> std::io::Error {
     std::io::Error::other("the packed build context changed size while it was being uploaded")
 }
 
+/// A failure to talk to the storage host (connection, timeout, broken
+/// body): named as such, with reqwest's chain but no URL (its query may
+/// hold a signature).
+fn storage_transport(host: &str, source: reqwest::Error) -> Error {
+    let what = if source.is_timeout() {
+        "did not answer the build context upload in time"
+    } else if source.is_connect() {
+        "could not be reached to upload the build context; check the network"
+    } else {
+        "broke off the build context upload"
+    };
+    let source = source.without_url();
+    Error::Storage {
+        host: host.to_string(),
+        status: None,
+        message: format!("{what} ({}); try again", crate::error::error_chain(&source)),
+    }
+}
+
 /// A storage host's refusal: its status, and the `<Code>` and `<Message>`
 /// of its XML answer; any upload field value in them is redacted.
-fn storage_refusal(status: StatusCode, body: &[u8], fields: &UploadFields) -> Error {
+fn storage_refusal(host: &str, status: StatusCode, body: &[u8], fields: &UploadFields) -> Error {
     let text = String::from_utf8_lossy(&body[..body.len().min(crate::error::MAX_ERROR_BODY)]);
     let code = xml_element(&text, "Code");
     let detail = xml_element(&text, "Message");
-    let mut message = format!("the storage host refused the build context upload ({status})");
+    let mut message = format!("refused the build context upload ({status})");
     match (code, detail) {
         (Some(code), Some(detail)) => message.push_str(&format!(": {code}: {detail}")),
         (Some(only), None) | (None, Some(only)) => message.push_str(&format!(": {only}")),
@@ -703,7 +861,8 @@ fn storage_refusal(status: StatusCode, body: &[u8], fields: &UploadFields) -> Er
             message = message.replace(value, "<redacted>");
         }
     }
-    Error::UnexpectedResponse {
+    Error::Storage {
+        host: host.to_string(),
         status: Some(status),
         message,
     }
@@ -733,14 +892,21 @@ mod tests {
     fn storage_errors_quote_code_and_message_but_no_field() {
         let fields = UploadFields::new([("Policy", "c2VjcmV0LXBvbGljeQ=="), ("key", "k")]);
         let body = b"<?xml version=\"1.0\"?><Error><Code>AccessDenied</Code><Message>Policy c2VjcmV0LXBvbGljeQ== expired &amp; gone</Message></Error>";
-        let err = storage_refusal(StatusCode::FORBIDDEN, body, &fields).to_string();
+        let err =
+            storage_refusal("bucket.example", StatusCode::FORBIDDEN, body, &fields).to_string();
+        assert!(
+            err.starts_with("the storage host bucket.example refused"),
+            "{err}"
+        );
+        assert!(!err.contains("Pipecat Cloud"), "{err}");
         assert!(
             err.contains("AccessDenied: Policy <redacted> expired & gone"),
             "{err}"
         );
         assert!(err.contains("403"), "{err}");
         assert!(!err.contains("c2VjcmV0"), "{err}");
-        let plain = storage_refusal(StatusCode::FORBIDDEN, b"nope", &fields).to_string();
+        let plain =
+            storage_refusal("bucket.example", StatusCode::FORBIDDEN, b"nope", &fields).to_string();
         assert!(plain.contains("403") && !plain.contains("nope"), "{plain}");
     }
 

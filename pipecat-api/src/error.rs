@@ -75,6 +75,29 @@ pub enum Error {
         /// What did not match.
         message: String,
     },
+
+    /// The host a cloud build's archive is uploaded to (a presigned storage
+    /// URL, not Pipecat Cloud) refused the upload, could not be reached, or
+    /// never confirmed it. The message never holds the upload's form fields
+    /// (they are credentials).
+    #[error("the storage host {host} {message}")]
+    Storage {
+        /// The storage host's name, from the upload URL.
+        host: String,
+        /// The storage host's answer, when there was one.
+        status: Option<StatusCode>,
+        /// What went wrong and what to do next.
+        message: String,
+    },
+
+    /// The caller cancelled the work (e.g. packing a cloud build's context,
+    /// with its `CancelToken`) before it ended;
+    /// `what` says what was stopped and what was left behind.
+    #[error("{what} was cancelled")]
+    Cancelled {
+        /// What was stopped, and what that means.
+        what: String,
+    },
 }
 
 /// An error status from the service, with whatever its body said.
@@ -117,8 +140,9 @@ impl Error {
         match self {
             Error::Api(api) => Some(api.status),
             Error::Transport { source, .. } => source.status(),
-            Error::UnexpectedResponse { status, .. } => *status,
+            Error::UnexpectedResponse { status, .. } | Error::Storage { status, .. } => *status,
             Error::InvalidRequest { .. }
+            | Error::Cancelled { .. }
             | Error::Config { .. }
             | Error::Failed { .. }
             | Error::Timeout { .. } => None,
@@ -311,7 +335,7 @@ fn unexpected_message(status: Option<StatusCode>, message: &str) -> String {
 /// An error and its sources, joined: reqwest's top line alone often says
 /// only "error sending request". Its text names the URL, never a key (keys
 /// travel in headers).
-fn error_chain(e: &reqwest::Error) -> String {
+pub(crate) fn error_chain(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let mut text = e.to_string();
     let mut source = e.source();

@@ -15,7 +15,8 @@ Exit codes:
   1  the API or the job failed (the message gives the status, the API's code and what to do)
   2  usage or invalid input, a missing key, or a destructive command not confirmed (nothing sent)
   3  a wait timed out
-  130  Ctrl-C stopped a wait (the work goes on on the service; nothing is undone).
+  130  Ctrl-C stopped a wait (the work goes on on the service; nothing is undone), or a
+       cloud build's packing or upload (nothing is sent or built); the message says which.
        `agent logs --follow` ends on Ctrl-C with 0: that is how it is meant to end.
 With --output json a failure is also one JSON document on stdout:
   an object `error` with kind, status, code, message, request_id and exit_code.

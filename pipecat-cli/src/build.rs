@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use pipecat_api::build_context::{
-    self, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext, PackedFile,
+    self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext,
+    PackedFile,
 };
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use pipecat_api::types::BuildStatus;
@@ -14,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
 use crate::output::{Cell, Style, Table};
-use crate::progress::{Progress, ctrl_c, interruptible};
+use crate::progress::{Progress, ctrl_c};
 
 #[derive(Debug, Subcommand)]
 pub enum BuildCommand {
@@ -131,9 +132,44 @@ pub fn context_json(files: &[PackedFile], held_back: &[HeldBack]) -> (Value, Val
     (Value::Array(files), Value::Array(held))
 }
 
-/// Packs `dir` as a cloud build would, sending nothing.
-pub fn pack_context(dir: &Path, options: &ContextOptions) -> Result<PackedContext, Failure> {
-    Ok(build_context::pack(dir, options)?)
+/// What Ctrl-C while packing says: true whether in `build context`, a
+/// dry run or a build (packing comes before anything is sent).
+const PACKING_STOPPED: &str = "interrupted while packing the build context: nothing was sent, \
+                               and the partial archive was deleted";
+
+/// Packs `dir` as a cloud build would, sending nothing, on a blocking
+/// thread. Ctrl-C cancels the pack and waits for it to delete its partial
+/// archive (a second Ctrl-C exits at once).
+pub async fn pack_context(dir: &Path, options: &ContextOptions) -> Result<PackedContext, Failure> {
+    let token = CancelToken::new();
+    let options = options.clone().cancel_token(token.clone());
+    let dir = dir.to_path_buf();
+    let mut job = tokio::task::spawn_blocking(move || build_context::pack(dir, &options));
+    let joined = tokio::select! {
+        joined = &mut job => joined,
+        () = ctrl_c() => {
+            token.cancel();
+            // Whatever the pack ends with now, the user asked to stop; a
+            // finished archive is deleted when dropped here.
+            let _ = until_second_ctrl_c(&mut job).await;
+            return Err(Failure::Interrupted(PACKING_STOPPED.into()));
+        }
+    };
+    joined
+        .map_err(|e| Failure::Internal(format!("packing the build context stopped: {e}")))?
+        .map_err(Failure::from)
+}
+
+/// Waits for `work` to end after a first Ctrl-C asked it to stop; a second
+/// Ctrl-C exits with 130 at once, without waiting.
+async fn until_second_ctrl_c<F: std::future::Future + Unpin>(work: &mut F) -> F::Output {
+    tokio::select! {
+        output = work => output,
+        () = ctrl_c() => {
+            eprintln!("interrupted again: exiting without waiting for the cleanup");
+            std::process::exit(130);
+        }
+    }
 }
 
 /// Warns (on stderr) about files left out of a context.
@@ -166,13 +202,71 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
         BuildProgress::Uploading { sent, total } => {
             progress.bytes("uploading the context", *sent, *total);
         }
+        BuildProgress::ConfirmingUpload { .. } => {
+            progress.phase("waiting for the storage host to confirm the upload");
+        }
+        BuildProgress::Created { build_id } => {
+            progress.phase(&format!("build {build_id} created"));
+        }
         BuildProgress::Building { status } => progress.phase(&format!("build: {status}")),
         // The caller's summary line says it, with the context hash.
         _ => {}
     }
 }
 
-/// Runs a cloud build, showing its steps, stopping the wait on Ctrl-C.
+/// Where a cloud build is, for what Ctrl-C should say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Nothing sent yet; the partial archive is to be deleted.
+    Packing,
+    /// Looking for a cached build, or uploading: no build exists.
+    Sending,
+    /// All bytes sent, the storage host's answer awaited: no build exists.
+    Confirming,
+    /// Uploaded; `createBuild` sent or about to be: a build may exist.
+    Creating,
+    /// The build exists (its id) and goes on in the service.
+    Building(Uuid),
+}
+
+impl Stage {
+    /// The stage after `event`.
+    fn after(self, event: &BuildProgress) -> Stage {
+        match event {
+            BuildProgress::Packed { .. } | BuildProgress::Uploading { .. } => Stage::Sending,
+            BuildProgress::ConfirmingUpload { .. } => Stage::Confirming,
+            BuildProgress::Uploaded => Stage::Creating,
+            BuildProgress::Created { build_id }
+            | BuildProgress::Cached { build_id }
+            | BuildProgress::Done { build_id } => Stage::Building(*build_id),
+            _ => self,
+        }
+    }
+
+    /// What stopping here means, said on Ctrl-C.
+    fn interrupted(self) -> String {
+        match self {
+            Stage::Packing => PACKING_STOPPED.into(),
+            Stage::Sending => {
+                "interrupted: the upload was stopped before it finished; nothing was built".into()
+            }
+            Stage::Confirming => "interrupted while waiting for the storage host to confirm the \
+                                  upload: it was stopped; nothing was built"
+                .into(),
+            Stage::Creating => "interrupted just as the build was being created: it may have \
+                                started; see `pipecat-cloud build list`"
+                .into(),
+            Stage::Building(id) => format!(
+                "interrupted: stopped waiting; build {id} goes on in Pipecat Cloud; follow it \
+                 with `pipecat-cloud build logs {id} --follow`"
+            ),
+        }
+    }
+}
+
+/// Runs a cloud build, showing its steps. Ctrl-C while packing cancels the
+/// pack and waits for its partial archive to be deleted; later, it stops at
+/// once; either way it says what that left (exit 130).
 pub async fn run_cloud_build(
     client: &pipecat_api::Client,
     build: CloudBuild,
@@ -180,14 +274,31 @@ pub async fn run_cloud_build(
     let progress = Progress::new();
     progress.phase("packing the build context");
     let shown = progress.clone();
-    let build = build.on_progress(move |event| build_phase(event, &shown));
-    let finished = interruptible(
-        client.cloud_build(build),
-        &progress,
-        "a build already started goes on; see `pipecat-cloud build list`",
-    )
-    .await?;
-    Ok(finished)
+    let stage = std::sync::Arc::new(std::sync::Mutex::new(Stage::Packing));
+    let seen = std::sync::Arc::clone(&stage);
+    let token = CancelToken::new();
+    let build = build.cancel_token(token.clone()).on_progress(move |event| {
+        if let Ok(mut stage) = seen.lock() {
+            *stage = stage.after(event);
+        }
+        build_phase(event, &shown);
+    });
+    let mut job = std::pin::pin!(client.cloud_build(build));
+    let result = tokio::select! {
+        result = &mut job => result,
+        () = ctrl_c() => {
+            let now = stage.lock().map_or(Stage::Packing, |s| *s);
+            if now == Stage::Packing {
+                token.cancel();
+                // The pack ends at its next write and deletes its archive.
+                let _ = until_second_ctrl_c(&mut job).await;
+            }
+            progress.finish();
+            return Err(Failure::Interrupted(now.interrupted()));
+        }
+    };
+    progress.finish();
+    Ok(result?)
 }
 
 /// A build id, checked here so that a typo is a usage error naming the argument.
@@ -210,7 +321,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
     match command {
         BuildCommand::Context { context } => {
-            let packed = pack_context(&context.dir, &context.options())?;
+            let packed = pack_context(&context.dir, &context.options()).await?;
             if out.is_json() {
                 let (files, held_back) = context_json(packed.files(), packed.held_back());
                 return out.json(&json!({
@@ -381,19 +492,26 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                     () = ctrl_c() => Ok(()),
                 };
             }
-            let mut request = client.get_build_logs().build_id(id);
-            if let Some(limit) = limit {
-                request = request.limit(limit);
-            }
-            let answer = request.send().await?;
+            // As many lines as asked, else as many as the API gives (its
+            // default is 500).
+            let answer = client
+                .get_build_logs()
+                .build_id(id)
+                .limit(limit.unwrap_or(MAX_LOG_LINES))
+                .send()
+                .await?;
             if out.is_json() {
-                return out.json_listing(&answer, "logs");
+                out.json_listing(&answer, "logs")?;
+            } else {
+                if answer.logs.is_empty() {
+                    out.note("No output yet.");
+                }
+                for line in &answer.logs {
+                    out.line(line)?;
+                }
             }
-            if answer.logs.is_empty() {
-                out.note("No output yet.");
-            }
-            for line in &answer.logs {
-                out.line(line)?;
+            if answer.next_token.is_some() {
+                out.warn(&lines_left_out(&client, id, answer.logs.len()).await);
             }
             Ok(())
         }
@@ -403,12 +521,37 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
 /// The most lines one `getBuildLogs` answer holds (the API's `limit` cap).
 const MAX_LOG_LINES: u32 = 10_000;
 
+/// Says that a build's log goes on past the `shown` lines printed, which
+/// the API cannot return (it has no parameter to page on), and where the
+/// whole log is.
+async fn lines_left_out(client: &pipecat_api::Client, id: Uuid, shown: usize) -> String {
+    let url = match client.get_build().build_id(id).send().await {
+        Ok(answer) => answer.build.and_then(|b| b.logs_url),
+        Err(_) => None,
+    };
+    // The service's text, kept off the terminal's control sequences.
+    let url = url
+        .map(|u| u.chars().filter(|c| !c.is_control()).collect::<String>())
+        .filter(|u| !u.is_empty());
+    let whole = match url {
+        Some(url) => format!("the whole log is at {url}"),
+        None => "see the whole log in the Pipecat Cloud dashboard".to_string(),
+    };
+    format!(
+        "build {id}'s log has more lines than the {shown} shown: the API returns at most \
+         {MAX_LOG_LINES} lines of a build's log and cannot page past them; lines after \
+         line {shown} were left out; {whole}"
+    )
+}
+
 /// `build logs --follow`: polls the build and its log until the build is in
 /// a final state, printing the lines not printed before. The API cannot page
 /// a build's log, and the log only grows, so the lines already printed are
 /// counted and skipped. Ends with `Ok` on success and with the build's error
 /// when it failed or timed out; any other status (known or not) keeps it
-/// going. The caller stops it on Ctrl-C.
+/// going. A log longer than the API returns ends with a warning saying which
+/// lines were left out and where the whole log is. The caller stops it on
+/// Ctrl-C.
 async fn follow_build_logs(
     client: &pipecat_api::Client,
     id: Uuid,
@@ -437,6 +580,14 @@ async fn follow_build_logs(
             }
         }
         printed = printed.max(logs.logs.len());
+        let truncated = logs.next_token.is_some();
+        let done = matches!(
+            &build.status,
+            Some(BuildStatus::Success | BuildStatus::Failed | BuildStatus::Timeout)
+        );
+        if done && truncated {
+            out.warn(&lines_left_out(client, id, printed).await);
+        }
         match &build.status {
             Some(BuildStatus::Success) => return Ok(()),
             Some(status @ (BuildStatus::Failed | BuildStatus::Timeout)) => {

@@ -315,6 +315,45 @@ fn context_options(build: &BuildSettings) -> ContextOptions {
     options
 }
 
+/// The region a deploy's build must be made in, decided before anything is
+/// packed or uploaded: the agent's own region when it exists (a build in
+/// another region cannot serve it, and an agent's region cannot change),
+/// else the region asked for, else the organization's default.
+async fn build_region(
+    client: &pipecat_api::Client,
+    config: &DeployConfig,
+) -> Result<String, Failure> {
+    let name = config.agent_name();
+    let existing = match client.get_service().agent_name(name).send().await {
+        Ok(agent) => agent.region.clone().filter(|r| !r.is_empty()),
+        Err(err) if err.is_not_found() => None,
+        Err(err) => return Err(err.into()),
+    };
+    match (existing, config.region()) {
+        (Some(actual), Some(wanted)) if actual != wanted => Err(Failure::Usage(format!(
+            "region: agent {name} is in region {actual}, the config says {wanted}; an agent's \
+             region cannot change, so nothing was built or uploaded (drop the region, delete \
+             the agent first, or deploy under another name)"
+        ))),
+        (Some(actual), _) => Ok(actual),
+        (None, Some(wanted)) => Ok(wanted.to_string()),
+        (None, None) => {
+            let properties = client.get_properties().send().await?;
+            properties
+                .properties
+                .and_then(|p| p.default_region)
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    Failure::Usage(
+                        "no region given and the organization has no defaultRegion: pass \
+                         --region"
+                            .into(),
+                    )
+                })
+        }
+    }
+}
+
 /// What a deploy of `config` would send for `plan`: the library's own
 /// create or update body, so the dry run cannot drift from the real
 /// request.
@@ -396,9 +435,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
         for pattern in settings.exclude_patterns() {
             job = job.exclude(pattern.clone());
         }
-        if let Some(region) = config.region() {
-            job = job.region(region);
-        }
+        job = job.region(build_region(&client, &config).await?);
         let finished = run_cloud_build(&client, job).await?;
         if !out.is_json() {
             let cached = if finished.cached() { " (reused)" } else { "" };
@@ -497,7 +534,8 @@ async fn dry_run(
         let packed = pack_context(
             Path::new(settings.context_dir()),
             &context_options(settings),
-        )?;
+        )
+        .await?;
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }

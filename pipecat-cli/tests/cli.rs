@@ -1580,3 +1580,302 @@ async fn ctrl_c_during_a_rollout_exits_130_and_says_the_rollout_goes_on() {
     assert_eq!(calls(&fake, "DELETE", "/v1/agents"), 0);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+// ---- Ctrl-C in each phase of a cloud build; build logs past the API's cap; the build region ----
+
+/// A bot directory big enough that packing takes a while: incompressible
+/// files (a xorshift stream).
+fn big_bot_dir(tag: &str) -> std::path::PathBuf {
+    let dir = temp_dir(tag);
+    std::fs::write(dir.join("Dockerfile"), "FROM scratch\n").unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..32 {
+        let mut data = Vec::with_capacity(1 << 20);
+        while data.len() < 1 << 20 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            data.extend_from_slice(&x.to_le_bytes());
+        }
+        std::fs::write(dir.join(format!("weights-{i:02}.bin")), data).unwrap();
+    }
+    dir
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// When to send SIGINT.
+enum When<'a> {
+    /// Once a file appears in this directory (the archive being written).
+    FileIn(&'a std::path::Path),
+    /// Once stderr has a line starting with this.
+    Line(&'a str),
+}
+
+/// Runs `cmd`, sends it SIGINT at `when`, and gives its exit code and
+/// everything it wrote on stderr. Bounded: a child that does not end within
+/// 20 s of the signal is killed and the test fails.
+#[cfg(unix)]
+async fn interrupt(mut cmd: Command, when: When<'_>) -> (Option<i32>, String) {
+    use std::io::BufRead as _;
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(pipe).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    let started = std::time::Instant::now();
+    loop {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the moment never came: {seen:?}"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before the signal: {seen:?}"
+        );
+        let line = rx.recv_timeout(std::time::Duration::from_millis(2)).ok();
+        let now = match (&when, &line) {
+            (When::FileIn(dir), _) => !entries(dir).is_empty(),
+            (When::Line(start), Some(line)) => line.starts_with(start),
+            (When::Line(_), None) => false,
+        };
+        seen.extend(line);
+        if now {
+            break;
+        }
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let signalled = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().ok();
+            panic!("still running 20 s after Ctrl-C: {seen:?}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    };
+    let rest: Vec<String> = rx.iter().collect();
+    seen.extend(rest);
+    (status.code(), seen.join("\n"))
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn ctrl_c_while_packing_exits_130_says_nothing_was_sent_and_leaves_no_archive() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = big_bot_dir("pack-ctrl-c");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"big-bot\"\n[build]\n",
+    )
+    .unwrap();
+    let commands: [&[&str]; 4] = [
+        &["build", "context", "."],
+        &["deploy", "--dry-run"],
+        &["build", "create", ".", "--region", "us-west"],
+        &["deploy", "--build"],
+    ];
+    for args in commands {
+        let tmp = temp_dir("pack-ctrl-c-tmp");
+        let mut cmd = command(&fake, args);
+        cmd.current_dir(&dir).env("TMPDIR", &tmp);
+        let (code, stderr) = interrupt(cmd, When::FileIn(&tmp)).await;
+        assert_eq!(code, Some(130), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("interrupted while packing the build context: nothing was sent"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("goes on"), "{args:?}: {stderr}");
+        assert_eq!(entries(&tmp), Vec::<String>::new(), "{args:?}");
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+    // `deploy --build` may look the agent up first; nothing else was sent.
+    for r in fake.requests() {
+        assert!(
+            r.method == "GET" && (r.path.starts_with("/v1/agents/") || r.path == "/v1/properties"),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn ctrl_c_while_the_storage_host_confirms_says_the_upload_stopped_and_nothing_was_built() {
+    use pipecat_fake::Fault;
+    let fake = FakeCloud::start().await.unwrap();
+    fake.fail_next(
+        "uploadBuildContext",
+        1,
+        Fault::Stall(std::time::Duration::from_secs(40)),
+    );
+    let dir = bot_dir("upload-ctrl-c");
+    let mut cmd = command(&fake, &["build", "create", ".", "--region", "us-west"]);
+    cmd.current_dir(&dir);
+    let (code, stderr) = interrupt(
+        cmd,
+        When::Line("waiting for the storage host to confirm the upload"),
+    )
+    .await;
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("the upload was stopped; nothing was built")
+            || stderr.contains("it was stopped; nothing was built"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("goes on"), "{stderr}");
+    let created = fake
+        .requests()
+        .iter()
+        .filter(|r| r.operation.as_deref() == Some("createBuild"))
+        .count();
+    assert_eq!(created, 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn ctrl_c_while_building_says_the_build_goes_on_and_how_to_follow_it() {
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(100_000);
+    let dir = bot_dir("building-ctrl-c");
+    let mut cmd = command(&fake, &["build", "create", ".", "--region", "us-west"]);
+    cmd.current_dir(&dir);
+    let (code, stderr) = interrupt(cmd, When::Line("build: ")).await;
+    assert_eq!(code, Some(130), "{stderr}");
+    let build = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET" && r.path.starts_with("/v1/builds/"))
+        .expect("the build was polled");
+    let id = build.path.trim_start_matches("/v1/builds/").to_string();
+    assert!(stderr.contains(&format!("build {id} goes on")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("pipecat-cloud build logs {id} --follow")),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn build_logs_asks_for_all_the_api_gives_and_says_when_lines_were_left_out() {
+    use pipecat_fake::Fault;
+    let fake = FakeCloud::start().await.unwrap();
+    let id = unread_build(&fake).await;
+    // Read once so that it has a log.
+    let whole = cli(&fake, &["build", "logs", &id]).await;
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let query = fake
+        .requests()
+        .into_iter()
+        .rev()
+        .find(|r| r.path.ends_with("/logs"))
+        .and_then(|r| r.query)
+        .unwrap_or_default();
+    assert!(query.contains("limit=10000"), "{query}");
+    assert!(!stderr(&whole).contains("left out"), "{}", stderr(&whole));
+
+    // The service has more than it returned.
+    for args in [
+        vec!["build", "logs", id.as_str()],
+        vec!["build", "logs", id.as_str(), "-o", "json"],
+    ] {
+        fake.fail_next(
+            "getBuildLogs",
+            1,
+            Fault::amend("/nextToken", serde_json::json!("10000")),
+        );
+        let out = cli(&fake, &args).await;
+        assert!(out.status.success(), "{}", stderr(&out));
+        let shown = if args.len() > 3 {
+            one_json(&out)["logs"].as_array().unwrap().len()
+        } else {
+            lines(&out).len()
+        };
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("lines after line {shown} were left out")),
+            "{err}"
+        );
+        assert!(err.contains("at most 10000 lines"), "{err}");
+        assert!(
+            err.contains(&format!("https://console.fake.invalid/builds/{id}")),
+            "{err}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn deploy_builds_in_the_existing_agents_region_and_refuses_another_before_packing() {
+    let fake = FakeCloud::start().await.unwrap();
+    let body = CreateServiceRequest::builder()
+        .service_name("eu-bot")
+        .image("example/bot:1")
+        .region("eu-central");
+    client(&fake)
+        .create_service()
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let dir = bot_dir("deploy-region");
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"eu-bot\"\n[build]\n",
+    )
+    .unwrap();
+
+    // Another region than the agent's: refused before anything is packed
+    // or uploaded.
+    fake.clear_requests();
+    let tmp = temp_dir("deploy-region-tmp");
+    let mut cmd = command(&fake, &["deploy", "--region", "us-east"]);
+    cmd.current_dir(&dir).env("TMPDIR", &tmp);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("agent eu-bot is in region eu-central"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("packed"), "{}", stderr(&out));
+    assert_eq!(calls(&fake, "POST", "/v1/builds"), 0);
+    assert_eq!(calls(&fake, "POST", "/fake-uploads/"), 0);
+    assert_eq!(entries(&tmp), Vec::<String>::new());
+
+    // No region given: the build is made where the agent is (not in the
+    // organization's default, us-west), and the deploy succeeds.
+    let out = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let upload_url = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/v1/builds/upload-url")
+        .expect("an upload url");
+    let body: Value = serde_json::from_slice(&upload_url.body).unwrap();
+    assert_eq!(body["region"], "eu-central");
+    std::fs::remove_dir_all(&dir).ok();
+    std::fs::remove_dir_all(&tmp).ok();
+}

@@ -329,15 +329,27 @@ async fn a_403_from_the_storage_host_is_an_error_quoting_its_message() {
     let dir = bot_dir();
     let err = client.cloud_build(build_of(&dir)).await.unwrap_err();
     match &err {
-        Error::UnexpectedResponse { status, message } => {
+        Error::Storage {
+            host,
+            status,
+            message,
+        } => {
+            assert_eq!(host, "127.0.0.1");
             assert_eq!(*status, Some(StatusCode::FORBIDDEN));
             assert!(
                 message.contains("AccessDenied: Invalid according to Policy: Policy expired."),
                 "{message}"
             );
         }
-        other => panic!("expected UnexpectedResponse, got {other:?}"),
+        other => panic!("expected Storage, got {other:?}"),
     }
+    // The storage host failed, not Pipecat Cloud, and the error says so.
+    let text = err.to_string();
+    assert!(
+        text.starts_with("the storage host 127.0.0.1 refused"),
+        "{text}"
+    );
+    assert!(!text.contains("Pipecat Cloud"), "{text}");
     let shown = format!("{err} {err:?}");
     for secret in [
         "fake-signature",
@@ -428,7 +440,15 @@ async fn progress_arrives_in_order_and_unknown_statuses_keep_waiting() {
             total: bytes
         }
     );
-    let statuses: Vec<String> = events[3..events.len() - 1]
+    assert_eq!(events[3], BuildProgress::ConfirmingUpload { total: bytes });
+    assert_eq!(events[4], BuildProgress::Uploaded);
+    assert_eq!(
+        events[5],
+        BuildProgress::Created {
+            build_id: built.build_id()
+        }
+    );
+    let statuses: Vec<String> = events[6..events.len() - 1]
         .iter()
         .map(|e| match e {
             BuildProgress::Building { status } => status.to_string(),
@@ -467,5 +487,175 @@ async fn packing_errors_send_nothing_and_the_call_can_be_spawned() {
     let task = tokio::spawn(async move { client.cloud_build(build_of(&dir)).await });
     let err = task.await.unwrap().unwrap_err();
     assert!(err.to_string().contains("Dockerfile"), "{err}");
+    assert_eq!(fake.request_count(), 0);
+}
+
+/// A storage stand-in on loopback: it reads whatever is sent and never
+/// answers (until the test ends). Gives its URL and how many bytes it read.
+async fn silent_storage_host() -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt as _;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/bucket", listener.local_addr().unwrap());
+    let read = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = read.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    counter.fetch_add(n, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    (url, read)
+}
+
+#[tokio::test]
+async fn a_storage_host_that_takes_the_upload_and_never_answers_is_an_error_in_bounded_time() {
+    let fake = FakeCloud::start().await.unwrap();
+    // One attempt: a timed-out upload is retried like any timeout otherwise.
+    let client = pipecat_api::Client::builder()
+        .host(fake.url())
+        .private_key(fake.private_key())
+        .retry(pipecat_api::RetryPolicy::default().max_attempts(1))
+        .build()
+        .unwrap();
+    let (url, read) = silent_storage_host().await;
+    fake.fail_next(
+        "getBuildUploadUrl",
+        1,
+        Fault::amend("/uploadUrl", serde_json::json!(url)),
+    );
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let dir = bot_dir();
+    let started = std::time::Instant::now();
+    let build = build_of(&dir)
+        .upload_response_timeout(Duration::from_millis(300))
+        .on_progress(move |e| seen.lock().unwrap().push(e.clone()));
+    let err = tokio::time::timeout(Duration::from_secs(20), client.cloud_build(build))
+        .await
+        .expect("the upload wait is bounded")
+        .unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10));
+    match &err {
+        Error::Storage {
+            host,
+            status,
+            message,
+        } => {
+            assert_eq!(host, "127.0.0.1");
+            assert_eq!(*status, None);
+            assert!(message.contains("did not confirm the upload"), "{message}");
+        }
+        other => panic!("expected Storage, got {other:?}"),
+    }
+    let text = err.to_string();
+    assert!(text.starts_with("the storage host 127.0.0.1 "), "{text}");
+    assert!(!text.contains("Pipecat Cloud"), "{text}");
+    // The whole body went out, then the wait was said and bounded.
+    let events = events.lock().unwrap().clone();
+    let Some(BuildProgress::Packed { bytes, .. }) = events.first().cloned() else {
+        panic!("{events:?}")
+    };
+    assert!(read.load(std::sync::atomic::Ordering::SeqCst) as u64 > bytes);
+    assert_eq!(
+        events.last(),
+        Some(&BuildProgress::ConfirmingUpload { total: bytes }),
+        "{events:?}"
+    );
+    assert_eq!(calls(&fake, "createBuild"), 0);
+}
+
+/// A context big enough that packing it takes a while: incompressible
+/// files (a xorshift stream), so every chunk costs the compressor.
+fn big_context(files: usize, each: usize) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Dockerfile"), "FROM scratch\n").unwrap();
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    for i in 0..files {
+        let mut data = Vec::with_capacity(each);
+        while data.len() < each {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            data.extend_from_slice(&x.to_le_bytes());
+        }
+        std::fs::write(dir.path().join(format!("weights-{i:03}.bin")), data).unwrap();
+    }
+    dir
+}
+
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Waits (bounded) until packing has started writing its archive in `dir`.
+async fn archive_started(dir: &std::path::Path) {
+    let started = std::time::Instant::now();
+    while entries(dir).is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "no archive appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_cancelled_pack_stops_sends_nothing_and_leaves_no_archive() {
+    let (fake, client) = setup().await;
+    let context = big_context(48, 1 << 20);
+    let temp = tempfile::tempdir().unwrap();
+    let token = pipecat_api::build_context::CancelToken::new();
+    let build = CloudBuild::new(context.path())
+        .region("us-west")
+        .temp_dir(temp.path())
+        .cancel_token(token.clone());
+    let task = tokio::spawn(async move { client.cloud_build(build).await });
+    archive_started(temp.path()).await;
+    token.cancel();
+    let err = tokio::time::timeout(Duration::from_secs(10), task)
+        .await
+        .expect("a cancelled pack stops promptly")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, Error::Cancelled { .. }), "{err:?}");
+    assert!(err.to_string().contains("nothing was sent"), "{err}");
+    assert_eq!(entries(temp.path()), Vec::<String>::new());
+    assert_eq!(fake.request_count(), 0);
+}
+
+#[tokio::test]
+async fn dropping_a_cloud_build_while_packing_stops_the_pack_and_deletes_its_archive() {
+    let (fake, client) = setup().await;
+    let context = big_context(48, 1 << 20);
+    let temp = tempfile::tempdir().unwrap();
+    let build = CloudBuild::new(context.path())
+        .region("us-west")
+        .temp_dir(temp.path());
+    let task = tokio::spawn(async move { client.cloud_build(build).await });
+    archive_started(temp.path()).await;
+    task.abort();
+    // The pack's thread notices at its next write and deletes its file.
+    let started = std::time::Instant::now();
+    while !entries(temp.path()).is_empty() {
+        // Well under the time the whole pack takes (which the old code
+        // ran to the end before deleting anything).
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "the partial archive stayed: {:?}",
+            entries(temp.path())
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     assert_eq!(fake.request_count(), 0);
 }

@@ -86,8 +86,16 @@
 //! bytes of file content, a file or directory that cannot be read, a file
 //! name that is not UTF-8, a bad pattern, a symlink as above. Messages never
 //! include file contents.
+//!
+//! # Cancelling
+//!
+//! With a [`CancelToken`] ([`ContextOptions::cancel_token`]), another thread
+//! can stop a pack: it ends with [`Error::Cancelled`] at its next write to
+//! the archive (or before the archive is started), and the partial archive
+//! is deleted. The walk of the tree is not interrupted (it holds no file).
 
 mod archive;
+mod cancel;
 mod ignore;
 #[cfg(test)]
 mod tests;
@@ -103,6 +111,8 @@ use std::sync::Arc;
 use crate::Error;
 
 use archive::{WRITE_BUFFER, write_archive};
+pub use cancel::CancelToken;
+use cancel::Cancellable;
 use ignore::{Glob, Rules};
 use walk::Walker;
 
@@ -224,6 +234,7 @@ pub struct ContextOptions {
     allowed_secrets: Vec<PathBuf>,
     max_bytes: u64,
     temp_dir: Option<PathBuf>,
+    cancel: Option<CancelToken>,
 }
 
 impl Default for ContextOptions {
@@ -234,6 +245,7 @@ impl Default for ContextOptions {
             allowed_secrets: Vec::new(),
             max_bytes: DEFAULT_MAX_BYTES,
             temp_dir: None,
+            cancel: None,
         }
     }
 }
@@ -290,6 +302,14 @@ impl ContextOptions {
     /// small or memory-backed file system (`tmpfs`).
     pub fn temp_dir(mut self, dir: impl AsRef<Path>) -> Self {
         self.temp_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// Stops packing when `token` is cancelled (see [`CancelToken`]): the
+    /// partial archive is deleted and [`pack`] ends with
+    /// [`Error::Cancelled`].
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
         self
     }
 }
@@ -494,6 +514,16 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
         allowed.insert(rel);
     }
 
+    let token = options.cancel.clone().unwrap_or_default();
+    let cancelled = || Error::Cancelled {
+        what: format!(
+            "packing the build context {} (nothing was sent; no archive is left behind)",
+            root.display()
+        ),
+    };
+    if token.is_cancelled() {
+        return Err(cancelled());
+    }
     let rules = load_rules(root, &options.excludes)?;
     let mut secrets = Vec::with_capacity(SECRET_PATTERNS.len());
     for pattern in SECRET_PATTERNS {
@@ -535,6 +565,9 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
     }
     found.sort_by(|a, b| a.rel.cmp(&b.rel));
     held_back.sort_by(|a, b| a.path.cmp(&b.path));
+    if token.is_cancelled() {
+        return Err(cancelled());
+    }
 
     let temp = match &options.temp_dir {
         Some(dir) => tempfile::Builder::new()
@@ -552,10 +585,20 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
             format!("cannot create a temporary file for the archive: {err}"),
         )
     })?;
+    // `temp_path` deletes the file when dropped: on every early return
+    // below, a cancelled pack included, no partial archive is left.
     let (file, temp_path) = temp.into_parts();
-    let (file, written) =
-        write_archive(root, &found, BufWriter::with_capacity(WRITE_BUFFER, file))?;
-    file.into_inner()
+    let out = Cancellable {
+        inner: BufWriter::with_capacity(WRITE_BUFFER, file),
+        token: token.clone(),
+    };
+    let (out, written) = match write_archive(root, &found, out) {
+        Ok(done) => done,
+        Err(_) if token.is_cancelled() => return Err(cancelled()),
+        Err(err) => return Err(err),
+    };
+    out.inner
+        .into_inner()
         .map_err(|err| refuse(root, format!("cannot write the archive: {}", err.error())))?;
     Ok(PackedContext {
         archive: Arc::new(temp_path),
