@@ -76,6 +76,7 @@ pub mod pages;
 mod patterns;
 mod proxy;
 mod ranges;
+mod regular_file;
 mod response;
 mod retry;
 mod secret_sets;

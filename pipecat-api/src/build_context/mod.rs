@@ -89,6 +89,7 @@
 
 mod archive;
 mod ignore;
+mod secrets;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -102,9 +103,12 @@ use std::sync::Arc;
 
 use crate::Error;
 
+use crate::regular_file;
+
 use archive::{WRITE_BUFFER, write_archive};
-use ignore::{Glob, Rules};
-use walk::Walker;
+use ignore::Rules;
+use secrets::SecretNames;
+use walk::{WalkSettings, Walked};
 
 /// The default limit on the total size of the packed files before
 /// compression: 500 MB (500 * 1000 * 1000 bytes).
@@ -172,32 +176,55 @@ pub const DEFAULT_EXCLUSIONS: &[&str] = &[
     "**/pcc-deploy.toml",
 ];
 
-/// File-name patterns of files that look like secrets; such a file is never
-/// packed unless allowed by [`ContextOptions::allow_secret`]. Matched against
-/// the file name only, with the same glob rules as ignore patterns; a name
-/// ending in `.pub` (a public key) never counts as a secret.
+/// Name patterns of files that hold credentials; such a file is held back
+/// ([`HeldBackReason::SecretName`]) unless allowed by
+/// [`ContextOptions::allow_secret`]. Matched, with the same glob rules as
+/// ignore patterns, against the file's name, or for a pattern with a `/`
+/// (`.aws/credentials`) against as many of its path's last components; a
+/// name ending in `.pub` (a public key) never counts as a secret.
 ///
-/// Environment files, private keys and certificates with their keys
-/// (`*.pem`, `*.key`, PKCS#12 and Java key stores, SSH private keys), and the
-/// usual credential files of package managers, git, `netrc` and Google Cloud.
+/// Environment files (`.env`, `.env.*`, `*.env`, direnv's `.envrc`), private
+/// keys and certificates with their keys (`*.pem`, `*.key`, PKCS#12, Java
+/// and Android key stores, SSH and PuTTY private keys, Apple's `AuthKey_*.p8`,
+/// GnuPG's `secring.gpg`), the credential files of cloud and container tools
+/// (AWS, Docker, Kubernetes, Google Cloud, Vault, Terraform variables), of
+/// package managers, git, `netrc` and PostgreSQL, and Rails-style
+/// `secrets.yml`. Files with an innocent name are judged by content too
+/// ([`SecretContent`]): that is how `*.asc` private keys are found, since
+/// most `.asc` files are public keys and signatures.
 pub const SECRET_PATTERNS: &[&str] = &[
     ".env",
     ".env.*",
+    "*.env",
+    ".envrc",
     "*.pem",
     "*.key",
     "*.p12",
     "*.pfx",
     "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "AuthKey_*.p8",
+    "secring.gpg",
     "id_rsa*",
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
+    ".aws/credentials",
+    ".docker/config.json",
+    ".kube/config",
+    ".vault-token",
+    "*.tfvars",
+    "*.tfvars.json",
+    ".pgpass",
     ".npmrc",
     ".pypirc",
     ".netrc",
     ".git-credentials",
     "credentials.json",
     "application_default_credentials.json",
+    "secrets.yml",
+    "secrets.yaml",
 ];
 
 /// The name of the ignore file read at the context root.
@@ -384,6 +411,7 @@ pub struct PackedFile {
     path: String,
     size: u64,
     executable: bool,
+    link: Option<String>,
 }
 
 impl PackedFile {
@@ -400,6 +428,14 @@ impl PackedFile {
     /// Whether it was packed with mode `0o755` (any execute bit set).
     pub fn executable(&self) -> bool {
         self.executable
+    }
+
+    /// For a path to a directory packed under another path (see
+    /// [Symlinks](self#symlinks)): the target of the symlink entry packed
+    /// here instead, relative to this entry's directory. Such an entry has
+    /// size 0.
+    pub fn link_target(&self) -> Option<&str> {
+        self.link.as_deref()
     }
 }
 
@@ -423,24 +459,105 @@ impl HeldBack {
     }
 }
 
-/// Why a file was held back.
+/// Why a file was held back: which rule decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HeldBackReason {
-    /// Its name matches [`SECRET_PATTERNS`] and it was not allowed with
-    /// [`ContextOptions::allow_secret`].
-    LooksLikeSecret,
+    /// Its path matches this pattern of [`SECRET_PATTERNS`] and it was not
+    /// allowed with [`ContextOptions::allow_secret`].
+    #[non_exhaustive]
+    SecretName {
+        /// The pattern, as written in [`SECRET_PATTERNS`].
+        pattern: &'static str,
+    },
+    /// It is a symlink (or under a directory symlink) whose target's path
+    /// matches this pattern of [`SECRET_PATTERNS`] (`app.cfg -> .env`), and
+    /// it was not allowed.
+    #[non_exhaustive]
+    SecretLinkTarget {
+        /// The pattern, as written in [`SECRET_PATTERNS`].
+        pattern: &'static str,
+    },
+    /// Its first bytes have the shape of a credential, whatever its name,
+    /// and it was not allowed.
+    SecretContent(SecretContent),
     /// A socket, FIFO or device, which has no content to pack.
     NotRegularFile,
 }
 
+impl HeldBackReason {
+    /// Whether it was held back as a likely secret (by name, link target or
+    /// content), which [`ContextOptions::allow_secret`] can override.
+    pub fn is_secret(&self) -> bool {
+        matches!(
+            self,
+            HeldBackReason::SecretName { .. }
+                | HeldBackReason::SecretLinkTarget { .. }
+                | HeldBackReason::SecretContent(_)
+        )
+    }
+}
+
 impl fmt::Display for HeldBackReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HeldBackReason::LooksLikeSecret => {
-                "looks like a secret; allow it explicitly to upload it"
+        const ALLOW: &str = "allow it explicitly to upload it";
+        match self {
+            HeldBackReason::SecretName { pattern } => {
+                write!(f, "looks like a secret (name matches `{pattern}`); {ALLOW}")
             }
-            HeldBackReason::NotRegularFile => "not a regular file",
+            HeldBackReason::SecretLinkTarget { pattern } => write!(
+                f,
+                "looks like a secret (a symlink whose target matches `{pattern}`); {ALLOW}"
+            ),
+            HeldBackReason::SecretContent(kind) => {
+                write!(f, "looks like a secret (holds {kind}); {ALLOW}")
+            }
+            HeldBackReason::NotRegularFile => f.write_str("not a regular file"),
+        }
+    }
+}
+
+/// The kind of credential a file's first bytes show it holds (see
+/// [`HeldBackReason::SecretContent`]). Only the start of each file is read
+/// (8 KiB), and the content never appears in any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecretContent {
+    /// A PEM private key: a line starting `-----BEGIN ... PRIVATE KEY-----`.
+    PemPrivateKey,
+    /// An OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`).
+    OpenSshPrivateKey,
+    /// An armored PGP private key (`-----BEGIN PGP PRIVATE KEY BLOCK-----`).
+    PgpPrivateKey,
+    /// A Google credential file: a JSON object whose `"type"` is
+    /// `"service_account"` or `"authorized_user"`.
+    GoogleCredentials,
+    /// An AWS shared credentials file: INI with an `aws_secret_access_key`.
+    AwsCredentials,
+}
+
+impl SecretContent {
+    /// A stable name for scripts: `pemPrivateKey`, `openSshPrivateKey`,
+    /// `pgpPrivateKey`, `googleCredentials`, `awsCredentials`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SecretContent::PemPrivateKey => "pemPrivateKey",
+            SecretContent::OpenSshPrivateKey => "openSshPrivateKey",
+            SecretContent::PgpPrivateKey => "pgpPrivateKey",
+            SecretContent::GoogleCredentials => "googleCredentials",
+            SecretContent::AwsCredentials => "awsCredentials",
+        }
+    }
+}
+
+impl fmt::Display for SecretContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SecretContent::PemPrivateKey => "a PEM private key",
+            SecretContent::OpenSshPrivateKey => "an OpenSSH private key",
+            SecretContent::PgpPrivateKey => "a PGP private key",
+            SecretContent::GoogleCredentials => "a Google service-account or user credential",
+            SecretContent::AwsCredentials => "an AWS secret access key",
         })
     }
 }
@@ -474,11 +591,23 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
             ),
         )
     })?;
-    if !root.join(&dockerfile).is_file() {
-        return Err(refuse(
-            root,
-            format!("Dockerfile `{dockerfile}` not found in the context"),
-        ));
+    match fs::metadata(root.join(&dockerfile)) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => {
+            return Err(refuse(
+                root,
+                format!(
+                    "Dockerfile `{dockerfile}` is not a regular file ({})",
+                    regular_file::kind(&meta)
+                ),
+            ));
+        }
+        Err(_) => {
+            return Err(refuse(
+                root,
+                format!("Dockerfile `{dockerfile}` not found in the context"),
+            ));
+        }
     }
     let mut allowed = HashSet::new();
     for path in &options.allowed_secrets {
@@ -494,39 +623,38 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
         allowed.insert(rel);
     }
 
-    let rules = load_rules(root, &options.excludes)?;
-    let mut secrets = Vec::with_capacity(SECRET_PATTERNS.len());
-    for pattern in SECRET_PATTERNS {
-        secrets.push(
-            Glob::compile(pattern)
-                .map_err(|why| refuse(root, format!("secret pattern `{pattern}`: {why}")))?,
+    // Without a .dockerignore the defaults leave secrets out by name; an
+    // allowed one is re-included after them (the caller's patterns still
+    // come last). With one, its own rules decide, as documented.
+    let mut extra = Vec::new();
+    if matches!(fs::metadata(root.join(DOCKERIGNORE)), Err(err) if err.kind() == io::ErrorKind::NotFound)
+    {
+        let mut sorted: Vec<&String> = allowed.iter().collect();
+        sorted.sort();
+        extra.extend(
+            sorted
+                .into_iter()
+                .map(|path| format!("!{}", escape_glob(path))),
         );
     }
+    extra.extend(options.excludes.iter().cloned());
+    let rules = load_rules(root, &extra)?;
+    let secrets =
+        SecretNames::compile().map_err(|why| refuse(root, format!("secret pattern {why}")))?;
 
-    let mut walker = Walker {
-        root,
-        canon_root: canon_root.clone(),
+    let settings = WalkSettings {
         rules,
         secrets,
-        dockerfile,
+        dockerfile: dockerfile.clone(),
         allowed,
         max_bytes: options.max_bytes,
-        total: 0,
-        found: Vec::new(),
-        held_back: Vec::new(),
-        excluded: 0,
-        stack: Vec::new(),
     };
-    walker.walk(root, canon_root, "")?;
-
-    let Walker {
+    let Walked {
         mut found,
         mut held_back,
         total,
         excluded,
-        dockerfile,
-        ..
-    } = walker;
+    } = walk::walk(root, canon_root, settings)?;
     if !found.iter().any(|file| file.rel == dockerfile) {
         return Err(refuse(
             root,
@@ -567,6 +695,7 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
                 path: file.rel,
                 size: file.size,
                 executable: file.executable,
+                link: file.link,
             })
             .collect(),
         held_back,
@@ -604,11 +733,27 @@ fn relative_in_context(path: &Path) -> Option<String> {
     }
 }
 
+/// `path` as a pattern that matches exactly it (`\\` before `*?[\\`).
+fn escape_glob(path: &str) -> String {
+    let mut escaped = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The most bytes of `.dockerignore` read (one that is larger is refused).
+const MAX_DOCKERIGNORE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The ignore rules: the `.dockerignore` if there is one, else the defaults,
 /// then the caller's patterns.
 fn load_rules(root: &Path, extra: &[String]) -> Result<Rules, Error> {
     let mut rules = Rules::default();
-    match fs::read(root.join(DOCKERIGNORE)) {
+    // A regular file only: a FIFO or device there must not hang us.
+    match regular_file::read(&root.join(DOCKERIGNORE), MAX_DOCKERIGNORE_BYTES) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes)
                 .map_err(|_| refuse(root, format!("{DOCKERIGNORE} is not UTF-8 text")))?;
