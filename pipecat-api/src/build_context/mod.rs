@@ -88,6 +88,8 @@
 //! include file contents.
 
 mod archive;
+#[cfg(test)]
+mod hostile_tests;
 mod ignore;
 mod secrets;
 #[cfg(test)]
