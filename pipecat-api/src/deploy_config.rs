@@ -210,7 +210,10 @@ impl BuildSettings {
     pub fn context_path(&self) -> PathBuf {
         let dir = Path::new(self.context_dir());
         match &self.base_dir {
-            Some(base) if dir.is_relative() => base.join(dir),
+            // Normalized (`sub/.` is `sub`); the current directory adds nothing.
+            Some(base) if dir.is_relative() && base != Path::new(".") => {
+                base.join(dir).components().collect()
+            }
             _ => dir.to_path_buf(),
         }
     }
@@ -1862,7 +1865,7 @@ auto_latest = false
         // No context_dir: the file's directory; an absolute one as is.
         std::fs::write(&path, "agent_name = \"a\"\n[build]\n").unwrap();
         let config = DeployConfig::from_file(&path).unwrap();
-        assert_eq!(config.build().unwrap().context_path(), sub.join("."));
+        assert_eq!(config.build().unwrap().context_path(), sub);
         let abs = dir.path().join("elsewhere");
         std::fs::write(
             &path,

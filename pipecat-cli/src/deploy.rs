@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use pipecat_api::build_context::ContextOptions;
 use pipecat_api::cloud_build::CloudBuild;
 use pipecat_api::deploy::{DeployEvent, DeployOptions};
-use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig};
+use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, config_dir};
 use serde_json::{Value, json};
 
 use crate::app::{Ctx, Failure, Key};
@@ -18,8 +18,10 @@ use crate::progress::{Progress, interruptible};
 pub const HELP: &str = "\
 Settings come from pcc-deploy.toml in the current directory (or --config FILE); AGENT_NAME,
 IMAGE and the flags override it. With --build, or when the file has a [build] table and no
-image or build_id, the [build] context (default: the current directory and its Dockerfile)
-is built in the cloud first and its build id deployed. Every value is checked before
+image or build_id, the [build] context is built in the cloud first and its build id
+deployed: context_dir (default `.`) is relative to the pcc-deploy.toml that names it, the
+Dockerfile relative to the context. Files that look like credentials are not uploaded
+unless named with --allow-secret. Every value is checked before
 anything is sent; an error names the file, the line and the field.
 
 Example: pipecat-cloud deploy
@@ -40,6 +42,10 @@ pub struct DeployArgs {
     /// Build the image in the cloud first from the `[build]` context (default: `.`).
     #[arg(long)]
     pub build: bool,
+    /// Upload this secret-looking file of the build context anyway (its path
+    /// relative to the context); may be repeated.
+    #[arg(long, value_name = "PATH")]
+    pub allow_secret: Vec<PathBuf>,
     /// The secret set whose keys become the bot's environment.
     #[arg(long, short = 's', value_name = "SET")]
     pub secrets: Option<String>,
@@ -67,11 +73,14 @@ pub struct DeployArgs {
 /// checked. Sends nothing.
 fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
     let default = Path::new(DEPLOY_CONFIG_FILE);
-    let file = match &args.config {
-        Some(path) => Some(DeployConfig::from_file(path)?),
-        None if default.exists() => Some(DeployConfig::from_file(default)?),
+    let path = match &args.config {
+        Some(path) => Some(path.as_path()),
+        // `symlink_metadata`: a FIFO or dangling link there is reported by
+        // from_file, which opens regular files only, rather than skipped.
+        None if default.symlink_metadata().is_ok() => Some(default),
         None => None,
     };
+    let file = path.map(DeployConfig::from_file).transpose()?;
     let mut config = match (file, &args.agent_name) {
         (Some(config), Some(name)) if config.agent_name() != name => {
             config.with_agent_name(name.clone())
@@ -108,7 +117,12 @@ fn load(args: &DeployArgs) -> Result<DeployConfig, Failure> {
         config = config.with_agent_profile(profile.clone());
     }
     if args.build && config.build().is_none() {
-        config = config.with_build(BuildSettings::new());
+        // Like a `[build]` table in the file: relative to the file.
+        let settings = match path {
+            Some(path) => BuildSettings::new().with_base_dir(config_dir(path)),
+            None => BuildSettings::new(),
+        };
+        config = config.with_build(settings);
     }
     config.validate()?;
     config.check_source()?;
@@ -128,11 +142,14 @@ fn build_settings(config: &DeployConfig) -> Option<BuildSettings> {
     config.build().cloned()
 }
 
-/// The packing options of `[build]`.
-fn context_options(build: &BuildSettings) -> ContextOptions {
+/// The packing options of `[build]` and `--allow-secret`.
+fn context_options(build: &BuildSettings, allow_secret: &[PathBuf]) -> ContextOptions {
     let mut options = ContextOptions::new().dockerfile(build.dockerfile());
     for pattern in build.exclude_patterns() {
         options = options.exclude(pattern.clone());
+    }
+    for path in allow_secret {
+        options = options.allow_secret(path);
     }
     options
 }
@@ -151,15 +168,18 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let build = build_settings(&config);
 
     if args.dry_run {
-        return dry_run(&config, build.as_ref(), ctx);
+        return dry_run(&config, build.as_ref(), &args.allow_secret, ctx);
     }
 
     let client = ctx.client(Key::Private)?;
     let mut build_json = Value::Null;
     if let Some(settings) = &build {
-        let mut job = CloudBuild::new(settings.context_dir()).dockerfile(settings.dockerfile());
+        let mut job = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
         for pattern in settings.exclude_patterns() {
             job = job.exclude(pattern.clone());
+        }
+        for path in &args.allow_secret {
+            job = job.allow_secret(path);
         }
         if let Some(region) = config.region() {
             job = job.region(region);
@@ -233,21 +253,24 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
 
 /// `--dry-run`: the checked config, the build context that would be
 /// uploaded (packed here, not sent) and the body that would be sent.
-fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> Result<(), Failure> {
+fn dry_run(
+    config: &DeployConfig,
+    build: Option<&BuildSettings>,
+    allow_secret: &[PathBuf],
+    ctx: &Ctx,
+) -> Result<(), Failure> {
     let out = &ctx.out;
     let mut build_json = Value::Null;
     let mut build_rows: Vec<(&str, Cell)> = Vec::new();
     if let Some(settings) = build {
-        let packed = pack_context(
-            Path::new(settings.context_dir()),
-            &context_options(settings),
-        )?;
+        let context_dir = settings.context_path();
+        let packed = pack_context(&context_dir, &context_options(settings, allow_secret))?;
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }
         let (files, held_back) = context_json(packed.files(), packed.held_back());
         build_json = json!({
-            "contextDir": settings.context_dir(),
+            "contextDir": context_dir.display().to_string(),
             "dockerfile": settings.dockerfile(),
             "region": config.region(),
             "contextHash": packed.hash(),
@@ -260,7 +283,7 @@ fn dry_run(config: &DeployConfig, build: Option<&BuildSettings>, ctx: &Ctx) -> R
                 "Cloud build",
                 Cell::new(format!(
                     "{} ({})",
-                    settings.context_dir(),
+                    context_dir.display(),
                     settings.dockerfile()
                 )),
             ),

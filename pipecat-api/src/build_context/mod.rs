@@ -505,14 +505,17 @@ impl fmt::Display for HeldBackReason {
         const ALLOW: &str = "allow it explicitly to upload it";
         match self {
             HeldBackReason::SecretName { pattern } => {
-                write!(f, "looks like a secret (name matches `{pattern}`); {ALLOW}")
+                write!(
+                    f,
+                    "looks like a secret: its name matches `{pattern}`; {ALLOW}"
+                )
             }
             HeldBackReason::SecretLinkTarget { pattern } => write!(
                 f,
-                "looks like a secret (a symlink whose target matches `{pattern}`); {ALLOW}"
+                "looks like a secret: a symlink to a file whose name matches `{pattern}`; {ALLOW}"
             ),
             HeldBackReason::SecretContent(kind) => {
-                write!(f, "looks like a secret (holds {kind}); {ALLOW}")
+                write!(f, "looks like a secret: it holds {kind}; {ALLOW}")
             }
             HeldBackReason::NotRegularFile => f.write_str("not a regular file"),
         }
