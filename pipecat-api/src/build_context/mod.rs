@@ -48,20 +48,48 @@
 //!
 //! Only regular files are written, no directory entries: extracting a file
 //! creates its parent directories, which is how the official CLI packs
-//! contexts too. An empty directory is therefore not in the context.
+//! contexts too. An empty directory is therefore not in the context. The one
+//! exception is a second path to a directory, packed as a symlink entry (see
+//! [Symlinks](#symlinks)).
 //!
 //! # What stays out
 //!
 //! - With a `.dockerignore` at the context root, its patterns are applied with
 //!   Docker's rules (see [`ContextOptions::exclude`]). Without one, the
 //!   default set [`DEFAULT_EXCLUSIONS`] applies, plus [`SECRET_PATTERNS`] at
-//!   any depth. Extra patterns given with [`ContextOptions::exclude`] come
+//!   any depth (so a file with a secret's name is excluded, and counted, not
+//!   listed). Extra patterns given with [`ContextOptions::exclude`] come
 //!   after either, so they can also re-include (`!path`).
-//! - Files that look like secrets ([`SECRET_PATTERNS`], matched against the
-//!   file name) are held back even when the ignore rules let them through,
-//!   unless [allowed](ContextOptions::allow_secret) by exact relative path.
-//!   They are listed in [`PackedContext::held_back`]; files left out by the
-//!   ignore rules are only counted ([`PackedContext::excluded`]).
+//! - **Credentials are held back**, with or without a `.dockerignore`, even
+//!   when the ignore rules let them through, and listed in
+//!   [`PackedContext::held_back`] with the rule that decided
+//!   ([`HeldBackReason`]):
+//!   - by name: the file's path matches one of [`SECRET_PATTERNS`]
+//!     (`.env`, `prod.env`, `.envrc`, `.aws/credentials`, `*.pem`, …);
+//!   - by link target: a symlink with an innocent name whose target's path
+//!     in the context matches one (`app.cfg -> .env`, `tls -> server.key`),
+//!     and a file under a directory link whose real path matches one;
+//!   - by content: whatever its name, the first 8 KiB of the file (through
+//!     the link, for a symlink) show a private key (PEM, OpenSSH or PGP, a
+//!     boundary line starting `-----BEGIN … PRIVATE KEY`), a Google
+//!     credential JSON (`"type": "service_account"` or
+//!     `"authorized_user"`), or an AWS credentials file (INI with an
+//!     `aws_secret_access_key`). Only that prefix is read, so packing stays
+//!     one pass over the data, and no message ever holds file contents.
+//!
+//!   [`ContextOptions::allow_secret`] (the CLI's `--allow-secret PATH`)
+//!   uploads one on purpose, by the exact path it is packed under (a
+//!   symlink's own path); without a `.dockerignore` it also lifts the
+//!   default exclusion of that path. The Dockerfile is never held back.
+//! - Files the ignore rules leave out are only counted
+//!   ([`PackedContext::excluded`]).
+//! - Sockets, FIFOs and devices, and symlinks to them, are held back
+//!   ([`HeldBackReason::NotRegularFile`]). Nothing that is not a regular
+//!   file is ever opened: types are checked before opening, files are opened
+//!   non-blocking and checked again once open, so a FIFO or device (even one
+//!   swapped in while packing) is an error or held back, never a hang. A
+//!   `.dockerignore` or Dockerfile that is not a regular file is an error
+//!   naming it and what it is.
 //! - Only the `.dockerignore` at the context root is read (not BuildKit's
 //!   `<Dockerfile>.dockerignore` beside a Dockerfile).
 //! - The Dockerfile is always packed, even when a pattern matches it or its
@@ -69,23 +97,38 @@
 //!
 //! # Symlinks
 //!
-//! A symlink whose target resolves inside the context is followed: a link to
-//! a file is packed as a regular file with the target's content (and the
-//! target's execute bit), a link to a directory is walked under the link's
-//! path. A link that points outside the context, a dangling link, and a link
-//! to a directory that contains it (a loop) are errors naming the link;
+//! Docker sends a context's symlinks as links and never follows them; we
+//! follow a link whose target resolves inside the context, so a link to a
+//! shared file or directory brings its content (the official CLI follows
+//! links too). A link to a file is packed as a regular file with the
+//! target's content (and the target's execute bit), judged as a secret by
+//! its own name, its target's path and the content. A link that points
+//! outside the context and a dangling link are errors naming the link;
 //! excluding the link with a pattern avoids the error, since excluded links
-//! are never resolved. Sockets, FIFOs and devices are held back
-//! ([`HeldBackReason::NotRegularFile`]).
+//! are never resolved.
+//!
+//! A directory link is followed after the real tree is walked, and **each
+//! real directory is walked once**: under its own path when the ignore rules
+//! let it in, otherwise under the first link to it (in the order the walk
+//! meets links). Every other path that leads to a directory already walked — a
+//! second link to it, or a link to a directory that contains the link (a
+//! loop) — is packed as a symlink entry ([`PackedFile::link_target`],
+//! relative, as Docker would send it) to where it was packed. The extracted
+//! context has the same paths with the same contents, and its size grows
+//! with the real tree, not with the number of paths through links: a
+//! pnpm-style `node_modules`, where links form a DAG of 2^N paths, packs
+//! each package once. (A path under such a link entry is matched by the
+//! ignore rules only under the path where the directory was packed.)
 //!
 //! # Errors
 //!
 //! Every failure is [`Error::InvalidRequest`] naming the path and the rule,
 //! and nothing is produced: a missing directory or one that is not a
-//! directory, a missing Dockerfile, more than [`ContextOptions::max_bytes`]
-//! bytes of file content, a file or directory that cannot be read, a file
-//! name that is not UTF-8, a bad pattern, a symlink as above. Messages never
-//! include file contents.
+//! directory, a missing Dockerfile or one that is not a regular file, more
+//! than [`ContextOptions::max_bytes`] bytes of file content, a file or
+//! directory that cannot be read, a `.dockerignore` that is not a regular
+//! file, a file name that is not UTF-8, a bad pattern, a symlink as above.
+//! Messages never include file contents.
 
 mod archive;
 #[cfg(test)]
@@ -300,8 +343,12 @@ impl ContextOptions {
     }
 
     /// Allows one secret-looking file, by its exact path relative to the
-    /// context root (e.g. `certs/ca.pem`), to be packed. The ignore rules
-    /// still apply to it. Can be called more than once.
+    /// context root (e.g. `certs/ca.pem`; for a symlink, the link's own
+    /// path), to be packed whatever its name, target or content. A
+    /// `.dockerignore` still applies to it; without one, the default
+    /// exclusion of secret names is lifted for that path (the other
+    /// defaults and [`exclude`](Self::exclude) patterns still apply). Can be
+    /// called more than once.
     pub fn allow_secret(mut self, path: impl AsRef<Path>) -> Self {
         self.allowed_secrets.push(path.as_ref().to_path_buf());
         self

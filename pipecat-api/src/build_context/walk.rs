@@ -261,11 +261,12 @@ impl Walker<'_> {
             });
             return Ok(());
         }
-        if !is_dockerfile && !self.settings.allowed.contains(&rel) {
-            if let Some(reason) = self.secret(&rel, real.as_deref(), &source)? {
-                self.out.held_back.push(HeldBack { path: rel, reason });
-                return Ok(());
-            }
+        if !is_dockerfile
+            && !self.settings.allowed.contains(&rel)
+            && let Some(reason) = self.secret(&rel, real.as_deref(), &source)?
+        {
+            self.out.held_back.push(HeldBack { path: rel, reason });
+            return Ok(());
         }
         let size = meta.len();
         self.out.total = self.out.total.saturating_add(size);
