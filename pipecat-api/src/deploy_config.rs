@@ -27,7 +27,8 @@
 //! `architecture`. Tables: `[scaling]` (`min_agents`, `max_agents`),
 //! `[krisp_viva]` (`audio_filter`), `[resources]` (`cpu`, `memory`),
 //! `[build]` (`context_dir`, `dockerfile`, and `[build.exclude]` with
-//! `patterns`), `[docker]` (`registry`, `registry_username`, `registry_url`,
+//! `patterns`; and `allow_secrets`, ours: files to upload although they
+//! look like credentials, which the official CLI ignores), `[docker]` (`registry`, `registry_username`, `registry_url`,
 //! `auto_latest`) and `[git]` (`repo`, `branch`, `dockerfile_path`,
 //! `subdirectory`). The retired `enable_krisp` is refused with a pointer to
 //! `[krisp_viva]`, as the CLI does.
@@ -154,6 +155,7 @@ pub struct BuildSettings {
     context_dir: Option<String>,
     dockerfile: Option<String>,
     exclude_patterns: Vec<String>,
+    allow_secrets: Vec<String>,
     base_dir: Option<PathBuf>,
 }
 
@@ -183,6 +185,24 @@ impl BuildSettings {
     {
         self.exclude_patterns = patterns.into_iter().map(Into::into).collect();
         self
+    }
+
+    /// Sets the files uploaded although they look like credentials (paths
+    /// relative to the context; see
+    /// [`ContextOptions::allow_secret`](crate::build_context::ContextOptions::allow_secret)).
+    pub fn with_allow_secrets<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allow_secrets = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Files uploaded although they look like credentials
+    /// (`[build] allow_secrets`), relative to the context.
+    pub fn allow_secrets(&self) -> &[String] {
+        &self.allow_secrets
     }
 
     /// Sets the directory a relative [`context_dir`](Self::context_dir) is
@@ -1152,6 +1172,7 @@ struct RawBuild {
     context_dir: Text,
     dockerfile: Text,
     exclude: Option<Spanned<RawExclude>>,
+    allow_secrets: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1291,6 +1312,7 @@ impl RawFile {
                     .exclude
                     .and_then(|e| e.into_inner().patterns)
                     .unwrap_or_default(),
+                allow_secrets: build.allow_secrets.unwrap_or_default(),
                 base_dir: None,
             });
         }
@@ -1858,14 +1880,20 @@ auto_latest = false
         let config = DeployConfig::from_file(&path).unwrap();
         let build = config.build().unwrap();
         assert_eq!(build.context_dir(), "bot");
+        assert!(build.allow_secrets().is_empty());
         assert_eq!(build.base_dir(), Some(sub.as_path()));
         assert_eq!(build.context_path(), sub.join("bot"));
         assert_eq!(build.dockerfile(), "docker/Dockerfile");
 
         // No context_dir: the file's directory; an absolute one as is.
-        std::fs::write(&path, "agent_name = \"a\"\n[build]\n").unwrap();
+        std::fs::write(
+            &path,
+            "agent_name = \"a\"\n[build]\nallow_secrets = [\"certs/ca.pem\"]\n",
+        )
+        .unwrap();
         let config = DeployConfig::from_file(&path).unwrap();
         assert_eq!(config.build().unwrap().context_path(), sub);
+        assert_eq!(config.build().unwrap().allow_secrets(), ["certs/ca.pem"]);
         let abs = dir.path().join("elsewhere");
         std::fs::write(
             &path,

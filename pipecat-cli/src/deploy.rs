@@ -21,8 +21,8 @@ IMAGE and the flags override it. With --build, or when the file has a [build] ta
 image or build_id, the [build] context is built in the cloud first and its build id
 deployed: context_dir (default `.`) is relative to the pcc-deploy.toml that names it, the
 Dockerfile relative to the context. Files that look like credentials are not uploaded
-unless named with --allow-secret. Every value is checked before
-anything is sent; an error names the file, the line and the field.
+unless named with --allow-secret or in [build] allow_secrets = [\"PATH\", ...]. Every value is
+checked before anything is sent; an error names the file, the line and the field.
 
 Example: pipecat-cloud deploy
 Example: pipecat-cloud deploy my-agent my-registry/my-agent:1.2 --secrets my-secrets --min-agents 1
@@ -148,6 +148,9 @@ fn context_options(build: &BuildSettings, allow_secret: &[PathBuf]) -> ContextOp
     for pattern in build.exclude_patterns() {
         options = options.exclude(pattern.clone());
     }
+    for path in build.allow_secrets() {
+        options = options.allow_secret(path);
+    }
     for path in allow_secret {
         options = options.allow_secret(path);
     }
@@ -177,6 +180,9 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
         let mut job = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
         for pattern in settings.exclude_patterns() {
             job = job.exclude(pattern.clone());
+        }
+        for path in settings.allow_secrets() {
+            job = job.allow_secret(path);
         }
         for path in &args.allow_secret {
             job = job.allow_secret(path);

@@ -1483,6 +1483,31 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
     let out = cli_in(&fake, &dir, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(one_json(&out)["build"]["contextHash"], lib(&["prod.env"]));
+
+    // Or in [build] allow_secrets, with the flag adding to it.
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"allow-bot\"\n[build]\nallow_secrets = [\"prod.env\"]\n",
+    )
+    .unwrap();
+    let out = cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(one_json(&out)["build"]["contextHash"], lib(&["prod.env"]));
+    let args = [
+        "deploy",
+        "--dry-run",
+        "-o",
+        "json",
+        "--allow-secret",
+        "server.key",
+    ];
+    let out = cli_in(&fake, &dir, &args).await;
+    let doc = one_json(&out);
+    assert_eq!(
+        doc["build"]["contextHash"],
+        lib(&["prod.env", "server.key"])
+    );
+    assert_eq!(doc["build"]["heldBack"], Value::Array(Vec::new()));
     std::fs::remove_dir_all(&dir).ok();
 }
 
