@@ -449,3 +449,27 @@ fn secret_names_match_the_last_path_components() {
     assert_eq!(names.matching("AuthKey_X.p8"), Some("AuthKey_*.p8"));
     assert_eq!(names.matching("key.p8"), None);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_dockerfile_under_a_second_path_to_a_directory_is_still_packed() {
+    use std::os::unix::fs::symlink;
+    let dir = tree(&[("real/Dockerfile", "FROM x\n"), ("real/app.py", "")]);
+    symlink("real", dir.path().join("linkdir")).unwrap();
+    let options = ContextOptions::new().dockerfile("linkdir/Dockerfile");
+    let context = pack(dir.path(), &options).unwrap();
+    assert_eq!(
+        packed(&context),
+        [
+            "linkdir/Dockerfile",
+            "linkdir/app.py",
+            "real/Dockerfile",
+            "real/app.py"
+        ]
+    );
+    // A loop on the way is no problem: each prefix of the path is finite.
+    symlink("..", dir.path().join("real/up")).unwrap();
+    let options = ContextOptions::new().dockerfile("real/up/linkdir/Dockerfile");
+    let context = pack(dir.path(), &options).unwrap();
+    assert!(packed(&context).contains(&"real/up/linkdir/Dockerfile"));
+}

@@ -118,7 +118,9 @@
 //! with the real tree, not with the number of paths through links: a
 //! pnpm-style `node_modules`, where links form a DAG of 2^N paths, packs
 //! each package once. (A path under such a link entry is matched by the
-//! ignore rules only under the path where the directory was packed.)
+//! ignore rules only under the path where the directory was packed. The
+//! directories on the way to the Dockerfile are always walked at the
+//! Dockerfile's path, so it is a file there.)
 //!
 //! # Errors
 //!

@@ -105,7 +105,11 @@ impl Walker<'_> {
     /// context is `rel` (empty for the root), unless that real directory
     /// was walked already: then `rel` becomes a symlink entry to it.
     fn directory(&mut self, abs: &Path, canon: PathBuf, rel: String) -> Result<(), Error> {
-        if let Some(first) = self.visited.get(&canon) {
+        // Except on the way to the Dockerfile, which must be a file at its
+        // own path (finitely many prefixes, so no loop).
+        if let Some(first) = self.visited.get(&canon)
+            && !self.leads_to_dockerfile(&rel)
+        {
             let target = relative_link(&rel, first);
             self.out.found.push(Found {
                 rel,
@@ -116,7 +120,9 @@ impl Walker<'_> {
             });
             return Ok(());
         }
-        self.visited.insert(canon.clone(), rel.clone());
+        self.visited
+            .entry(canon.clone())
+            .or_insert_with(|| rel.clone());
         let rel = rel.as_str();
         let shown = if rel.is_empty() { "." } else { rel };
         let entries = fs::read_dir(abs)
@@ -194,6 +200,16 @@ impl Walker<'_> {
             }
         }
         Ok(())
+    }
+
+    /// Whether the Dockerfile is below directory `rel`.
+    fn leads_to_dockerfile(&self, rel: &str) -> bool {
+        rel.is_empty()
+            || self
+                .settings
+                .dockerfile
+                .strip_prefix(rel)
+                .is_some_and(|rest| rest.starts_with('/'))
     }
 
     /// Whether an excluded directory must still be walked: it holds the
