@@ -27,14 +27,15 @@
 //! `architecture`. Tables: `[scaling]` (`min_agents`, `max_agents`),
 //! `[krisp_viva]` (`audio_filter`), `[resources]` (`cpu`, `memory`),
 //! `[build]` (`context_dir`, `dockerfile`, and `[build.exclude]` with
-//! `patterns`), `[docker]` (`registry`, `registry_username`, `registry_url`,
+//! `patterns`; and `allow_secrets`, ours: files to upload although they
+//! look like credentials, which the official CLI ignores), `[docker]` (`registry`, `registry_username`, `registry_url`,
 //! `auto_latest`) and `[git]` (`repo`, `branch`, `dockerfile_path`,
 //! `subdirectory`). The retired `enable_krisp` is refused with a pointer to
 //! `[krisp_viva]`, as the CLI does.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use toml::Spanned;
@@ -139,12 +140,23 @@ impl Resources {
 }
 
 /// How to make the image with a cloud build: the `[build]` table.
+///
+/// A relative `context_dir` is relative to the `pcc-deploy.toml` that names
+/// it ([`DeployConfig::from_file`] sets the [base
+/// directory](Self::with_base_dir) to the file's directory), so
+/// `--config sub/pcc-deploy.toml` with `context_dir = "bot"` packs
+/// `sub/bot`, wherever it is run from; [`context_path`](Self::context_path)
+/// is the directory to pack. The Dockerfile is relative to the context.
+/// (The official CLI resolves `context_dir` against the current directory,
+/// which is the same when the file is in it.)
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BuildSettings {
     context_dir: Option<String>,
     dockerfile: Option<String>,
     exclude_patterns: Vec<String>,
+    allow_secrets: Vec<String>,
+    base_dir: Option<PathBuf>,
 }
 
 impl BuildSettings {
@@ -175,9 +187,55 @@ impl BuildSettings {
         self
     }
 
-    /// The build context directory (`.` unless set).
+    /// Sets the files uploaded although they look like credentials (paths
+    /// relative to the context; see
+    /// [`ContextOptions::allow_secret`](crate::build_context::ContextOptions::allow_secret)).
+    pub fn with_allow_secrets<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allow_secrets = paths.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Files uploaded although they look like credentials
+    /// (`[build] allow_secrets`), relative to the context.
+    pub fn allow_secrets(&self) -> &[String] {
+        &self.allow_secrets
+    }
+
+    /// Sets the directory a relative [`context_dir`](Self::context_dir) is
+    /// resolved against (default: the current directory;
+    /// [`DeployConfig::from_file`] sets the file's directory).
+    pub fn with_base_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.base_dir = Some(dir.as_ref().to_path_buf());
+        self
+    }
+
+    /// The build context directory as written (`.` unless set); see
+    /// [`context_path`](Self::context_path) for the directory to pack.
     pub fn context_dir(&self) -> &str {
         self.context_dir.as_deref().unwrap_or(".")
+    }
+
+    /// The directory a relative `context_dir` is resolved against, if set
+    /// (see [`with_base_dir`](Self::with_base_dir)).
+    pub fn base_dir(&self) -> Option<&Path> {
+        self.base_dir.as_deref()
+    }
+
+    /// The directory to pack: [`context_dir`](Self::context_dir) under the
+    /// [base directory](Self::base_dir) when it is relative, else as is.
+    pub fn context_path(&self) -> PathBuf {
+        let dir = Path::new(self.context_dir());
+        match &self.base_dir {
+            // Normalized (`sub/.` is `sub`); the current directory adds nothing.
+            Some(base) if dir.is_relative() && base != Path::new(".") => {
+                base.join(dir).components().collect()
+            }
+            _ => dir.to_path_buf(),
+        }
     }
 
     /// The Dockerfile, relative to the context (`Dockerfile` unless set).
@@ -342,6 +400,18 @@ impl Source {
     }
 }
 
+/// The most bytes of a `pcc-deploy.toml` read.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// The directory of the config file at `path` (`.` for a bare file name),
+/// which a relative `context_dir` is relative to.
+pub fn config_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
 /// The one way this module makes an error.
 fn refused(problems: Vec<String>) -> Error {
     Error::InvalidRequest {
@@ -391,13 +461,27 @@ impl DeployConfig {
     ///
     /// Only [`validate`](Self::validate) is run, not
     /// [`check_source`](Self::check_source): a cloud build may supply the
-    /// build id later.
+    /// build id later. A relative `[build] context_dir` is relative to the
+    /// file's directory ([`BuildSettings::context_path`]).
+    ///
+    /// Only a regular file (or a link to one) of at most 1 MiB is read: a
+    /// FIFO or device there is an error, not a hang.
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
-        Self::from_toml_str(&text, &origin)
+        let cannot =
+            |e: std::io::Error| refused(vec![format!("{origin}: cannot read the file: {e}")]);
+        let bytes = crate::regular_file::read(path, MAX_CONFIG_BYTES).map_err(cannot)?;
+        let text = String::from_utf8(bytes).map_err(|_| {
+            refused(vec![format!(
+                "{origin}: cannot read the file: it is not UTF-8 text"
+            )])
+        })?;
+        let mut config = Self::from_toml_str(&text, &origin)?;
+        if let Some(build) = config.build.as_mut() {
+            build.base_dir = Some(config_dir(path));
+        }
+        Ok(config)
     }
 
     /// Reads and checks deploy settings in TOML; `origin` names where the
@@ -1119,6 +1203,7 @@ struct RawBuild {
     context_dir: Text,
     dockerfile: Text,
     exclude: Option<Spanned<RawExclude>>,
+    allow_secrets: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1258,6 +1343,8 @@ impl RawFile {
                     .exclude
                     .and_then(|e| e.into_inner().patterns)
                     .unwrap_or_default(),
+                allow_secrets: build.allow_secrets.unwrap_or_default(),
+                base_dir: None,
             });
         }
         if let Some(docker) = self.docker.map(Spanned::into_inner) {
@@ -1809,5 +1896,94 @@ auto_latest = false
         let e = DeployConfig::from_file(&missing).unwrap_err().to_string();
         assert!(e.contains("missing.toml: cannot read the file"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn context_dir_is_relative_to_the_file_that_names_it() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir_all(&sub).unwrap();
+        let path = sub.join(DEPLOY_CONFIG_FILE);
+        std::fs::write(
+            &path,
+            "agent_name = \"a\"\n[build]\ncontext_dir = \"bot\"\ndockerfile = \"docker/Dockerfile\"\n",
+        )
+        .unwrap();
+        let config = DeployConfig::from_file(&path).unwrap();
+        let build = config.build().unwrap();
+        assert_eq!(build.context_dir(), "bot");
+        assert!(build.allow_secrets().is_empty());
+        assert_eq!(build.base_dir(), Some(sub.as_path()));
+        assert_eq!(build.context_path(), sub.join("bot"));
+        assert_eq!(build.dockerfile(), "docker/Dockerfile");
+
+        // No context_dir: the file's directory; an absolute one as is.
+        std::fs::write(
+            &path,
+            "agent_name = \"a\"\n[build]\nallow_secrets = [\"certs/ca.pem\"]\n",
+        )
+        .unwrap();
+        let config = DeployConfig::from_file(&path).unwrap();
+        assert_eq!(config.build().unwrap().context_path(), sub);
+        assert_eq!(config.build().unwrap().allow_secrets(), ["certs/ca.pem"]);
+        let abs = dir.path().join("elsewhere");
+        std::fs::write(
+            &path,
+            format!(
+                "agent_name = \"a\"\n[build]\ncontext_dir = {:?}\n",
+                abs.display().to_string()
+            ),
+        )
+        .unwrap();
+        let config = DeployConfig::from_file(&path).unwrap();
+        assert_eq!(config.build().unwrap().context_path(), abs);
+
+        // A bare file name: the current directory, as before.
+        assert_eq!(config_dir(Path::new(DEPLOY_CONFIG_FILE)), Path::new("."));
+        // Built in code: the current directory unless a base is given.
+        assert_eq!(
+            BuildSettings::new().with_context_dir("bot").context_path(),
+            Path::new("bot")
+        );
+        assert_eq!(
+            BuildSettings::new()
+                .with_context_dir("bot")
+                .with_base_dir("sub")
+                .context_path(),
+            Path::new("sub/bot")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_or_device_as_the_config_is_an_error_not_a_hang() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join(DEPLOY_CONFIG_FILE);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let fifo = path.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(DeployConfig::from_file(&fifo).map(|_| ()));
+        });
+        let e = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("reading a FIFO config hung")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!(
+                "{}: cannot read the file: not a regular file (a FIFO",
+                path.display()
+            )),
+            "{e}"
+        );
+        let e = DeployConfig::from_file("/dev/zero")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a regular file (a device)"), "{e}");
     }
 }

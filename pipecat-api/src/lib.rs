@@ -78,6 +78,7 @@ pub mod pages;
 mod patterns;
 mod proxy;
 mod ranges;
+mod regular_file;
 mod response;
 mod retry;
 mod rules;

@@ -107,9 +107,20 @@ impl ContextArgs {
 /// A stable name for why a file was held back (`--output json`).
 pub fn reason_code(reason: HeldBackReason) -> &'static str {
     match reason {
-        HeldBackReason::LooksLikeSecret => "looksLikeSecret",
+        reason if reason.is_secret() => "looksLikeSecret",
         HeldBackReason::NotRegularFile => "notRegularFile",
         _ => "other",
+    }
+}
+
+/// Which rule held a secret back (`--output json`): `name:PATTERN`,
+/// `linkTarget:PATTERN` or `content:KIND`.
+pub fn reason_rule(reason: HeldBackReason) -> Option<String> {
+    match reason {
+        HeldBackReason::SecretName { pattern, .. } => Some(format!("name:{pattern}")),
+        HeldBackReason::SecretLinkTarget { pattern, .. } => Some(format!("linkTarget:{pattern}")),
+        HeldBackReason::SecretContent(kind) => Some(format!("content:{}", kind.code())),
+        _ => None,
     }
 }
 
@@ -117,16 +128,27 @@ pub fn reason_code(reason: HeldBackReason) -> &'static str {
 pub fn context_json(files: &[PackedFile], held_back: &[HeldBack]) -> (Value, Value) {
     let files = files
         .iter()
-        .map(|f| json!({ "path": f.path(), "size": f.size(), "executable": f.executable() }))
+        .map(|f| {
+            let mut file =
+                json!({ "path": f.path(), "size": f.size(), "executable": f.executable() });
+            if let Some(target) = f.link_target() {
+                file["linkTarget"] = json!(target);
+            }
+            file
+        })
         .collect();
     let held = held_back
         .iter()
         .map(|h| {
-            json!({
+            let mut held = json!({
                 "path": h.path(),
                 "reason": reason_code(h.reason()),
                 "message": h.reason().to_string(),
-            })
+            });
+            if let Some(rule) = reason_rule(h.reason()) {
+                held["rule"] = json!(rule);
+            }
+            held
         })
         .collect();
     (Value::Array(files), Value::Array(held))
@@ -335,10 +357,11 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
             }
             let mut table = Table::new(&["FILE", "SIZE"]);
             for file in packed.files() {
-                table.row(vec![
-                    Cell::new(file.path()),
-                    Cell::new(file.size().to_string()),
-                ]);
+                let shown = match file.link_target() {
+                    Some(target) => format!("{} -> {target}", file.path()),
+                    None => file.path().to_owned(),
+                };
+                table.row(vec![Cell::new(shown), Cell::new(file.size().to_string())]);
             }
             out.table(&table)?;
             if !packed.held_back().is_empty() {

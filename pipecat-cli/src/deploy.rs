@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use pipecat_api::build_context::ContextOptions;
 use pipecat_api::cloud_build::CloudBuild;
 use pipecat_api::deploy::{DeployEvent, DeployOptions};
-use pipecat_api::deploy_config::{BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, Resources};
+use pipecat_api::deploy_config::{
+    BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, Resources, config_dir,
+};
 use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
@@ -22,11 +24,14 @@ use crate::progress::{Progress, interruptible};
 pub const HELP: &str = "\
 Settings come from pcc-deploy.toml in the current directory (or --config-file FILE); AGENT_NAME,
 IMAGE and the flags override it. With --build, or when the file has a [build] table and no
-image or build_id, the [build] context (default: the current directory and its Dockerfile;
---build-dir/-d and --dockerfile override it) is built in the cloud first and its build id
-deployed; with --yes or --force and nothing to deploy, the current directory is built, as
-the official CLI does. Every value is checked before anything is sent; an error names the file, the line
-and the field. A GitHub source ([git], --repo) is refused: the REST API cannot deploy one.
+image or build_id, the [build] context is built in the cloud first and its build id
+deployed: context_dir (default `.`) is relative to the pcc-deploy.toml that names it, the
+Dockerfile relative to the context; --build-dir/-d (relative to the current directory) and
+--dockerfile override them. With --yes or --force and nothing to deploy, the current
+directory is built, as the official CLI does. Files that look like credentials are not
+uploaded unless named with --allow-secret or in [build] allow_secrets = [\"PATH\", ...].
+Every value is checked before anything is sent; an error names the file, the line and the
+field. A GitHub source ([git], --repo) is refused: the REST API cannot deploy one.
 The official CLI's -min, -max and -nc are taken as --min-agents, --max-agents and
 --no-credentials.
 
@@ -50,6 +55,10 @@ pub struct DeployArgs {
     /// Build the image in the cloud first from the `[build]` context (default: `.`).
     #[arg(long)]
     pub build: bool,
+    /// Upload this secret-looking file of the build context anyway (its path
+    /// relative to the context); may be repeated.
+    #[arg(long, value_name = "PATH")]
+    pub allow_secret: Vec<PathBuf>,
     /// The secret set whose keys become the bot's environment.
     #[arg(long, short = 's', value_name = "SET")]
     pub secrets: Option<String>,
@@ -159,11 +168,14 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
         )));
     }
     let default = Path::new(DEPLOY_CONFIG_FILE);
-    let file = match &args.config {
-        Some(path) => Some(DeployConfig::from_file(path)?),
-        None if default.exists() => Some(DeployConfig::from_file(default)?),
+    let path = match &args.config {
+        Some(path) => Some(path.as_path()),
+        // `symlink_metadata`: a FIFO or dangling link there is reported by
+        // from_file, which opens regular files only, rather than skipped.
+        None if default.symlink_metadata().is_ok() => Some(default),
         None => None,
     };
+    let file = path.map(DeployConfig::from_file).transpose()?;
     if let Some(config) = &file
         && config.git().is_some()
     {
@@ -233,7 +245,8 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
     if args.build_dir.is_some() || args.dockerfile.is_some() {
         let mut build = config.build().cloned().unwrap_or_else(BuildSettings::new);
         if let Some(dir) = &args.build_dir {
-            build = build.with_context_dir(dir.clone());
+            // A flag's path is relative to the current directory.
+            build = build.with_context_dir(dir.clone()).with_base_dir(".");
         }
         if let Some(dockerfile) = &args.dockerfile {
             build = build.with_dockerfile(dockerfile.clone());
@@ -245,7 +258,12 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
         && config.build().is_none()
         && config.git().is_none();
     if (args.build || (auto_yes && nothing_to_deploy)) && config.build().is_none() {
-        config = config.with_build(BuildSettings::new());
+        // Like a `[build]` table in the file: relative to the file.
+        let settings = match path {
+            Some(path) => BuildSettings::new().with_base_dir(config_dir(path)),
+            None => BuildSettings::new(),
+        };
+        config = config.with_build(settings);
     }
     config.validate().map_err(|e| blame_flags(e, args))?;
     config.check_source()?;
@@ -306,11 +324,17 @@ fn build_settings(config: &DeployConfig) -> Option<BuildSettings> {
     config.build().cloned()
 }
 
-/// The packing options of `[build]`.
-fn context_options(build: &BuildSettings) -> ContextOptions {
+/// The packing options of `[build]` and `--allow-secret`.
+fn context_options(build: &BuildSettings, allow_secret: &[PathBuf]) -> ContextOptions {
     let mut options = ContextOptions::new().dockerfile(build.dockerfile());
     for pattern in build.exclude_patterns() {
         options = options.exclude(pattern.clone());
+    }
+    for path in build.allow_secrets() {
+        options = options.allow_secret(path);
+    }
+    for path in allow_secret {
+        options = options.allow_secret(path);
     }
     options
 }
@@ -378,7 +402,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let build = build_settings(&config);
 
     if args.dry_run {
-        return dry_run(&config, build.as_ref(), args.force, ctx).await;
+        return dry_run(&config, build.as_ref(), args.force, &args.allow_secret, ctx).await;
     }
 
     let client = ctx.client(Key::Private)?;
@@ -431,9 +455,15 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
 
     let mut build_json = Value::Null;
     if let Some(settings) = &build {
-        let mut job = CloudBuild::new(settings.context_dir()).dockerfile(settings.dockerfile());
+        let mut job = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
         for pattern in settings.exclude_patterns() {
             job = job.exclude(pattern.clone());
+        }
+        for path in settings.allow_secrets() {
+            job = job.allow_secret(path);
+        }
+        for path in &args.allow_secret {
+            job = job.allow_secret(path);
         }
         job = job.region(build_region(&client, &config).await?);
         let finished = run_cloud_build(&client, job).await?;
@@ -520,6 +550,7 @@ async fn dry_run(
     config: &DeployConfig,
     build: Option<&BuildSettings>,
     force: bool,
+    allow_secret: &[PathBuf],
     ctx: &Ctx,
 ) -> Result<(), Failure> {
     let out = &ctx.out;
@@ -531,17 +562,14 @@ async fn dry_run(
     let mut build_json = Value::Null;
     let mut build_rows: Vec<(&str, Cell)> = Vec::new();
     if let Some(settings) = build {
-        let packed = pack_context(
-            Path::new(settings.context_dir()),
-            &context_options(settings),
-        )
-        .await?;
+        let context_dir = settings.context_path();
+        let packed = pack_context(&context_dir, &context_options(settings, allow_secret)).await?;
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }
         let (files, held_back) = context_json(packed.files(), packed.held_back());
         build_json = json!({
-            "contextDir": settings.context_dir(),
+            "contextDir": context_dir.display().to_string(),
             "dockerfile": settings.dockerfile(),
             "region": config.region(),
             "contextHash": packed.hash(),
@@ -554,7 +582,7 @@ async fn dry_run(
                 "Cloud build",
                 Cell::new(format!(
                     "{} ({})",
-                    settings.context_dir(),
+                    context_dir.display(),
                     settings.dockerfile()
                 )),
             ),

@@ -1879,3 +1879,231 @@ async fn deploy_builds_in_the_existing_agents_region_and_refuses_another_before_
     std::fs::remove_dir_all(&dir).ok();
     std::fs::remove_dir_all(&tmp).ok();
 }
+
+// ---- build contexts: config-relative context_dir, --allow-secret, FIFOs ----
+
+/// Runs the binary in `dir`, killing it if it runs for more than 20 s (so
+/// a hang fails the test instead of stalling the suite).
+fn run_bounded(mut cmd: Command, dir: &std::path::Path) -> Output {
+    use std::time::{Duration, Instant};
+    let mut child = cmd
+        .current_dir(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > Duration::from_secs(20) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("pipecat-cloud still running after 20 s (hung)");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn paths(list: &Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn context_dir_is_relative_to_the_config_file_that_names_it() {
+    let fake = FakeCloud::start().await.unwrap();
+    let top = temp_dir("context-dir");
+    let sub = top.join("sub");
+    std::fs::create_dir_all(sub.join("bot/docker")).unwrap();
+    std::fs::write(sub.join("bot/docker/Dockerfile"), "FROM x\n").unwrap();
+    std::fs::write(sub.join("bot/in_sub_bot.py"), "").unwrap();
+    std::fs::write(
+        sub.join("pcc-deploy.toml"),
+        "agent_name = \"rel-bot\"\n[build]\ncontext_dir = \"bot\"\ndockerfile = \"docker/Dockerfile\"\n",
+    )
+    .unwrap();
+    // A `bot` beside the cwd that must not be packed.
+    std::fs::create_dir_all(top.join("bot/docker")).unwrap();
+    std::fs::write(top.join("bot/docker/Dockerfile"), "FROM wrong\n").unwrap();
+    std::fs::write(top.join("bot/in_cwd_bot.py"), "").unwrap();
+
+    let args = [
+        "deploy",
+        "--config",
+        "sub/pcc-deploy.toml",
+        "--dry-run",
+        "-o",
+        "json",
+    ];
+    let out = cli_in(&fake, &top, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = one_json(&out);
+    let files = paths(&doc["build"]["files"]);
+    assert_eq!(files, ["docker/Dockerfile", "in_sub_bot.py"]);
+    assert_eq!(doc["build"]["contextDir"], "sub/bot");
+
+    // The real build uploads that context: the hash the library gives sub/bot.
+    let args = ["deploy", "--config", "sub/pcc-deploy.toml", "-o", "json"];
+    let out = cli_in(&fake, &top, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let options = pipecat_api::build_context::ContextOptions::new().dockerfile("docker/Dockerfile");
+    let expected = pipecat_api::build_context::pack(sub.join("bot"), &options).unwrap();
+    assert_eq!(one_json(&out)["build"]["contextHash"], expected.hash());
+
+    // `--build` with a file that has no [build] table: the file's directory.
+    std::fs::write(sub.join("pcc-deploy.toml"), "agent_name = \"rel-bot\"\n").unwrap();
+    std::fs::write(sub.join("Dockerfile"), "FROM x\n").unwrap();
+    let args = [
+        "deploy",
+        "--config",
+        "sub/pcc-deploy.toml",
+        "--build",
+        "--dry-run",
+        "-o",
+        "json",
+    ];
+    let out = cli_in(&fake, &top, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = one_json(&out);
+    assert_eq!(doc["build"]["contextDir"], "sub");
+    assert!(paths(&doc["build"]["files"]).contains(&"bot/in_sub_bot.py"));
+    std::fs::remove_dir_all(&top).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = bot_dir("allow-secret");
+    std::fs::write(dir.join("prod.env"), "API_KEY=x\n").unwrap();
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let lib = |allow: &[&str]| {
+        let mut options = pipecat_api::build_context::ContextOptions::new();
+        for path in allow {
+            options = options.allow_secret(path);
+        }
+        pipecat_api::build_context::pack(&dir, &options)
+            .unwrap()
+            .hash()
+            .to_owned()
+    };
+
+    // Held back by default, each with its rule.
+    let out = cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = one_json(&out);
+    assert_eq!(paths(&doc["heldBack"]), ["prod.env", "server.key"]);
+    assert_eq!(doc["heldBack"][0]["reason"], "looksLikeSecret");
+    assert_eq!(doc["heldBack"][0]["rule"], "name:*.env");
+    assert_eq!(doc["heldBack"][1]["rule"], "name:*.key");
+
+    let allow = ["--allow-secret", "prod.env"];
+    let mut args = vec!["build", "context", &dir_arg, "-o", "json"];
+    args.extend(allow);
+    let out = cli(&fake, &args).await;
+    let doc = one_json(&out);
+    assert!(paths(&doc["files"]).contains(&"prod.env"));
+    assert_eq!(paths(&doc["heldBack"]), ["server.key"]);
+    assert_eq!(doc["contextHash"], lib(&["prod.env"]));
+    assert_ne!(lib(&["prod.env"]), lib(&[]));
+
+    let mut args = vec!["build", "create", &dir_arg, "-o", "json"];
+    args.extend(allow);
+    let out = cli(&fake, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(one_json(&out)["contextHash"], lib(&["prod.env"]));
+    assert!(!stderr(&out).contains("not uploaded: prod.env"));
+
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"allow-bot\"\n[build]\n",
+    )
+    .unwrap();
+    let mut args = vec!["deploy", "--dry-run", "-o", "json"];
+    args.extend(allow);
+    let out = cli_in(&fake, &dir, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let doc = one_json(&out);
+    assert!(paths(&doc["build"]["files"]).contains(&"prod.env"));
+    assert_eq!(doc["build"]["contextHash"], lib(&["prod.env"]));
+
+    let mut args = vec!["deploy", "-o", "json"];
+    args.extend(allow);
+    let out = cli_in(&fake, &dir, &args).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(one_json(&out)["build"]["contextHash"], lib(&["prod.env"]));
+
+    // Or in [build] allow_secrets, with the flag adding to it.
+    std::fs::write(
+        dir.join("pcc-deploy.toml"),
+        "agent_name = \"allow-bot\"\n[build]\nallow_secrets = [\"prod.env\"]\n",
+    )
+    .unwrap();
+    let out = cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(one_json(&out)["build"]["contextHash"], lib(&["prod.env"]));
+    let args = [
+        "deploy",
+        "--dry-run",
+        "-o",
+        "json",
+        "--allow-secret",
+        "server.key",
+    ];
+    let out = cli_in(&fake, &dir, &args).await;
+    let doc = one_json(&out);
+    assert_eq!(
+        doc["build"]["contextHash"],
+        lib(&["prod.env", "server.key"])
+    );
+    assert_eq!(doc["build"]["heldBack"], Value::Array(Vec::new()));
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn fifos_where_files_are_expected_are_errors_naming_them_not_hangs() {
+    let fake = FakeCloud::start().await.unwrap();
+    let mkfifo = |path: &std::path::Path| {
+        assert!(Command::new("mkfifo").arg(path).status().unwrap().success());
+    };
+    // pcc-deploy.toml in the current directory.
+    let dir = bot_dir("fifo-config");
+    mkfifo(&dir.join("pcc-deploy.toml"));
+    let out = tokio::task::spawn_blocking({
+        let cmd = command(&fake, &["deploy", "--dry-run"]);
+        let dir = dir.clone();
+        move || run_bounded(cmd, &dir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("pcc-deploy.toml: cannot read the file: not a regular file (a FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    std::fs::remove_file(dir.join("pcc-deploy.toml")).unwrap();
+
+    // .dockerignore in the context.
+    std::fs::remove_file(dir.join(".dockerignore")).unwrap();
+    mkfifo(&dir.join(".dockerignore"));
+    let dir_arg = dir.to_string_lossy().into_owned();
+    let out = tokio::task::spawn_blocking({
+        let cmd = command(&fake, &["build", "context", &dir_arg]);
+        let dir = dir.clone();
+        move || run_bounded(cmd, &dir)
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read .dockerignore: not a regular file (a FIFO"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}

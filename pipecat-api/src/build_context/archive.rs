@@ -1,6 +1,5 @@
 //! Writing the deterministic `.tar.gz` and hashing it as it is written.
 
-use std::fs;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
@@ -39,6 +38,19 @@ pub(super) fn write_archive<W: Write>(
         .write(out, Compression::default());
     let mut tar = tar::Builder::new(gzip);
     for file in files {
+        if let Some(target) = &file.link {
+            // A path to a directory packed elsewhere (see walk).
+            let mut header = tar::Header::new_gnu();
+            header.set_entry_type(tar::EntryType::Symlink);
+            header.set_size(0);
+            header.set_mode(0o777);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_mtime(0);
+            tar.append_link(&mut header, &file.rel, target)
+                .map_err(|err| refuse(root, format!("cannot pack `{}`: {err}", file.rel)))?;
+            continue;
+        }
         let mut header = tar::Header::new_gnu();
         header.set_entry_type(tar::EntryType::Regular);
         header.set_size(file.size);
@@ -47,7 +59,8 @@ pub(super) fn write_archive<W: Write>(
         header.set_gid(0);
         header.set_mtime(0);
         let rel = &file.rel;
-        let opened = fs::File::open(&file.source)
+        // A regular file only: never hang on a FIFO swapped in since the walk.
+        let opened = crate::regular_file::open(&file.source)
             .map_err(|err| refuse(root, format!("cannot read `{rel}`: {err}")))?;
         let mut reader = Counted {
             inner: opened.take(file.size),

@@ -48,20 +48,48 @@
 //!
 //! Only regular files are written, no directory entries: extracting a file
 //! creates its parent directories, which is how the official CLI packs
-//! contexts too. An empty directory is therefore not in the context.
+//! contexts too. An empty directory is therefore not in the context. The one
+//! exception is a second path to a directory, packed as a symlink entry (see
+//! [Symlinks](#symlinks)).
 //!
 //! # What stays out
 //!
 //! - With a `.dockerignore` at the context root, its patterns are applied with
 //!   Docker's rules (see [`ContextOptions::exclude`]). Without one, the
 //!   default set [`DEFAULT_EXCLUSIONS`] applies, plus [`SECRET_PATTERNS`] at
-//!   any depth. Extra patterns given with [`ContextOptions::exclude`] come
+//!   any depth (so a file with a secret's name is excluded, and counted, not
+//!   listed). Extra patterns given with [`ContextOptions::exclude`] come
 //!   after either, so they can also re-include (`!path`).
-//! - Files that look like secrets ([`SECRET_PATTERNS`], matched against the
-//!   file name) are held back even when the ignore rules let them through,
-//!   unless [allowed](ContextOptions::allow_secret) by exact relative path.
-//!   They are listed in [`PackedContext::held_back`]; files left out by the
-//!   ignore rules are only counted ([`PackedContext::excluded`]).
+//! - **Credentials are held back**, with or without a `.dockerignore`, even
+//!   when the ignore rules let them through, and listed in
+//!   [`PackedContext::held_back`] with the rule that decided
+//!   ([`HeldBackReason`]):
+//!   - by name: the file's path matches one of [`SECRET_PATTERNS`]
+//!     (`.env`, `prod.env`, `.envrc`, `.aws/credentials`, `*.pem`, …);
+//!   - by link target: a symlink with an innocent name whose target's path
+//!     in the context matches one (`app.cfg -> .env`, `tls -> server.key`),
+//!     and a file under a directory link whose real path matches one;
+//!   - by content: whatever its name, the first 8 KiB of the file (through
+//!     the link, for a symlink) show a private key (PEM, OpenSSH or PGP, a
+//!     boundary line starting `-----BEGIN … PRIVATE KEY`), a Google
+//!     credential JSON (`"type": "service_account"` or
+//!     `"authorized_user"`), or an AWS credentials file (INI with an
+//!     `aws_secret_access_key`). Only that prefix is read, so packing stays
+//!     one pass over the data, and no message ever holds file contents.
+//!
+//!   [`ContextOptions::allow_secret`] (the CLI's `--allow-secret PATH`)
+//!   uploads one on purpose, by the exact path it is packed under (a
+//!   symlink's own path); without a `.dockerignore` it also lifts the
+//!   default exclusion of that path. The Dockerfile is never held back.
+//! - Files the ignore rules leave out are only counted
+//!   ([`PackedContext::excluded`]).
+//! - Sockets, FIFOs and devices, and symlinks to them, are held back
+//!   ([`HeldBackReason::NotRegularFile`]). Nothing that is not a regular
+//!   file is ever opened: types are checked before opening, files are opened
+//!   non-blocking and checked again once open, so a FIFO or device (even one
+//!   swapped in while packing) is an error or held back, never a hang. A
+//!   `.dockerignore` or Dockerfile that is not a regular file is an error
+//!   naming it and what it is.
 //! - Only the `.dockerignore` at the context root is read (not BuildKit's
 //!   `<Dockerfile>.dockerignore` beside a Dockerfile).
 //! - The Dockerfile is always packed, even when a pattern matches it or its
@@ -69,23 +97,40 @@
 //!
 //! # Symlinks
 //!
-//! A symlink whose target resolves inside the context is followed: a link to
-//! a file is packed as a regular file with the target's content (and the
-//! target's execute bit), a link to a directory is walked under the link's
-//! path. A link that points outside the context, a dangling link, and a link
-//! to a directory that contains it (a loop) are errors naming the link;
+//! Docker sends a context's symlinks as links and never follows them; we
+//! follow a link whose target resolves inside the context, so a link to a
+//! shared file or directory brings its content (the official CLI follows
+//! links too). A link to a file is packed as a regular file with the
+//! target's content (and the target's execute bit), judged as a secret by
+//! its own name, its target's path and the content. A link that points
+//! outside the context and a dangling link are errors naming the link;
 //! excluding the link with a pattern avoids the error, since excluded links
-//! are never resolved. Sockets, FIFOs and devices are held back
-//! ([`HeldBackReason::NotRegularFile`]).
+//! are never resolved.
+//!
+//! A directory link is followed after the real tree is walked, and **each
+//! real directory is walked once**: under its own path when the ignore rules
+//! let it in, otherwise under the first link to it (in the order the walk
+//! meets links). Every other path that leads to a directory already walked — a
+//! second link to it, or a link to a directory that contains the link (a
+//! loop) — is packed as a symlink entry ([`PackedFile::link_target`],
+//! relative, as Docker would send it) to where it was packed. The extracted
+//! context has the same paths with the same contents, and its size grows
+//! with the real tree, not with the number of paths through links: a
+//! pnpm-style `node_modules`, where links form a DAG of 2^N paths, packs
+//! each package once. (A path under such a link entry is matched by the
+//! ignore rules only under the path where the directory was packed. The
+//! directories on the way to the Dockerfile are always walked at the
+//! Dockerfile's path, so it is a file there.)
 //!
 //! # Errors
 //!
 //! Every failure is [`Error::InvalidRequest`] naming the path and the rule,
 //! and nothing is produced: a missing directory or one that is not a
-//! directory, a missing Dockerfile, more than [`ContextOptions::max_bytes`]
-//! bytes of file content, a file or directory that cannot be read, a file
-//! name that is not UTF-8, a bad pattern, a symlink as above. Messages never
-//! include file contents.
+//! directory, a missing Dockerfile or one that is not a regular file, more
+//! than [`ContextOptions::max_bytes`] bytes of file content, a file or
+//! directory that cannot be read, a `.dockerignore` that is not a regular
+//! file, a file name that is not UTF-8, a bad pattern, a symlink as above.
+//! Messages never include file contents.
 //!
 //! # Cancelling
 //!
@@ -96,7 +141,10 @@
 
 mod archive;
 mod cancel;
+#[cfg(test)]
+mod hostile_tests;
 mod ignore;
+mod secrets;
 #[cfg(test)]
 mod tests;
 mod walk;
@@ -110,11 +158,14 @@ use std::sync::Arc;
 
 use crate::Error;
 
+use crate::regular_file;
+
 use archive::{WRITE_BUFFER, write_archive};
 pub use cancel::CancelToken;
 use cancel::Cancellable;
-use ignore::{Glob, Rules};
-use walk::Walker;
+use ignore::Rules;
+use secrets::SecretNames;
+use walk::{WalkSettings, Walked};
 
 /// The default limit on the total size of the packed files before
 /// compression: 500 MB (500 * 1000 * 1000 bytes).
@@ -182,32 +233,55 @@ pub const DEFAULT_EXCLUSIONS: &[&str] = &[
     "**/pcc-deploy.toml",
 ];
 
-/// File-name patterns of files that look like secrets; such a file is never
-/// packed unless allowed by [`ContextOptions::allow_secret`]. Matched against
-/// the file name only, with the same glob rules as ignore patterns; a name
-/// ending in `.pub` (a public key) never counts as a secret.
+/// Name patterns of files that hold credentials; such a file is held back
+/// ([`HeldBackReason::SecretName`]) unless allowed by
+/// [`ContextOptions::allow_secret`]. Matched, with the same glob rules as
+/// ignore patterns, against the file's name, or for a pattern with a `/`
+/// (`.aws/credentials`) against as many of its path's last components; a
+/// name ending in `.pub` (a public key) never counts as a secret.
 ///
-/// Environment files, private keys and certificates with their keys
-/// (`*.pem`, `*.key`, PKCS#12 and Java key stores, SSH private keys), and the
-/// usual credential files of package managers, git, `netrc` and Google Cloud.
+/// Environment files (`.env`, `.env.*`, `*.env`, direnv's `.envrc`), private
+/// keys and certificates with their keys (`*.pem`, `*.key`, PKCS#12, Java
+/// and Android key stores, SSH and PuTTY private keys, Apple's `AuthKey_*.p8`,
+/// GnuPG's `secring.gpg`), the credential files of cloud and container tools
+/// (AWS, Docker, Kubernetes, Google Cloud, Vault, Terraform variables), of
+/// package managers, git, `netrc` and PostgreSQL, and Rails-style
+/// `secrets.yml`. Files with an innocent name are judged by content too
+/// ([`SecretContent`]): that is how `*.asc` private keys are found, since
+/// most `.asc` files are public keys and signatures.
 pub const SECRET_PATTERNS: &[&str] = &[
     ".env",
     ".env.*",
+    "*.env",
+    ".envrc",
     "*.pem",
     "*.key",
     "*.p12",
     "*.pfx",
     "*.jks",
+    "*.keystore",
+    "*.ppk",
+    "AuthKey_*.p8",
+    "secring.gpg",
     "id_rsa*",
     "id_dsa*",
     "id_ecdsa*",
     "id_ed25519*",
+    ".aws/credentials",
+    ".docker/config.json",
+    ".kube/config",
+    ".vault-token",
+    "*.tfvars",
+    "*.tfvars.json",
+    ".pgpass",
     ".npmrc",
     ".pypirc",
     ".netrc",
     ".git-credentials",
     "credentials.json",
     "application_default_credentials.json",
+    "secrets.yml",
+    "secrets.yaml",
 ];
 
 /// The name of the ignore file read at the context root.
@@ -283,8 +357,12 @@ impl ContextOptions {
     }
 
     /// Allows one secret-looking file, by its exact path relative to the
-    /// context root (e.g. `certs/ca.pem`), to be packed. The ignore rules
-    /// still apply to it. Can be called more than once.
+    /// context root (e.g. `certs/ca.pem`; for a symlink, the link's own
+    /// path), to be packed whatever its name, target or content. A
+    /// `.dockerignore` still applies to it; without one, the default
+    /// exclusion of secret names is lifted for that path (the other
+    /// defaults and [`exclude`](Self::exclude) patterns still apply). Can be
+    /// called more than once.
     pub fn allow_secret(mut self, path: impl AsRef<Path>) -> Self {
         self.allowed_secrets.push(path.as_ref().to_path_buf());
         self
@@ -404,6 +482,7 @@ pub struct PackedFile {
     path: String,
     size: u64,
     executable: bool,
+    link: Option<String>,
 }
 
 impl PackedFile {
@@ -420,6 +499,14 @@ impl PackedFile {
     /// Whether it was packed with mode `0o755` (any execute bit set).
     pub fn executable(&self) -> bool {
         self.executable
+    }
+
+    /// For a path to a directory packed under another path (see
+    /// [Symlinks](self#symlinks)): the target of the symlink entry packed
+    /// here instead, relative to this entry's directory. Such an entry has
+    /// size 0.
+    pub fn link_target(&self) -> Option<&str> {
+        self.link.as_deref()
     }
 }
 
@@ -443,24 +530,108 @@ impl HeldBack {
     }
 }
 
-/// Why a file was held back.
+/// Why a file was held back: which rule decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum HeldBackReason {
-    /// Its name matches [`SECRET_PATTERNS`] and it was not allowed with
-    /// [`ContextOptions::allow_secret`].
-    LooksLikeSecret,
+    /// Its path matches this pattern of [`SECRET_PATTERNS`] and it was not
+    /// allowed with [`ContextOptions::allow_secret`].
+    #[non_exhaustive]
+    SecretName {
+        /// The pattern, as written in [`SECRET_PATTERNS`].
+        pattern: &'static str,
+    },
+    /// It is a symlink (or under a directory symlink) whose target's path
+    /// matches this pattern of [`SECRET_PATTERNS`] (`app.cfg -> .env`), and
+    /// it was not allowed.
+    #[non_exhaustive]
+    SecretLinkTarget {
+        /// The pattern, as written in [`SECRET_PATTERNS`].
+        pattern: &'static str,
+    },
+    /// Its first bytes have the shape of a credential, whatever its name,
+    /// and it was not allowed.
+    SecretContent(SecretContent),
     /// A socket, FIFO or device, which has no content to pack.
     NotRegularFile,
 }
 
+impl HeldBackReason {
+    /// Whether it was held back as a likely secret (by name, link target or
+    /// content), which [`ContextOptions::allow_secret`] can override.
+    pub fn is_secret(&self) -> bool {
+        matches!(
+            self,
+            HeldBackReason::SecretName { .. }
+                | HeldBackReason::SecretLinkTarget { .. }
+                | HeldBackReason::SecretContent(_)
+        )
+    }
+}
+
 impl fmt::Display for HeldBackReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            HeldBackReason::LooksLikeSecret => {
-                "looks like a secret; allow it explicitly to upload it"
+        const ALLOW: &str = "allow it explicitly to upload it";
+        match self {
+            HeldBackReason::SecretName { pattern } => {
+                write!(
+                    f,
+                    "looks like a secret: its name matches `{pattern}`; {ALLOW}"
+                )
             }
-            HeldBackReason::NotRegularFile => "not a regular file",
+            HeldBackReason::SecretLinkTarget { pattern } => write!(
+                f,
+                "looks like a secret: a symlink to a file whose name matches `{pattern}`; {ALLOW}"
+            ),
+            HeldBackReason::SecretContent(kind) => {
+                write!(f, "looks like a secret: it holds {kind}; {ALLOW}")
+            }
+            HeldBackReason::NotRegularFile => f.write_str("not a regular file"),
+        }
+    }
+}
+
+/// The kind of credential a file's first bytes show it holds (see
+/// [`HeldBackReason::SecretContent`]). Only the start of each file is read
+/// (8 KiB), and the content never appears in any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SecretContent {
+    /// A PEM private key: a line starting `-----BEGIN ... PRIVATE KEY-----`.
+    PemPrivateKey,
+    /// An OpenSSH private key (`-----BEGIN OPENSSH PRIVATE KEY-----`).
+    OpenSshPrivateKey,
+    /// An armored PGP private key (`-----BEGIN PGP PRIVATE KEY BLOCK-----`).
+    PgpPrivateKey,
+    /// A Google credential file: a JSON object whose `"type"` is
+    /// `"service_account"` or `"authorized_user"`.
+    GoogleCredentials,
+    /// An AWS shared credentials file: INI with an `aws_secret_access_key`.
+    AwsCredentials,
+}
+
+impl SecretContent {
+    /// A stable name for scripts: `pemPrivateKey`, `openSshPrivateKey`,
+    /// `pgpPrivateKey`, `googleCredentials`, `awsCredentials`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SecretContent::PemPrivateKey => "pemPrivateKey",
+            SecretContent::OpenSshPrivateKey => "openSshPrivateKey",
+            SecretContent::PgpPrivateKey => "pgpPrivateKey",
+            SecretContent::GoogleCredentials => "googleCredentials",
+            SecretContent::AwsCredentials => "awsCredentials",
+        }
+    }
+}
+
+impl fmt::Display for SecretContent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SecretContent::PemPrivateKey => "a PEM private key",
+            SecretContent::OpenSshPrivateKey => "an OpenSSH private key",
+            SecretContent::PgpPrivateKey => "a PGP private key",
+            SecretContent::GoogleCredentials => "a Google service-account or user credential",
+            SecretContent::AwsCredentials => "an AWS secret access key",
         })
     }
 }
@@ -494,11 +665,23 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
             ),
         )
     })?;
-    if !root.join(&dockerfile).is_file() {
-        return Err(refuse(
-            root,
-            format!("Dockerfile `{dockerfile}` not found in the context"),
-        ));
+    match fs::metadata(root.join(&dockerfile)) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(meta) => {
+            return Err(refuse(
+                root,
+                format!(
+                    "Dockerfile `{dockerfile}` is not a regular file ({})",
+                    regular_file::kind(&meta)
+                ),
+            ));
+        }
+        Err(_) => {
+            return Err(refuse(
+                root,
+                format!("Dockerfile `{dockerfile}` not found in the context"),
+            ));
+        }
     }
     let mut allowed = HashSet::new();
     for path in &options.allowed_secrets {
@@ -524,39 +707,38 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
     if token.is_cancelled() {
         return Err(cancelled());
     }
-    let rules = load_rules(root, &options.excludes)?;
-    let mut secrets = Vec::with_capacity(SECRET_PATTERNS.len());
-    for pattern in SECRET_PATTERNS {
-        secrets.push(
-            Glob::compile(pattern)
-                .map_err(|why| refuse(root, format!("secret pattern `{pattern}`: {why}")))?,
+    // Without a .dockerignore the defaults leave secrets out by name; an
+    // allowed one is re-included after them (the caller's patterns still
+    // come last). With one, its own rules decide, as documented.
+    let mut extra = Vec::new();
+    if matches!(fs::metadata(root.join(DOCKERIGNORE)), Err(err) if err.kind() == io::ErrorKind::NotFound)
+    {
+        let mut sorted: Vec<&String> = allowed.iter().collect();
+        sorted.sort();
+        extra.extend(
+            sorted
+                .into_iter()
+                .map(|path| format!("!{}", escape_glob(path))),
         );
     }
+    extra.extend(options.excludes.iter().cloned());
+    let rules = load_rules(root, &extra)?;
+    let secrets =
+        SecretNames::compile().map_err(|why| refuse(root, format!("secret pattern {why}")))?;
 
-    let mut walker = Walker {
-        root,
-        canon_root: canon_root.clone(),
+    let settings = WalkSettings {
         rules,
         secrets,
-        dockerfile,
+        dockerfile: dockerfile.clone(),
         allowed,
         max_bytes: options.max_bytes,
-        total: 0,
-        found: Vec::new(),
-        held_back: Vec::new(),
-        excluded: 0,
-        stack: Vec::new(),
     };
-    walker.walk(root, canon_root, "")?;
-
-    let Walker {
+    let Walked {
         mut found,
         mut held_back,
         total,
         excluded,
-        dockerfile,
-        ..
-    } = walker;
+    } = walk::walk(root, canon_root, settings)?;
     if !found.iter().any(|file| file.rel == dockerfile) {
         return Err(refuse(
             root,
@@ -610,6 +792,7 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
                 path: file.rel,
                 size: file.size,
                 executable: file.executable,
+                link: file.link,
             })
             .collect(),
         held_back,
@@ -647,11 +830,27 @@ fn relative_in_context(path: &Path) -> Option<String> {
     }
 }
 
+/// `path` as a pattern that matches exactly it (`\\` before `*?[\\`).
+fn escape_glob(path: &str) -> String {
+    let mut escaped = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+/// The most bytes of `.dockerignore` read (one that is larger is refused).
+const MAX_DOCKERIGNORE_BYTES: u64 = 16 * 1024 * 1024;
+
 /// The ignore rules: the `.dockerignore` if there is one, else the defaults,
 /// then the caller's patterns.
 fn load_rules(root: &Path, extra: &[String]) -> Result<Rules, Error> {
     let mut rules = Rules::default();
-    match fs::read(root.join(DOCKERIGNORE)) {
+    // A regular file only: a FIFO or device there must not hang us.
+    match regular_file::read(&root.join(DOCKERIGNORE), MAX_DOCKERIGNORE_BYTES) {
         Ok(bytes) => {
             let text = String::from_utf8(bytes)
                 .map_err(|_| refuse(root, format!("{DOCKERIGNORE} is not UTF-8 text")))?;

@@ -47,6 +47,7 @@ struct Entry {
     user: Vec<u8>,
     group: Vec<u8>,
     content: Vec<u8>,
+    link: Option<String>,
 }
 
 fn read_back(archive: &[u8]) -> Vec<Entry> {
@@ -69,6 +70,10 @@ fn read_back(archive: &[u8]) -> Vec<Entry> {
                 user: header.username_bytes().unwrap_or_default().to_vec(),
                 group: header.groupname_bytes().unwrap_or_default().to_vec(),
                 content,
+                link: header
+                    .link_name()
+                    .unwrap()
+                    .map(|l| l.to_str().unwrap().to_owned()),
             }
         })
         .collect()
@@ -490,20 +495,21 @@ fn secrets_are_held_back_even_when_the_dockerignore_lets_them_through() {
         .iter()
         .map(|h| (h.path(), h.reason()))
         .collect();
-    let secret = HeldBackReason::LooksLikeSecret;
+    let name = |pattern| HeldBackReason::SecretName { pattern };
     assert_eq!(
         held,
         [
-            (".env", secret),
-            (".env.production", secret),
-            (".npmrc", secret),
-            ("cert.p12", secret),
-            ("config/server.pem", secret),
-            ("gcp/credentials.json", secret),
-            ("id_rsa", secret),
-            ("tls.key", secret),
+            (".env", name(".env")),
+            (".env.production", name(".env.*")),
+            (".npmrc", name(".npmrc")),
+            ("cert.p12", name("*.p12")),
+            ("config/server.pem", name("*.pem")),
+            ("gcp/credentials.json", name("credentials.json")),
+            ("id_rsa", name("id_rsa*")),
+            ("tls.key", name("*.key")),
         ]
     );
+    assert!(held.iter().all(|(_, reason)| reason.is_secret()));
 }
 
 #[test]
@@ -607,6 +613,7 @@ fn a_file_that_changes_size_after_the_walk_is_an_error() {
             source: dir.path().join("data.bin"),
             size,
             executable: false,
+            link: None,
         }];
         let msg = message(write_archive(dir.path(), &found, Vec::new()).map(|_| unreachable!()));
         assert!(msg.contains("`data.bin` changed size"), "{msg}");
@@ -637,20 +644,29 @@ fn symlinks_inside_are_followed_and_outside_refused() {
     symlink("real/data.txt", root.join("link.txt")).unwrap();
     symlink("real", root.join("linkdir")).unwrap();
 
+    // `real` is walked under its own path; `linkdir`, another path to
+    // it, is packed as a link to it.
     let context = pack(&root, &ContextOptions::new()).unwrap();
     assert_eq!(
         packed(&context),
-        [
-            "Dockerfile",
-            "link.txt",
-            "linkdir/data.txt",
-            "real/data.txt"
-        ]
+        ["Dockerfile", "link.txt", "linkdir", "real/data.txt"]
     );
     let entries = read_back(&context.read_archive().unwrap());
     assert_eq!(entries[1].content, b"data");
     assert_eq!(entries[1].kind, tar::EntryType::Regular);
     assert_eq!(entries[1].mode, 0o755);
+    assert_eq!(entries[2].kind, tar::EntryType::Symlink);
+    assert_eq!(entries[2].link.as_deref(), Some("real"));
+    assert_eq!(context.files()[2].link_target(), Some("real"));
+    assert_eq!(context.files()[2].size(), 0);
+
+    // When the real path is left out, the link's path gets the files.
+    let options = ContextOptions::new().exclude("real");
+    let context = pack(&root, &options).unwrap();
+    assert_eq!(
+        packed(&context),
+        ["Dockerfile", "link.txt", "linkdir/data.txt"]
+    );
 
     // Outside the context.
     symlink("../secret.txt", root.join("escape.txt")).unwrap();
@@ -675,10 +691,33 @@ fn symlinks_inside_are_followed_and_outside_refused() {
     let msg = message(pack(&root, &ContextOptions::new()));
     assert!(msg.contains("symlink `up` points outside"), "{msg}");
     fs::remove_file(root.join("up")).unwrap();
+    // A link to a directory that holds it is a link to where that was packed.
     symlink("..", root.join("real/loop")).unwrap();
-    let msg = message(pack(&root, &ContextOptions::new()));
-    assert!(msg.contains("symlink `linkdir/loop`") || msg.contains("symlink `real/loop`"));
-    assert!(msg.contains("(a loop)"), "{msg}");
+    let context = pack(&root, &ContextOptions::new()).unwrap();
+    let loop_entry = context
+        .files()
+        .iter()
+        .find(|f| f.path() == "real/loop")
+        .unwrap();
+    assert_eq!(loop_entry.link_target(), Some(".."));
+}
+
+#[test]
+fn relative_links_between_context_paths() {
+    use super::walk::relative_link;
+    let cases = [
+        ("a", "b", "b"),
+        ("a", "", "."),
+        ("real/loop", "", ".."),
+        ("a/b/c", "x/y", "../../x/y"),
+        ("a/b/c", "a/d", "../d"),
+        ("a/b/c", "a/b", "."),
+        ("a/b/c", "a", ".."),
+        ("a/x", "a/x/y", "x/y"),
+    ];
+    for (from, to, want) in cases {
+        assert_eq!(relative_link(from, to), want, "{from} -> {to}");
+    }
 }
 
 #[cfg(unix)]
