@@ -90,6 +90,8 @@
 mod archive;
 mod ignore;
 #[cfg(test)]
+mod ignore_tests;
+#[cfg(test)]
 mod tests;
 mod walk;
 
