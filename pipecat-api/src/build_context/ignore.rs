@@ -35,13 +35,14 @@
 //! a pattern that neither matches nor matched the parent changes nothing.
 
 use std::cell::RefCell;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 /// The ignore rules, in order, with their index.
 #[derive(Default)]
 pub(super) struct Rules {
     patterns: Vec<Pattern>,
     index: Index,
+    reinclusion: Reinclusion,
     /// The results of the directories on the path last asked about, outermost
     /// first: Docker's per-directory `MatchInfo`, as the indices of the
     /// patterns the directory counted as matching. A stack, as in Docker's
@@ -109,6 +110,9 @@ impl Rules {
         let index = u32::try_from(self.patterns.len())
             .map_err(|_| "more patterns than can be counted".to_owned())?;
         self.index.insert(&pattern, index);
+        if pattern.exception {
+            self.reinclusion.insert(&pattern);
+        }
         self.patterns.push(pattern);
         self.parents.get_mut().clear();
         Ok(())
@@ -139,17 +143,15 @@ impl Rules {
     /// BuildKit walks into every excluded directory once an exception has a
     /// wildcard; this walks into fewer with the same outcome.
     pub(super) fn may_reinclude_below(&self, rel: &str) -> bool {
-        let dir = format!("{rel}/");
-        let agrees = |lead: &str| lead.starts_with(&dir) || dir.starts_with(lead);
-        self.patterns
-            .iter()
-            .filter(|pattern| pattern.exception)
-            .any(|pattern| match &pattern.test {
-                Test::Exact => pattern.text.starts_with(&dir),
-                Test::Prefix(prefix) => agrees(prefix),
-                Test::Suffix(_) => true,
-                Test::Regex(tokens) => agrees(&literal_prefix(tokens)),
-            })
+        let reinclusion = &self.reinclusion;
+        if reinclusion.anywhere || reinclusion.ancestors.contains(rel) {
+            return true;
+        }
+        let mut found = Vec::new();
+        reinclusion
+            .leads
+            .collect(&format!("{rel}/"), false, &mut found);
+        !found.is_empty()
     }
 
     /// Makes the top of the parent stack directory `dir`'s results: pops
@@ -697,6 +699,41 @@ impl Glob {
     pub(super) fn matches(&self, path: &[char]) -> bool {
         let path: String = path.iter().collect();
         self.pattern.matches(&path)
+    }
+}
+
+/// What the exceptions can re-include, by the literal text that starts
+/// every path each one matches (its lead).
+#[derive(Default)]
+struct Reinclusion {
+    /// Some exception has no lead (it starts with a wildcard).
+    anywhere: bool,
+    /// Each directory `d` such that some lead starts with `d/`.
+    ancestors: HashSet<String>,
+    /// The leads of the exceptions that match more than their lead.
+    leads: Affixes,
+}
+
+impl Reinclusion {
+    fn insert(&mut self, pattern: &Pattern) {
+        let (lead, exact) = match &pattern.test {
+            Test::Exact => (pattern.text.clone(), true),
+            Test::Prefix(prefix) => (prefix.clone(), false),
+            Test::Suffix(_) => (String::new(), false),
+            Test::Regex(tokens) => (literal_prefix(tokens), false),
+        };
+        if lead.is_empty() {
+            self.anywhere = true;
+            return;
+        }
+        for (at, _) in lead.match_indices('/') {
+            if let Some(dir) = lead.get(..at) {
+                self.ancestors.insert(dir.to_owned());
+            }
+        }
+        if !exact {
+            self.leads.insert(lead, 0);
+        }
     }
 }
 
