@@ -522,11 +522,8 @@ fn check_syntax(text: &str) -> Result<(), String> {
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                if chars.next().is_none() {
-                    return bad("it ends with `\\`");
-                }
-            }
+            // The guard takes the escaped character too.
+            '\\' if chars.next().is_none() => return bad("it ends with `\\`"),
             '[' => {
                 if chars.peek() == Some(&'^') {
                     chars.next();
