@@ -54,11 +54,12 @@
 //!
 //! # What stays out
 //!
-//! - With a `.dockerignore` at the context root, its patterns are applied with
-//!   Docker's rules (see [`ContextOptions::exclude`]). Without one, the
-//!   default set [`DEFAULT_EXCLUSIONS`] applies, plus [`SECRET_PATTERNS`] at
-//!   any depth (so a file with a secret's name is excluded, and counted, not
-//!   listed). Extra patterns given with [`ContextOptions::exclude`] come
+//! - With a `.dockerignore` at the context root, its patterns are applied
+//!   exactly as Docker applies them (see [`ContextOptions::exclude`] and
+//!   [Differences from Docker](self#differences-from-docker)). Without one,
+//!   the default set [`DEFAULT_EXCLUSIONS`] applies, plus [`SECRET_PATTERNS`]
+//!   at any depth (so a file with a secret's name is excluded, and counted,
+//!   not listed). Extra patterns given with [`ContextOptions::exclude`] come
 //!   after either, so they can also re-include (`!path`).
 //! - **Credentials are held back**, with or without a `.dockerignore`, even
 //!   when the ignore rules let them through, and listed in
@@ -94,6 +95,52 @@
 //!   `<Dockerfile>.dockerignore` beside a Dockerfile).
 //! - The Dockerfile is always packed, even when a pattern matches it or its
 //!   name looks like a secret: the build cannot run without it.
+//!
+//! # Differences from Docker
+//!
+//! What Docker would leave out of a context is never packed. Checked
+//! against the `docker` CLI itself (the `docker_context` test of the e2e
+//! crate); the deliberate differences, each with its reason:
+//!
+//! - **Where the legacy builder and BuildKit differ, BuildKit.** Both decide
+//!   each path with its parent directory's results, but the legacy builder
+//!   never walks into an excluded directory unless an exception's text
+//!   starts with the directory's path, while BuildKit walks into it once an
+//!   exception has a wildcard: `node_modules` then `!**/*.md` re-includes
+//!   `node_modules/x/README.md` with BuildKit (and here), not with the
+//!   legacy builder. BuildKit is Docker's default builder.
+//! - **A `.dockerignore` that excludes itself stays out.** The legacy
+//!   builder's CLI re-adds it to the archive (BuildKit does not); the cloud
+//!   build does not read it, and the user asked for it to stay out.
+//! - **The Dockerfile is always packed**, even when excluded (the legacy
+//!   builder's CLI re-adds it too; BuildKit sends it beside the context): the
+//!   cloud build reads it from the archive.
+//! - **Without a `.dockerignore`**, [`DEFAULT_EXCLUSIONS`] and
+//!   [`SECRET_PATTERNS`] apply, where Docker sends everything: version
+//!   control, virtual environments, caches and credentials are never what a
+//!   cloud build needs, and uploading them by default leaks them.
+//! - **Secret-looking files are held back** even when the ignore rules let
+//!   them through ([`PackedContext::held_back`]), unless allowed.
+//! - **Patterns Docker accepts but reads otherwise than they look are
+//!   refused**, naming the line: `\` before a letter, digit or non-ASCII
+//!   character (Docker's regular expression reads `\d` as any digit, `\n` as
+//!   a newline), `*` or `?` inside `[...]` (Docker turns `[*]` into a
+//!   different class), `[:` inside `[...]` (a POSIX class to it). A reversed
+//!   range such as `[b-a]` is refused too; Docker fails on it when it first
+//!   tries the pattern.
+//! - **A `.dockerignore` that is not UTF-8 is refused** (Docker reads bytes).
+//! - **Symlinks are followed** and only regular files are packed (see
+//!   [Symlinks](self#symlinks) and [What goes in](self#what-goes-in));
+//!   Docker sends links, directories and empty directories as such.
+//!
+//! Docker's own quirks are followed, not corrected: a pattern that is
+//! `**` followed by plain characters is a suffix test (`**.log` matches
+//! `a.log` and `dir/b.log`); `d/f` then `!d` leaves `d/f` out (`!d` was
+//! never tried on `d`, so `d/f` does not inherit it); a negated class
+//! `[^a]` matches `/`; `^` is literal in a pattern without wildcards and
+//! anchors one with them; a lone `!` and what Go's `filepath.Match` calls a
+//! syntax error (`[-]`, `[a-b-c]`, an unclosed `[`, a trailing `\`) are
+//! errors.
 //!
 //! # Symlinks
 //!
@@ -144,6 +191,8 @@ mod cancel;
 #[cfg(test)]
 mod hostile_tests;
 mod ignore;
+#[cfg(test)]
+mod ignore_tests;
 mod secrets;
 #[cfg(test)]
 mod tests;
@@ -346,11 +395,16 @@ impl ContextOptions {
     /// `filepath.Clean`; `*` matches any run of characters but `/`, `?` one
     /// character but `/`, `[a-z]`/`[^a-z]` one character of (or not of) a
     /// class, `\` escapes the next character, and `**` any number of
-    /// directories (`**/x`, `a/**/x`, `a/**`). A pattern that matches a
-    /// directory excludes everything below it. A pattern starting with `!`
-    /// re-includes what it matches; for each path the last matching pattern
-    /// decides. (In a `.dockerignore`, lines starting with `#` are comments
-    /// and blank lines are skipped.)
+    /// directories (`**/x`, `a/**/x`, `a/**`); `**` followed by plain
+    /// characters matches any path ending with them (`**.log`). A pattern
+    /// starting with `!` re-includes what it matches. Each path is decided
+    /// with its parent directory's results: a pattern that matched the
+    /// directory counts for everything below it, so a pattern that matches
+    /// a directory excludes its contents, and for each path the last pattern
+    /// that counts decides. (In a `.dockerignore`, lines starting with `#`
+    /// are comments and blank lines are skipped.) A lone `!` and patterns
+    /// with syntax errors are refused: see [Differences from
+    /// Docker](self#differences-from-docker).
     pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
         self.excludes.push(pattern.into());
         self
