@@ -19,9 +19,10 @@
 //! Values are read as python-dotenv 1.2 (`dotenv_values`) reads them, the
 //! convention of the Python ecosystem Pipecat bots live in:
 //!
-//! - **Lines.** `\n`, `\r\n` and a lone `\r` each end a line. Blank lines
-//!   and lines starting with `#` are skipped. A leading byte-order mark is
-//!   dropped.
+//! - **Lines.** `\n`, `\r\n` and a lone `\r` each end a line, and are read
+//!   as `\n` (inside quoted values too), as Python reads a text file: a lone
+//!   `\r` never joins two lines into one value. Blank lines and lines
+//!   starting with `#` are skipped. A leading byte-order mark is dropped.
 //! - **`export`.** `export KEY=value` is `KEY=value` (`export` and at least
 //!   one space).
 //! - **Keys.** Everything up to `=`, whitespace or `#` (or `'quoted'`); spaces
@@ -77,6 +78,7 @@
 mod grammar;
 mod official;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
@@ -137,7 +139,14 @@ impl EnvFile {
     /// file name) in errors and warnings.
     pub fn parse(text: &str, origin: &str) -> Result<Self, Error> {
         let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-        let mut scanner = Scanner::new(text);
+        // Line ends as Python reads a text file (python-dotenv and the
+        // official CLI both do): `\r\n` and a lone `\r` become `\n`.
+        let text: Cow<'_, str> = if text.contains('\r') {
+            Cow::Owned(text.replace("\r\n", "\n").replace('\r', "\n"))
+        } else {
+            Cow::Borrowed(text)
+        };
+        let mut scanner = Scanner::new(&text);
         let mut secrets = Vec::new();
         let mut warnings = Vec::new();
         let mut first_line: HashMap<&str, usize> = HashMap::new();

@@ -116,7 +116,9 @@ fn multi_line_values_and_line_numbers_after_them() {
         error(text),
         "request not sent: secrets.env:5: B: empty value (the API takes no empty secret)"
     );
-    assert_eq!(one("K='one\r\ntwo'\n"), "one\r\ntwo");
+    // Line ends inside quotes are read as Python reads a text file.
+    assert_eq!(one("K='one\r\ntwo\rthree'\n"), "one\ntwo\nthree");
+    assert_eq!(one("K=\"\\r\"\r\n"), "\r");
 }
 
 #[test]
