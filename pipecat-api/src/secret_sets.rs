@@ -25,8 +25,11 @@ impl Client {
     ///
     /// The file is read with [`crate::dotenv::read_env_file`]: a bad line
     /// (syntax, a key breaking the key rule, an empty value, a key given
-    /// twice) is [`Error::InvalidRequest`] naming the file, the line and the
-    /// rule, never a value, and then nothing is sent. An empty file is
+    /// twice, `$NAME` substitution) is [`Error::InvalidRequest`] naming the
+    /// file, the line and the rule, never a value, and then nothing is sent.
+    /// To show the warnings about lines the official CLI reads differently,
+    /// read the file with [`crate::dotenv::EnvFile::read`] and send its
+    /// secrets with [`Client::set_secrets`]. An empty file is
     /// refused too. `region` places a new set (default: the organization's
     /// default region); a set's region cannot change. A set whose
     /// provisioning fails is [`Error::Failed`] with the service's message.

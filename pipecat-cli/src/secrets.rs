@@ -42,7 +42,7 @@ pub enum SecretsCommand {
         /// Secrets to add or replace.
         #[arg(value_name = "KEY=VALUE", required_unless_present = "file")]
         pairs: Vec<SecretArg>,
-        /// A .env file of secrets (`KEY=value` lines, `#` comments, quotes; no `$` substitution).
+        /// A .env file of secrets (python-dotenv syntax; keys as the API allows; no `$NAME` substitution).
         #[arg(long, short = 'f', value_name = "PATH")]
         file: Option<PathBuf>,
         /// The region of a new set (default: the organization's default region).
@@ -190,10 +190,23 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             let pairs: Vec<String> = pairs.iter().map(|p| p.expose().to_string()).collect();
             let pairs = key_values(&pairs, "pair")?;
             check_set_name(&name)?;
+            // The file is read and checked once, before anything is shown or
+            // sent; then lines the official CLI would read differently.
+            let mut all: Vec<(String, String)> = Vec::new();
             if let Some(path) = &file {
-                // A bad line is refused before any progress is shown (the
-                // file is read again by the job; it is small).
-                pipecat_api::dotenv::read_env_file(path)?;
+                let env = pipecat_api::dotenv::EnvFile::read(path)?;
+                for warning in &env.warnings {
+                    out.warn(&warning.to_string());
+                }
+                if env.secrets.is_empty() && pairs.is_empty() {
+                    return Err(Failure::Usage(format!(
+                        "{}: no secrets in the file",
+                        path.display()
+                    )));
+                }
+                for (key, value) in env.secrets {
+                    all.push((key, value.expose_secret().to_string()));
+                }
             }
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
@@ -201,54 +214,34 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 "storing secret set {name} and waiting until it is ready"
             ));
             let left = format!("see `pipecat-cloud secrets list {name}`");
-            let set = match (file, pairs.is_empty()) {
-                // The file alone: the library's job reads, checks, sends, waits.
-                (Some(path), true) => {
-                    let job = client.put_secrets_from_env_file(
-                        &name,
-                        &path,
-                        region.as_deref(),
-                        Wait::default(),
-                    );
+            for (key, value) in pairs {
+                if let Some(slot) = all.iter_mut().find(|(k, _)| *k == key) {
+                    progress.println(&format!(
+                        "note: {key} from the command line replaces the one in the file"
+                    ));
+                    slot.1 = value;
+                } else {
+                    all.push((key, value));
+                }
+            }
+            let set = match region {
+                None => {
+                    let job = client.set_secrets(&name, all, Wait::default());
                     interruptible(job, &progress, &left).await?
                 }
-                (file, _) => {
-                    let mut all: Vec<(String, String)> = Vec::new();
-                    if let Some(path) = &file {
-                        for (key, value) in pipecat_api::dotenv::read_env_file(path)? {
-                            all.push((key, value.expose_secret().to_string()));
-                        }
-                    }
-                    for (key, value) in pairs {
-                        if let Some(slot) = all.iter_mut().find(|(k, _)| *k == key) {
-                            progress.println(&format!(
-                                "note: {key} from the command line replaces the one in the file"
-                            ));
-                            slot.1 = value;
-                        } else {
-                            all.push((key, value));
-                        }
-                    }
-                    match region {
-                        None => {
-                            let job = client.set_secrets(&name, all, Wait::default());
-                            interruptible(job, &progress, &left).await?
-                        }
-                        // `set_secrets` has no region: the same one PUT, by hand.
-                        Some(region) => {
-                            let body = UpsertSecretSetBody::secrets(all)?.in_region(region);
-                            let job = async {
-                                client
-                                    .upsert_secret_set()
-                                    .set_name(name.as_str())
-                                    .body(body)
-                                    .send()
-                                    .await?;
-                                client.wait_secret_set_ready(&name, Wait::default()).await
-                            };
-                            interruptible(job, &progress, &left).await?
-                        }
-                    }
+                // `set_secrets` has no region: the same one PUT, by hand.
+                Some(region) => {
+                    let body = UpsertSecretSetBody::secrets(all)?.in_region(region);
+                    let job = async {
+                        client
+                            .upsert_secret_set()
+                            .set_name(name.as_str())
+                            .body(body)
+                            .send()
+                            .await?;
+                        client.wait_secret_set_ready(&name, Wait::default()).await
+                    };
+                    interruptible(job, &progress, &left).await?
                 }
             };
             if out.is_json() {

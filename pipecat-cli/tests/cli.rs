@@ -861,6 +861,61 @@ async fn build_create_uploads_once_then_reuses_the_cached_build() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// python-dotenv's syntax from a file (a key with `-`, spaces inside an
+/// unquoted value, a lone CR ending a line), and a warning naming the line
+/// and key, never the value, where the official CLI would store another value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn secrets_set_from_a_file_reads_dotenv_syntax_and_warns_where_the_official_cli_differs() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("env-warn");
+    let file = dir.join("bot.env");
+    std::fs::write(
+        &file,
+        format!("MY-KEY=hello = world\rQUOTED='{SECRET}'\nPLAIN=x\n"),
+    )
+    .unwrap();
+    let path = file.to_string_lossy().into_owned();
+    let out = cli(&fake, &["secrets", "set", "warn-set", "--file", &path]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("warning:"), "{err}");
+    assert!(err.contains("bot.env:2: QUOTED: "), "{err}");
+    assert!(err.contains("keeps single quotes"), "{err}");
+    assert!(
+        !err.contains("bot.env:1:") && !err.contains("bot.env:3:"),
+        "{err}"
+    );
+    assert!(!err.contains(SECRET), "a value in a warning: {err}");
+    let puts: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert_eq!(puts.len(), 1);
+    let body: serde_json::Value = serde_json::from_slice(&puts[0].body).unwrap();
+    assert_eq!(
+        body["secrets"],
+        serde_json::json!([
+            {"secretKey": "MY-KEY", "secretValue": "hello = world"},
+            {"secretKey": "QUOTED", "secretValue": SECRET},
+            {"secretKey": "PLAIN", "secretValue": "x"},
+        ])
+    );
+
+    // An empty file is refused before anything is sent or shown.
+    fake.clear_requests();
+    std::fs::write(&file, "# nothing\n").unwrap();
+    let empty = cli(&fake, &["secrets", "set", "warn-set", "--file", &path]).await;
+    assert_eq!(empty.status.code(), Some(2), "{}", stderr(&empty));
+    assert!(
+        stderr(&empty).contains("no secrets in the file"),
+        "{}",
+        stderr(&empty)
+    );
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn secrets_set_from_a_file_sends_one_put_and_a_bad_line_sends_nothing() {
     let fake = FakeCloud::start().await.unwrap();
