@@ -42,8 +42,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deploy::{create_body, update_body};
 use crate::deploy_config::DeployConfig;
+use crate::deploy_request::{create_body, update_body};
 use crate::types::{CreateServiceRequest, ServiceDetailsResponse, UpdateServiceRequest};
 use crate::{Client, Error};
 

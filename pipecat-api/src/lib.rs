@@ -66,6 +66,7 @@ mod config;
 pub mod deploy;
 pub mod deploy_config;
 pub mod deploy_plan;
+mod deploy_request;
 pub mod dotenv;
 mod error;
 pub mod follow;

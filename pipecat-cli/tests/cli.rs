@@ -525,7 +525,7 @@ async fn deploy_shows_the_plan_refuses_an_update_off_a_terminal_and_updates_with
 
     // The dry run shows the same plan against the live agent and writes
     // nothing.
-    let dry = cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await;
+    let dry = cli_in(&fake, &dir, &["deploy", "--dry-run", "--output", "json"]).await;
     assert!(dry.status.success(), "{}", stderr(&dry));
     let doc = one_json(&dry);
     assert_eq!(doc["plan"]["action"], "update");
@@ -578,7 +578,7 @@ async fn deploy_shows_the_plan_refuses_an_update_off_a_terminal_and_updates_with
     );
     assert!(writes(&fake).is_empty(), "{:?}", writes(&fake));
     // --force redeploys anyway, without a question.
-    let forced = cli_in(&fake, &dir, &["deploy", "--force", "-o", "json"]).await;
+    let forced = cli_in(&fake, &dir, &["deploy", "--force", "--output", "json"]).await;
     assert!(forced.status.success(), "{}", stderr(&forced));
     assert_eq!(one_json(&forced)["unchanged"], false);
     assert_eq!(writes(&fake), ["POST /v1/agents/plan-bot"]);
@@ -1855,7 +1855,7 @@ async fn build_logs_asks_for_all_the_api_gives_and_says_when_lines_were_left_out
     // The service has more than it returned.
     for args in [
         vec!["build", "logs", id.as_str()],
-        vec!["build", "logs", id.as_str(), "-o", "json"],
+        vec!["build", "logs", id.as_str(), "--output", "json"],
     ] {
         fake.fail_next(
             "getBuildLogs",
@@ -1922,7 +1922,7 @@ async fn deploy_builds_in_the_existing_agents_region_and_refuses_another_before_
 
     // No region given: the build is made where the agent is (not in the
     // organization's default, us-west), and the deploy succeeds.
-    let out = cli_in(&fake, &dir, &["deploy", "-o", "json"]).await;
+    let out = cli_in(&fake, &dir, &["deploy", "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let upload_url = fake
         .requests()
@@ -1990,7 +1990,7 @@ async fn context_dir_is_relative_to_the_config_file_that_names_it() {
         "--config",
         "sub/pcc-deploy.toml",
         "--dry-run",
-        "-o",
+        "--output",
         "json",
     ];
     let out = cli_in(&fake, &top, &args).await;
@@ -2001,7 +2001,13 @@ async fn context_dir_is_relative_to_the_config_file_that_names_it() {
     assert_eq!(doc["build"]["contextDir"], "sub/bot");
 
     // The real build uploads that context: the hash the library gives sub/bot.
-    let args = ["deploy", "--config", "sub/pcc-deploy.toml", "-o", "json"];
+    let args = [
+        "deploy",
+        "--config",
+        "sub/pcc-deploy.toml",
+        "--output",
+        "json",
+    ];
     let out = cli_in(&fake, &top, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let options = pipecat_api::build_context::ContextOptions::new().dockerfile("docker/Dockerfile");
@@ -2017,7 +2023,7 @@ async fn context_dir_is_relative_to_the_config_file_that_names_it() {
         "sub/pcc-deploy.toml",
         "--build",
         "--dry-run",
-        "-o",
+        "--output",
         "json",
     ];
     let out = cli_in(&fake, &top, &args).await;
@@ -2046,7 +2052,7 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
     };
 
     // Held back by default, each with its rule.
-    let out = cli(&fake, &["build", "context", &dir_arg, "-o", "json"]).await;
+    let out = cli(&fake, &["build", "context", &dir_arg, "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let doc = one_json(&out);
     assert_eq!(paths(&doc["heldBack"]), ["prod.env", "server.key"]);
@@ -2055,7 +2061,7 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
     assert_eq!(doc["heldBack"][1]["rule"], "name:*.key");
 
     let allow = ["--allow-secret", "prod.env"];
-    let mut args = vec!["build", "context", &dir_arg, "-o", "json"];
+    let mut args = vec!["build", "context", &dir_arg, "--output", "json"];
     args.extend(allow);
     let out = cli(&fake, &args).await;
     let doc = one_json(&out);
@@ -2064,7 +2070,7 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
     assert_eq!(doc["contextHash"], lib(&["prod.env"]));
     assert_ne!(lib(&["prod.env"]), lib(&[]));
 
-    let mut args = vec!["build", "create", &dir_arg, "-o", "json"];
+    let mut args = vec!["build", "create", &dir_arg, "--output", "json"];
     args.extend(allow);
     let out = cli(&fake, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -2076,7 +2082,7 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
         "agent_name = \"allow-bot\"\n[build]\n",
     )
     .unwrap();
-    let mut args = vec!["deploy", "--dry-run", "-o", "json"];
+    let mut args = vec!["deploy", "--dry-run", "--output", "json"];
     args.extend(allow);
     let out = cli_in(&fake, &dir, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -2084,7 +2090,7 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
     assert!(paths(&doc["build"]["files"]).contains(&"prod.env"));
     assert_eq!(doc["build"]["contextHash"], lib(&["prod.env"]));
 
-    let mut args = vec!["deploy", "-o", "json"];
+    let mut args = vec!["deploy", "--output", "json"];
     args.extend(allow);
     let out = cli_in(&fake, &dir, &args).await;
     assert!(out.status.success(), "{}", stderr(&out));
@@ -2096,13 +2102,13 @@ async fn allow_secret_uploads_one_file_in_build_context_build_create_and_deploy(
         "agent_name = \"allow-bot\"\n[build]\nallow_secrets = [\"prod.env\"]\n",
     )
     .unwrap();
-    let out = cli_in(&fake, &dir, &["deploy", "--dry-run", "-o", "json"]).await;
+    let out = cli_in(&fake, &dir, &["deploy", "--dry-run", "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(one_json(&out)["build"]["contextHash"], lib(&["prod.env"]));
     let args = [
         "deploy",
         "--dry-run",
-        "-o",
+        "--output",
         "json",
         "--allow-secret",
         "server.key",
