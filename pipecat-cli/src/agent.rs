@@ -9,7 +9,9 @@ use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
 use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
-use crate::app::{Ctx, Failure, Key, SecretArg};
+use crate::context::{Ctx, Key};
+use crate::failure::Failure;
+use crate::arguments::SecretArg;
 use crate::confirm::confirm;
 use crate::dashboard;
 use crate::output::{Cell, Table};

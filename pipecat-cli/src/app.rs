@@ -1,11 +1,12 @@
 //! Arguments, the client each command gets, failures and exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
-use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
+use clap::{CommandFactory as _, Parser, Subcommand};
 
+use crate::context::{Ctx, Settings};
+use crate::failure::Failure;
 use crate::output::{Format, Output};
 use crate::{agent, argv, build, completions, dashboard, deploy, docker, org, secrets};
 
@@ -109,186 +110,6 @@ pub enum Command {
     DashboardOnly(dashboard::TopLevel),
 }
 
-/// Why a command did not succeed, and so its exit code.
-#[derive(Debug)]
-pub enum Failure {
-    /// What the library reported (API, transport, refused input, timeout).
-    Api(pipecat_api::Error),
-    /// Bad arguments or settings; nothing was sent.
-    Usage(String),
-    /// A destructive command was not confirmed; nothing was sent.
-    Refused(String),
-    /// Writing the answer failed.
-    Internal(String),
-    /// Ctrl-C stopped a wait.
-    Interrupted(String),
-    /// Stdout's reader went away (`| head`): nothing more to show, nothing
-    /// to report.
-    ClosedPipe,
-}
-
-impl From<pipecat_api::Error> for Failure {
-    fn from(e: pipecat_api::Error) -> Self {
-        Failure::Api(e)
-    }
-}
-
-impl Failure {
-    fn exit_code(&self) -> u8 {
-        match self {
-            Failure::Api(
-                pipecat_api::Error::InvalidRequest { .. } | pipecat_api::Error::Config { .. },
-            ) => 2,
-            Failure::Api(pipecat_api::Error::Timeout { .. }) => 3,
-            Failure::Api(_) | Failure::Internal(_) => 1,
-            Failure::Usage(_) | Failure::Refused(_) => 2,
-            Failure::Interrupted(_) => 130,
-            Failure::ClosedPipe => 0,
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Failure::Api(e) => e.to_string(),
-            Failure::Usage(m)
-            | Failure::Refused(m)
-            | Failure::Internal(m)
-            | Failure::Interrupted(m) => m.clone(),
-            Failure::ClosedPipe => "stdout was closed".into(),
-        }
-    }
-
-    /// A word for scripts: which kind of failure this is.
-    fn kind(&self) -> &'static str {
-        match self {
-            Failure::Api(e) => match e {
-                pipecat_api::Error::InvalidRequest { .. } => "invalid_request",
-                pipecat_api::Error::Config { .. } => "config",
-                pipecat_api::Error::Api(_) => "api",
-                pipecat_api::Error::Transport { .. } => "transport",
-                pipecat_api::Error::Failed { .. } => "failed",
-                pipecat_api::Error::Timeout { .. } => "timeout",
-                _ => "unexpected_response",
-            },
-            Failure::Usage(_) => "usage",
-            Failure::Refused(_) => "refused",
-            Failure::Internal(_) | Failure::ClosedPipe => "internal",
-            Failure::Interrupted(_) => "interrupted",
-        }
-    }
-
-    /// The `--output json` document of this failure: `kind`, the HTTP
-    /// `status` and the API's `code` (null when there was no answer),
-    /// `message` (what stderr says), `request_id` and `exit_code`.
-    pub fn document(&self, message: &str) -> serde_json::Value {
-        let api = match self {
-            Failure::Api(e) => e.api(),
-            _ => None,
-        };
-        let status = match self {
-            Failure::Api(e) => e.status().map(|s| s.as_u16()),
-            _ => None,
-        };
-        serde_json::json!({
-            "error": {
-                "kind": self.kind(),
-                "status": status,
-                "code": api.and_then(|a| a.code.clone()),
-                "message": message,
-                "request_id": api.and_then(|a| a.request_id.clone()),
-                "exit_code": self.exit_code(),
-            }
-        })
-    }
-}
-
-/// Which key a command needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    /// The private key: everything but starting sessions.
-    Private,
-    /// The public key: starting sessions.
-    Public,
-}
-
-/// What a command runs with: the output and the settings to make a client.
-pub struct Ctx {
-    pub out: Output,
-    pub yes: bool,
-    global: Global,
-}
-
-impl Ctx {
-    /// A client holding the key `key` (and the host), or a usage failure
-    /// naming the variable to set. The key's text is never shown.
-    pub fn client(&self, key: Key) -> Result<Client, Failure> {
-        self.make_client(key, None)
-    }
-
-    /// A client for starting sessions, with `public_key` (the official
-    /// `agent start --api-key`) over the environment and `--public-key-file`.
-    pub fn client_with_public_key(&self, public_key: Option<&str>) -> Result<Client, Failure> {
-        self.make_client(Key::Public, public_key)
-    }
-
-    fn make_client(&self, key: Key, public_key: Option<&str>) -> Result<Client, Failure> {
-        let mut builder = ClientBuilder::from_env()?
-            .user_agent(concat!("pipecat-cloud/", env!("CARGO_PKG_VERSION")));
-        if let Some(host) = &self.global.host {
-            builder = builder.host(host.clone());
-        }
-        if let Some(path) = &self.global.api_key_file {
-            builder = builder.private_key(read_key(path, "--api-key-file")?);
-        }
-        if let Some(path) = &self.global.public_key_file {
-            builder = builder.public_key(read_key(path, "--public-key-file")?);
-        }
-        let public_key = public_key.map(str::trim).filter(|k| !k.is_empty());
-        if let Some(public_key) = public_key {
-            builder = builder.public_key(public_key.to_string());
-        }
-        let present = match key {
-            Key::Private => self.global.api_key_file.is_some() || env_set(ENV_PRIVATE_KEY),
-            Key::Public => {
-                public_key.is_some()
-                    || self.global.public_key_file.is_some()
-                    || env_set(ENV_PUBLIC_KEY)
-                    || env_set(ENV_PUBLIC_KEY_ALT)
-            }
-        };
-        if !present {
-            return Err(Failure::Usage(match key {
-                Key::Private => {
-                    format!("no private API key: set {ENV_PRIVATE_KEY} or pass --api-key-file PATH")
-                }
-                Key::Public => format!(
-                    "no public API key (needed to start sessions): set {ENV_PUBLIC_KEY} \
-                     (or {ENV_PUBLIC_KEY_ALT}) or pass --public-key-file PATH"
-                ),
-            }));
-        }
-        Ok(builder.build()?)
-    }
-}
-
-fn env_set(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty())
-}
-
-/// The key in `path`, surrounding whitespace removed.
-fn read_key(path: &Path, flag: &str) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("{flag} {}: cannot read it: {e}", path.display())))?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(Failure::Usage(format!(
-            "{flag} {}: the file is empty",
-            path.display()
-        )));
-    }
-    Ok(key.to_string())
-}
-
 /// Parses the arguments, runs the command and turns the outcome into an exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse_from(argv::official_shorts(std::env::args_os())) {
@@ -310,7 +131,11 @@ pub fn main() -> ExitCode {
     let ctx = Ctx {
         out,
         yes: cli.global.yes,
-        global: cli.global,
+        settings: Settings {
+            host: cli.global.host,
+            api_key_file: cli.global.api_key_file,
+            public_key_file: cli.global.public_key_file,
+        },
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -417,59 +242,9 @@ async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
         Command::Regions(c) => org::regions(c, ctx).await,
         Command::Properties(c) => org::properties(c, ctx).await,
         Command::Docker(c) => docker::run(c, ctx).await,
-        Command::Completions { shell } => completions::run(shell, ctx),
+        Command::Completions { shell } => completions::run(shell, Cli::command(), ctx),
         Command::DashboardOnly(c) => Err(c.refusal()),
     }
-}
-
-/// A command-line argument holding a secret (an API key, a `KEY=VALUE`
-/// pair, registry credentials): its `Debug` never shows it.
-#[derive(Clone)]
-pub struct SecretArg(String);
-
-impl SecretArg {
-    /// The text, for sending.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for SecretArg {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SecretArg(***)")
-    }
-}
-
-impl std::str::FromStr for SecretArg {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(SecretArg(s.to_string()))
-    }
-}
-
-/// Splits `KEY=VALUE` arguments. A malformed one is named by position only:
-/// it may be a secret typed in the wrong place.
-pub fn key_values(args: &[String], what: &str) -> Result<Vec<(String, String)>, Failure> {
-    let mut pairs: Vec<(String, String)> = Vec::new();
-    for (i, arg) in args.iter().enumerate() {
-        let Some((key, value)) = arg.split_once('=') else {
-            return Err(Failure::Usage(format!(
-                "{what} {} is not KEY=VALUE (no `=`)",
-                i + 1
-            )));
-        };
-        if key.is_empty() {
-            return Err(Failure::Usage(format!(
-                "{what} {}: the key is empty",
-                i + 1
-            )));
-        }
-        if pairs.iter().any(|(k, _)| k == key) {
-            return Err(Failure::Usage(format!("{what}: key {key} is given twice")));
-        }
-        pairs.push((key.to_string(), value.to_string()));
-    }
-    Ok(pairs)
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use pipecat_api::types::BuildStatus;
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
-use crate::app::{Ctx, Failure, Key};
+use crate::context::{Ctx, Key};
+use crate::failure::Failure;
 use crate::output::{Cell, Style, Table};
 use crate::progress::{Progress, ctrl_c};
 

@@ -9,18 +9,18 @@
 //! to file names). The repair renames the branches to the name the tracker
 //! uses; should clap_complete fix this, the repair finds nothing to rename.
 
-use clap::CommandFactory as _;
 use clap_complete::Shell;
 
-use crate::app::{Cli, Ctx, Failure};
+use crate::context::Ctx;
+use crate::failure::Failure;
 
 /// The binary's name, as shells see it.
 const BIN: &str = "pipecat-cloud";
 
-/// The completion script for `shell`.
-pub fn script(shell: Shell) -> String {
+/// The completion script for `shell`, for the command line `command`.
+pub fn script(shell: Shell, mut command: clap::Command) -> String {
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), BIN, &mut script);
+    clap_complete::generate(shell, &mut command, BIN, &mut script);
     let script = String::from_utf8_lossy(&script).into_owned();
     match shell {
         Shell::Bash => repair_bash(&script),
@@ -37,8 +37,8 @@ fn repair_bash(script: &str) -> String {
 }
 
 /// Prints the script (or, with `--output json`, `{"shell", "script"}`).
-pub fn run(shell: Shell, ctx: &Ctx) -> Result<(), Failure> {
-    let script = script(shell);
+pub fn run(shell: Shell, command: clap::Command, ctx: &Ctx) -> Result<(), Failure> {
+    let script = script(shell, command);
     if ctx.out.is_json() {
         ctx.out
             .json(&serde_json::json!({ "shell": shell.to_string(), "script": script }))
@@ -51,12 +51,17 @@ pub fn run(shell: Shell, ctx: &Ctx) -> Result<(), Failure> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+    use clap::CommandFactory as _;
+
+    fn cli() -> clap::Command {
+        crate::app::Cli::command()
+    }
 
     /// Every branch the bash script's `case "${cmd}"` offers is a name its
     /// word tracker can produce: the defect was branches no word reached.
     #[test]
     fn every_bash_branch_is_reachable_from_the_tracker() {
-        let script = script(Shell::Bash);
+        let script = script(Shell::Bash, cli());
         let tracked: Vec<&str> = script
             .lines()
             .filter_map(|l| l.trim().strip_prefix("cmd=\""))
@@ -78,7 +83,7 @@ mod tests {
     #[test]
     fn other_shells_are_left_as_generated() {
         for shell in [Shell::Zsh, Shell::Fish] {
-            assert!(script(shell).contains(BIN));
+            assert!(script(shell, cli()).contains(BIN));
         }
     }
 }

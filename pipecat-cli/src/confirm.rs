@@ -2,7 +2,7 @@
 
 use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
-use crate::app::Failure;
+use crate::failure::Failure;
 
 /// Goes on when `yes` was given or the user answers yes on a terminal.
 /// Without a terminal (and without `--yes`) it refuses at once instead of

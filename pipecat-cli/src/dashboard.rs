@@ -8,7 +8,7 @@
 
 use clap::Subcommand;
 
-use crate::app::Failure;
+use crate::failure::Failure;
 
 /// Whatever followed the command word: taken and ignored.
 #[derive(Debug, clap::Args)]

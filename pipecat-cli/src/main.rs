@@ -6,13 +6,16 @@
 
 mod agent;
 mod app;
+mod arguments;
 mod argv;
 mod build;
 mod completions;
 mod confirm;
+mod context;
 mod dashboard;
 mod deploy;
 mod docker;
+mod failure;
 mod org;
 mod output;
 mod plan;

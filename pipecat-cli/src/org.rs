@@ -3,7 +3,9 @@
 use clap::Subcommand;
 use pipecat_api::types::UpdatePropertiesBody;
 
-use crate::app::{Ctx, Failure, Key, key_values};
+use crate::context::{Ctx, Key};
+use crate::failure::Failure;
+use crate::arguments::key_values;
 use crate::dashboard;
 use crate::output::{Cell, Table};
 

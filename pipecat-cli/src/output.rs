@@ -11,7 +11,7 @@ use std::io::{IsTerminal as _, Write as _};
 
 use serde::Serialize;
 
-use crate::app::Failure;
+use crate::failure::Failure;
 
 /// How results are shown (`--output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

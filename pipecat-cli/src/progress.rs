@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::app::Failure;
+use crate::failure::Failure;
 use crate::output::{sanitize, to_stderr};
 
 /// Where progress goes: shared, so a library callback (which must be

@@ -8,7 +8,9 @@ use pipecat_api::types::{
 };
 use pipecat_api::{Error, Wait};
 
-use crate::app::{Ctx, Failure, Key, SecretArg, key_values};
+use crate::context::{Ctx, Key};
+use crate::failure::Failure;
+use crate::arguments::{SecretArg, key_values};
 use crate::confirm::confirm;
 use crate::dashboard;
 use crate::output::{Cell, Table, count};
