@@ -35,7 +35,7 @@ impl Rng {
         ];
         let mut out = Vec::with_capacity(len + 16);
         while out.len() < len {
-            if self.next() % 3 == 0 {
+            if self.next().is_multiple_of(3) {
                 for _ in 0..1 + self.next() % 6 {
                     out.push(b'a' + (self.next() % 26) as u8);
                 }
