@@ -1,11 +1,16 @@
 //! Packing and uploading a cloud-build context.
 //!
-//! `pack`: a generated context (many small files, a few large ones; 50 MB
-//! and 200 MB) packed by pipecat-api's `build_context::pack` and by the
-//! official CLI's own packer (`pipecatcloud._utils.build_utils`, called from
+//! `pack`: a generated context (many small source files, a few large model
+//! weights that do not compress; 50 MB and 200 MB) packed by pipecat-api's
+//! `build_context::pack` and by the official CLI's own packer
+//! (`pipecatcloud._utils.build_utils`, called from
 //! `bench/python/pack_context.py` the way its `deploy` command calls it),
-//! each in a fresh child process, in interleaved rounds: time spent packing,
-//! peak RSS (`VmHWM` of the child at its end) and bytes out.
+//! each in a fresh child process, in interleaved rounds: time (ours from
+//! process start to exit; theirs both the packing alone, interpreter
+//! start-up and imports excluded, and start to exit), peak RSS (`VmHWM` of
+//! the child at its end) and bytes out. Then ours once more on one core
+//! (`taskset -c 0`) and on two, to show the hash does not depend on the
+//! number of cores.
 //!
 //! `upload`: the upload step of `Client::cloud_build` against pipecat-fake's
 //! presigned-upload endpoint, beside a raw reqwest multipart POST of the same
@@ -28,11 +33,11 @@ use crate::report::{self, Table};
 use crate::stats;
 
 /// Interleaved rounds per packer and size.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 /// Interleaved rounds per uploader.
 const UPLOAD_ROUNDS: usize = 15;
 /// Bumped whenever the generator changes, so old trees are made anew.
-const GENERATOR: &str = "pack-context v1";
+const GENERATOR: &str = "pack-context v2";
 
 /// A generated context: its name, small files, and large files.
 struct Shape {
@@ -42,7 +47,7 @@ struct Shape {
     large_bytes: usize,
 }
 
-/// About 50 MB: 1,500 small files (~15 MB), 5 of 7 MB.
+/// About 50 MB: 1,500 small files (~15 MB), 5 weights of 7 MB.
 const MB50: Shape = Shape {
     name: "50 MB",
     small_files: 1_500,
@@ -50,7 +55,8 @@ const MB50: Shape = Shape {
     large_bytes: 7_000_000,
 };
 
-/// About 200 MB: 6,000 small files (~60 MB), 7 of 20 MB.
+/// About 200 MB: 6,000 small files (~60 MB), 7 weights of 20 MB (the
+/// 140 MB of model weights of issue 16).
 const MB200: Shape = Shape {
     name: "200 MB",
     small_files: 6_000,
@@ -78,6 +84,10 @@ struct Packed {
     files: usize,
     #[serde(default)]
     version: String,
+    /// From process start to exit, measured by the parent (to the 20 ms
+    /// its polling allows, so never under).
+    #[serde(default)]
+    wall: f64,
 }
 
 /// Where the bench keeps its trees and archives: `target/pipecat-bench-pack`.
@@ -173,18 +183,13 @@ fn text(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
     out.truncate(end);
 }
 
-/// Binary-ish data: 4 KiB blocks, a third random bytes, the rest text.
-fn binary(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
+/// Model weights: bytes that do not compress (trained weights are close
+/// to that: gzip gains a few percent at most).
+fn weights(rng: &mut Rng, len: usize, out: &mut Vec<u8>) {
     let end = out.len() + len;
     while out.len() < end {
-        let block = (end - out.len()).min(4096);
-        if rng.below(3) == 0 {
-            for _ in 0..block {
-                out.push(rng.next() as u8);
-            }
-        } else {
-            text(rng, block, out);
-        }
+        let word = rng.next().to_le_bytes();
+        out.extend_from_slice(word.get(..(end - out.len()).min(8)).unwrap_or_default());
     }
 }
 
@@ -234,7 +239,7 @@ fn generate(shape: &Shape) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir.join("assets"))?;
     for i in 0..shape.large_files {
         buf.clear();
-        binary(&mut rng, shape.large_bytes, &mut buf);
+        weights(&mut rng, shape.large_bytes, &mut buf);
         std::fs::write(dir.join(format!("assets/model{i}.bin")), &buf)?;
     }
     std::fs::write(&done, GENERATOR)?;
@@ -277,6 +282,8 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
         hash: packed.hash().to_string(),
         files: packed.files().len(),
         version: format!("pipecat-api {}", env!("CARGO_PKG_VERSION")),
+        // Measured by the parent.
+        wall: 0.0,
     };
     drop(packed);
     println!("{}", serde_json::to_string(&report)?);
@@ -286,8 +293,10 @@ pub fn child(args: &[String]) -> anyhow::Result<()> {
 /// Runs one packing child and reads its report.
 fn run_child(mut command: Command) -> anyhow::Result<Packed> {
     let finished = process::run_ok(&mut command, Duration::from_secs(600))?;
-    serde_json::from_str(finished.stdout.trim())
-        .with_context(|| format!("the child printed {:?}", finished.tail()))
+    let mut packed: Packed = serde_json::from_str(finished.stdout.trim())
+        .with_context(|| format!("the child printed {:?}", finished.tail()))?;
+    packed.wall = finished.elapsed.as_secs_f64();
+    Ok(packed)
 }
 
 fn mb(bytes: f64) -> String {
@@ -341,6 +350,23 @@ fn measure_pack() -> anyhow::Result<()> {
                 }
             }
         }
+        // The hash on one core and on two (when `taskset` is here): the
+        // number of compression workers follows the CPU affinity.
+        let mut by_cores = Vec::new();
+        for cpus in ["0", "0,1"] {
+            let mut command = Command::new("taskset");
+            command
+                .arg("-c")
+                .arg(cpus)
+                .arg(&exe)
+                .arg("pack-child")
+                .arg(&dir)
+                .arg(&temp);
+            match run_child(command) {
+                Ok(packed) => by_cores.push((cpus, packed)),
+                Err(why) => println!("  (not run with taskset -c {cpus}: {why:#})"),
+            }
+        }
         println!(
             "  {} context: {} files, {} before compression; {ROUNDS} interleaved rounds, each packer in a fresh child process",
             shape.name,
@@ -349,83 +375,111 @@ fn measure_pack() -> anyhow::Result<()> {
         );
         let mut table = Table::new(&[
             "packer",
-            "time (median)",
+            "start to exit (median)",
             "range",
+            "packing only (median)",
             "MB/s in",
             "peak RSS (max)",
-            "RSS before packing",
             "bytes out",
             "files",
         ]);
-        let summary = |runs: &[Packed]| {
-            let times: Vec<f64> = runs.iter().map(|r| r.seconds).collect();
-            let hwm = runs.iter().map(|r| r.hwm_kb).max().unwrap_or(0) as f64;
-            let before = runs.iter().map(|r| r.hwm_before_kb).max().unwrap_or(0) as f64;
-            let bytes = runs.first().map_or(0, |r| r.bytes) as f64;
-            (
-                stats::median(&times),
-                stats::range(&times),
-                hwm,
-                before,
-                bytes,
-            )
+        let summary = |runs: &[Packed]| Summary {
+            wall: stats::median(&runs.iter().map(|r| r.wall).collect::<Vec<_>>()),
+            wall_range: stats::range(&runs.iter().map(|r| r.wall).collect::<Vec<_>>()),
+            packing: stats::median(&runs.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+            hwm: runs.iter().map(|r| r.hwm_kb).max().unwrap_or(0) as f64,
+            bytes: runs.first().map_or(0, |r| r.bytes) as f64,
+            files: runs.first().map_or(0, |r| r.files),
         };
-        let mut rows = Vec::new();
-        for (name, runs) in [("pipecat-api", &ours), ("pipecatcloud (Python)", &theirs)] {
-            if runs.is_empty() {
-                continue;
-            }
-            let s = summary(runs);
+        let ours_s = (!ours.is_empty()).then(|| summary(&ours));
+        let theirs_s = (!theirs.is_empty()).then(|| summary(&theirs));
+        for (name, s) in [
+            ("pipecat-api", &ours_s),
+            ("pipecatcloud (Python)", &theirs_s),
+        ] {
+            let Some(s) = s else { continue };
             table.row(vec![
                 name.to_string(),
-                format!("{:.2} s", s.0),
-                format!("{:.2}-{:.2} s", s.1.0, s.1.1),
-                format!("{:.0}", input as f64 / 1e6 / s.0),
-                mib_kb(s.2),
-                mib_kb(s.3),
-                mb(s.4),
-                report::int(runs[0].files as f64),
-            ]);
-            rows.push(s);
-        }
-        if let [o, t] = rows.as_slice() {
-            table.row(vec![
-                "ours / official".to_string(),
-                report::times(stats::ratio(o.0, t.0)),
-                String::new(),
-                String::new(),
-                report::times(stats::ratio(o.2, t.2)),
-                String::new(),
-                report::times(stats::ratio(o.4, t.4)),
-                String::new(),
+                format!("{:.2} s", s.wall),
+                format!("{:.2}-{:.2} s", s.wall_range.0, s.wall_range.1),
+                format!("{:.2} s", s.packing),
+                format!("{:.0}", input as f64 / 1e6 / s.wall),
+                mib_kb(s.hwm),
+                mb(s.bytes),
+                report::int(s.files as f64),
             ]);
         }
+        // Ours from start to exit against theirs packing only: the ratio
+        // the target is about, and the one least in our favour.
+        let ratio = match (&ours_s, &theirs_s) {
+            (Some(o), Some(t)) => {
+                table.row(vec![
+                    "ours (start to exit) / official (packing only)".to_string(),
+                    report::times(stats::ratio(o.wall, t.packing)),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    report::times(stats::ratio(o.hwm, t.hwm)),
+                    report::times(stats::ratio(o.bytes, t.bytes)),
+                    String::new(),
+                ]);
+                table.row(vec![
+                    "ours / official, both start to exit".to_string(),
+                    report::times(stats::ratio(o.wall, t.wall)),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                ]);
+                Some(stats::ratio(o.wall, t.packing))
+            }
+            _ => None,
+        };
         table.print();
-        let hashes: std::collections::BTreeSet<&str> =
-            ours.iter().map(|r| r.hash.as_str()).collect();
-        let our_peak = rows.first().map_or(0.0, |r| r.2);
+        let hashes: std::collections::BTreeSet<&str> = ours
+            .iter()
+            .chain(by_cores.iter().map(|(_, p)| p))
+            .map(|r| r.hash.as_str())
+            .collect();
+        for (cpus, packed) in &by_cores {
+            println!(
+                "  taskset -c {cpus}: hash {}, {:.2} s start to exit, peak RSS {}",
+                packed.hash,
+                packed.wall,
+                mib_kb(packed.hwm_kb as f64)
+            );
+        }
+        let our_peak = ours_s.as_ref().map_or(0.0, |s| s.hwm);
         println!(
-            "  targets: our peak RSS ≤ 64 MiB: {} ({}); faster than the official packer: {}; our hash the same every round: {}",
+            "  targets: ours ≤ 0.25x the official packer: {}; our peak RSS ≤ 64 MiB: {} ({}); our hash the same every round and on 1 and 2 cores: {} ({})",
+            ratio.map_or("not measured", |r| report::verdict(r <= 0.25)),
             report::verdict(our_peak <= 64.0 * 1024.0),
             mib_kb(our_peak),
-            match rows.as_slice() {
-                [o, t] => report::verdict(o.0 < t.0).to_string(),
-                _ => "not measured".to_string(),
-            },
             report::verdict(hashes.len() == 1),
+            hashes.into_iter().collect::<Vec<_>>().join(", "),
         );
     }
     if !versions.is_empty() {
         println!(
-            "  official: {versions} (gzip level 9, tar and gzip both in memory); ours: flate2/miniz_oxide level 6, streamed to a file in {}",
+            "  official: {versions} (gzip level 9 in one thread, tar and gzip both in memory); ours: flate2/zlib-rs level 6 on {} cores, incompressible blocks stored, streamed to a file in {}",
+            std::thread::available_parallelism().map_or(1, usize::from),
             temp.display()
         );
     }
-    println!(
-        "  (time: inside each child, packing only, interpreter or process start-up excluded; the \
-         archives differ, so the hashes do: the compression levels are not the same)"
-    );
+    println!("  (the archives differ, so the hashes do: the compression levels are not the same)");
     Ok(())
+}
+
+/// Medians and maxima of one packer's rounds.
+struct Summary {
+    wall: f64,
+    wall_range: (f64, f64),
+    packing: f64,
+    hwm: f64,
+    bytes: f64,
+    files: usize,
 }
 
 /// The `upload` part.

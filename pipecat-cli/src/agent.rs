@@ -9,11 +9,11 @@ use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
 use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
-use crate::context::{Ctx, Key};
-use crate::failure::Failure;
 use crate::arguments::SecretArg;
 use crate::confirm::confirm;
+use crate::context::{Ctx, Key};
 use crate::dashboard;
+use crate::failure::Failure;
 use crate::output::{Cell, Table};
 use crate::progress::ctrl_c;
 

@@ -251,7 +251,7 @@ async fn run(command: Command, ctx: &Ctx) -> Result<(), Failure> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
-    use clap::CommandFactory as _;
+    use crate::arguments::key_values;
 
     #[test]
     fn the_command_line_is_consistent() {

@@ -13,10 +13,10 @@ use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
-use crate::context::{Ctx, Key};
-use crate::failure::Failure;
 use crate::build::{context_json, pack_context, run_cloud_build, warn_held_back};
 use crate::confirm::confirm_naming;
+use crate::context::{Ctx, Key};
+use crate::failure::Failure;
 use crate::output::Cell;
 use crate::plan;
 use crate::progress::{Progress, interruptible};

@@ -13,9 +13,9 @@ use clap::{Subcommand, ValueEnum};
 use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
 use serde_json::json;
 
+use crate::confirm::confirm;
 use crate::context::Ctx;
 use crate::failure::Failure;
-use crate::confirm::confirm;
 
 #[derive(Debug, Subcommand)]
 pub enum DockerCommand {

@@ -3,10 +3,10 @@
 use clap::Subcommand;
 use pipecat_api::types::UpdatePropertiesBody;
 
-use crate::context::{Ctx, Key};
-use crate::failure::Failure;
 use crate::arguments::key_values;
+use crate::context::{Ctx, Key};
 use crate::dashboard;
+use crate::failure::Failure;
 use crate::output::{Cell, Table};
 
 #[derive(Debug, Subcommand)]

@@ -8,11 +8,11 @@ use pipecat_api::types::{
 };
 use pipecat_api::{Error, Wait};
 
-use crate::context::{Ctx, Key};
-use crate::failure::Failure;
 use crate::arguments::{SecretArg, key_values};
 use crate::confirm::confirm;
+use crate::context::{Ctx, Key};
 use crate::dashboard;
+use crate::failure::Failure;
 use crate::output::{Cell, Table, count};
 use crate::progress::{Progress, interruptible};
 

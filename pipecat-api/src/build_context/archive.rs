@@ -1,9 +1,16 @@
 //! Writing the deterministic `.tar.gz` and hashing it as it is written.
+//!
+//! The tar stream is compressed on every core by [`gzip::ParallelGzip`],
+//! whose bytes do not depend on the number of cores; the MD5 is computed
+//! on its writer thread, beside the compression.
+
+mod gzip;
+#[cfg(test)]
+mod tests;
 
 use std::io::{self, Read, Write};
 use std::path::Path;
 
-use flate2::{Compression, GzBuilder};
 use md5::{Digest, Md5};
 
 use crate::Error;
@@ -18,24 +25,37 @@ pub(super) const WRITE_BUFFER: usize = 256 * 1024;
 pub(super) struct Written {
     pub(super) bytes: u64,
     pub(super) hash: String,
+    /// Blocks compressed and stored, for the tests.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(super) gzip: gzip::Summary,
 }
 
 /// Writes the sorted files into a deterministic `.tar.gz` on `out`, hashing
 /// it on the way; gives `out` back (not flushed) with the size and hash.
-pub(super) fn write_archive<W: Write>(
+/// Compresses on every core.
+pub(super) fn write_archive<W: Write + Send + 'static>(
     root: &Path,
     files: &[Found],
     out: W,
+) -> Result<(W, Written), Error> {
+    write_archive_with(root, files, out, gzip::default_workers())
+}
+
+/// [`write_archive`] with `workers` compression threads: the bytes are the
+/// same whatever their number.
+pub(super) fn write_archive_with<W: Write + Send + 'static>(
+    root: &Path,
+    files: &[Found],
+    out: W,
+    workers: usize,
 ) -> Result<(W, Written), Error> {
     let out = Hashing {
         inner: out,
         md5: Md5::new(),
         bytes: 0,
     };
-    let gzip = GzBuilder::new()
-        .mtime(0)
-        .operating_system(255)
-        .write(out, Compression::default());
+    let gzip = gzip::ParallelGzip::new(out, workers)
+        .map_err(|err| refuse(root, format!("cannot start the compressor: {err}")))?;
     let mut tar = tar::Builder::new(gzip);
     for file in files {
         if let Some(target) = &file.link {
@@ -80,7 +100,7 @@ pub(super) fn write_archive<W: Write>(
     let gzip = tar
         .into_inner()
         .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
-    let out = gzip
+    let (out, summary) = gzip
         .finish()
         .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
     let hash = out
@@ -95,6 +115,7 @@ pub(super) fn write_archive<W: Write>(
         Written {
             bytes: out.bytes,
             hash,
+            gzip: summary,
         },
     ))
 }

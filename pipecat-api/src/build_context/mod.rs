@@ -31,9 +31,16 @@
 //!
 //! The archive is streamed to a temporary file as it is made (in
 //! [`std::env::temp_dir`], or [`ContextOptions::temp_dir`]), and its hash is
-//! computed as it is written: packing holds one file's read buffer and the
-//! compressor's state, never the archive, so its memory does not grow with
-//! the context. The file is deleted when the last clone of the
+//! computed as it is written: packing holds one file's read buffer, the
+//! compressors' state and at most a few dozen 256 KiB blocks in flight,
+//! never the archive, so its memory does not grow with the context.
+//!
+//! # Speed
+//!
+//! The archive is compressed on every core the process may use, in fixed
+//! 256 KiB blocks of the tar stream; a block that a sample shows does not
+//! compress (model weights, media) is stored as is. The bytes, and so the
+//! hash, are the same whatever the number of cores. The file is deleted when the last clone of the
 //! [`PackedContext`] is dropped; [`PackedContext::open`] reads it back.
 //!
 //! # What goes in
@@ -44,7 +51,8 @@
 //! (on unix; elsewhere every file is `0o644`). The gzip header has mtime 0, no
 //! file name and the "unknown" OS byte (255). So the same tree packs to the
 //! same bytes, and the same [`hash`](PackedContext::hash), whatever its files'
-//! timestamps, owners and creation order, with the same version of this crate.
+//! timestamps, owners and creation order and whatever the machine's cores,
+//! with the same version of this crate.
 //!
 //! Only regular files are written, no directory entries: extracting a file
 //! creates its parent directories, which is how the official CLI packs
