@@ -5,64 +5,14 @@
 
 use std::process::{Command, Output, Stdio};
 
-use pipecat_api::Client;
 use pipecat_api::types::CreateServiceRequest;
 use pipecat_fake::FakeCloud;
 use serde_json::Value;
 
+mod common;
+use common::*;
+
 const SECRET: &str = "sk-do-not-print-me-4711";
-
-/// The binary with the fake's host and both keys, no terminal on stdin.
-fn command(fake: &FakeCloud, args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_pipecat-cloud"));
-    cmd.args(args)
-        .env("PIPECAT_API_HOST", fake.url())
-        .env("PIPECAT_API_KEY", fake.private_key())
-        .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
-        .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
-        .env_remove("PIPECAT_OUTPUT")
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null());
-    cmd
-}
-
-/// Runs the binary on a blocking thread (the fake keeps serving meanwhile).
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run pipecat-cloud"))
-        .await
-        .expect("join")
-}
-
-async fn cli(fake: &FakeCloud, args: &[&str]) -> Output {
-    run(command(fake, args)).await
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Stdout parsed as exactly one JSON document (and nothing else).
-fn one_json(out: &Output) -> Value {
-    let docs: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(out)));
-    assert_eq!(docs.len(), 1, "stdout holds {} documents", docs.len());
-    docs.into_iter().next().unwrap()
-}
-
-fn client(fake: &FakeCloud) -> Client {
-    Client::builder()
-        .host(fake.url())
-        .private_key(fake.private_key())
-        .public_key(fake.public_key())
-        .build()
-        .unwrap()
-}
 
 async fn agent(fake: &FakeCloud, name: &str) {
     let client = client(fake);
@@ -334,15 +284,6 @@ async fn image_pull_secret_goes_to_the_api_host_with_encoded_credentials() {
 // ---- deploy, builds, secret files, follow; snapshots ----
 
 /// A fresh directory under the system temp dir, removed by the caller.
-fn temp_dir(tag: &str) -> std::path::PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("pipecat-cli-{tag}-{}-{n}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 /// The binary run in `dir`.
 async fn cli_in(fake: &FakeCloud, dir: &std::path::Path, args: &[&str]) -> Output {
     let mut cmd = command(fake, args);
@@ -1922,7 +1863,7 @@ async fn deploy_builds_in_the_existing_agents_region_and_refuses_another_before_
 
     // No region given: the build is made where the agent is (not in the
     // organization's default, us-west), and the deploy succeeds.
-    let out = cli_in(&fake, &dir, &["deploy", "--output", "json"]).await;
+    let out = cli_in(&fake, &dir, &["deploy", "--yes", "--output", "json"]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     let upload_url = fake
         .requests()

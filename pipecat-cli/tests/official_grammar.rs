@@ -8,49 +8,29 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 use pipecat_api::types::CreateServiceRequest;
 use pipecat_fake::{FakeCloud, RecordedRequest};
 use serde_json::Value;
 
+mod common;
+use common::{run, temp_dir};
+
 fn binary() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_pipecat-cloud"))
+    Command::new(common::BIN)
 }
 
 /// The binary in `dir`, with the fake's host and both keys, no terminal.
 fn command(fake: &FakeCloud, dir: &Path, args: &[String]) -> Command {
-    let mut cmd = binary();
-    cmd.args(args)
-        .current_dir(dir)
-        .env("PIPECAT_API_HOST", fake.url())
-        .env("PIPECAT_API_KEY", fake.private_key())
-        .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
-        .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
-        .env_remove("PIPECAT_OUTPUT")
-        .stdin(Stdio::null());
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut cmd = common::command(fake, &args);
+    cmd.current_dir(dir);
     cmd
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run pipecat-cloud"))
-        .await
-        .expect("join")
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh directory of its own (tests run in parallel in one process).
-fn temp_dir(tag: &str) -> PathBuf {
-    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir =
-        std::env::temp_dir().join(format!("pipecat-grammar-{tag}-{}-{n}", std::process::id()));
-    std::fs::remove_dir_all(&dir).ok();
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// What a command line must do.

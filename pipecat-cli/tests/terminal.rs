@@ -9,63 +9,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use pipecat_api::Client;
 use pipecat_api::types::CreateServiceRequest;
 use pipecat_fake::{FakeCloud, Fault};
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_pipecat-cloud");
+mod common;
+use common::{BIN, client, one_json, run, stderr, stdout, temp_dir};
 
 /// The binary with the fake's host and both keys, no terminal, not in CI.
 fn command(fake: &FakeCloud, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .env("PIPECAT_API_HOST", fake.url())
-        .env("PIPECAT_API_KEY", fake.private_key())
-        .env("PIPECAT_PUBLIC_API_KEY", fake.public_key())
-        .env_remove("PIPECAT_DEFAULT_PUBLIC_KEY")
-        .env_remove("NO_COLOR")
-        .env_remove("CI")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::null());
+    // As a person's terminal would have it: not CI, a capable TERM.
+    let mut cmd = common::command(fake, args);
+    cmd.env_remove("CI").env("TERM", "xterm-256color");
     cmd
-}
-
-async fn run(mut cmd: Command) -> Output {
-    tokio::task::spawn_blocking(move || cmd.output().expect("run"))
-        .await
-        .expect("join")
 }
 
 async fn cli(fake: &FakeCloud, args: &[&str]) -> Output {
     run(command(fake, args)).await
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Stdout parsed as exactly one JSON document.
-fn one_json(out: &Output) -> Value {
-    let docs: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout)
-        .into_iter::<Value>()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(out)));
-    assert_eq!(docs.len(), 1, "stdout holds {} documents", docs.len());
-    docs.into_iter().next().unwrap()
-}
-
-fn client(fake: &FakeCloud) -> Client {
-    Client::builder()
-        .host(fake.url())
-        .private_key(fake.private_key())
-        .public_key(fake.public_key())
-        .build()
-        .unwrap()
 }
 
 /// An agent named `name`, deployed and ready.
@@ -80,15 +40,6 @@ async fn ready_agent(fake: &FakeCloud, name: &str) {
     client.wait_agent_ready(name, quick).await.unwrap();
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("pipecat-cli-terminal-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// The program's path when it is installed, else `None` (and a message).
 fn tool(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
