@@ -189,9 +189,23 @@ impl FakeCloud {
         self.state.lock().requests.clear();
     }
 
-    /// The next `times` calls of `operation_id` (e.g. `"deleteSecretSet"`)
-    /// get `fault` instead of the normal answer. Faults queue in order.
+    /// The next `times` calls of `operation_id` (e.g. `"deleteSecretSet"`,
+    /// one of [`operation_ids`]) get `fault` instead of the normal answer.
+    /// Faults queue in order.
+    ///
+    /// # Panics
+    ///
+    /// When `operation_id` is not an operation this fake serves: a fault
+    /// armed for a misspelt id would never fire, and the test relying on
+    /// it would pass without testing anything.
+    #[allow(clippy::panic)] // A test's mistake, reported where it is made.
     pub fn fail_next(&self, operation_id: &str, times: usize, fault: Fault) {
+        if !OPERATIONS.iter().any(|(_, _, id, _)| *id == operation_id) {
+            panic!(
+                "fail_next: `{operation_id}` is not an operation of the fake (one of: {})",
+                operation_ids().join(", ")
+            );
+        }
         self.state.lock().faults.push(faults::Armed {
             operation: operation_id.to_string(),
             remaining: times,
@@ -310,6 +324,16 @@ pub(crate) enum Key {
 
 /// The route of the session proxy, for every method.
 const PROXY: &str = "/v1/public/{serviceName}/sessions/{sessionId}/{*path}";
+
+/// The operation ids this fake serves, sorted: every operation of the
+/// spec, and `uploadBuildContext` (the presigned upload to the storage
+/// host), for [`FakeCloud::fail_next`].
+pub fn operation_ids() -> Vec<&'static str> {
+    let mut ids: Vec<&'static str> = OPERATIONS.iter().map(|(_, _, id, _)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
 
 /// (method, route, operation id, key) of every operation served.
 pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
