@@ -76,7 +76,7 @@ pub fn drop_error_responses(doc: &mut Value) -> usize {
     dropped
 }
 
-/// Removes the operations marked [`HAND_WRITTEN`] from what progenitor sees
+/// Removes the operations marked [`HAND_WRITTEN`](crate::spec::HAND_WRITTEN) from what progenitor sees
 /// (for OPTIONS it would call a `reqwest::Client::options` that does not
 /// exist), and path items left empty by that.
 pub fn drop_hand_written_operations(doc: &mut Value) -> usize {
