@@ -13,24 +13,23 @@ use std::time::Duration;
 
 use pipecat_api::types::{StartRequest, UpsertSecretSetBody};
 use pipecat_api::{Client, Error, RetryPolicy};
-use pipecat_fake::{FakeCloud, Fault};
+use pipecat_fake::Fault;
 use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpListener;
 
 const SECRET: &str = "sk-live-0123456789abcdef";
 
-async fn world() -> (FakeCloud, Client) {
-    let fake = FakeCloud::start().await.unwrap();
-    let client = Client::builder()
-        .host(fake.url())
-        .private_key(fake.private_key())
-        .public_key(fake.public_key())
-        .timeout(Duration::from_secs(5))
-        .retry(RetryPolicy::default().backoff(Duration::ZERO, Duration::ZERO))
-        .build()
-        .unwrap();
-    (fake, client)
+/// Upserts a set holding [`SECRET`] and gives the error it ends with.
+async fn upsert_secret(client: &Client) -> Error {
+    let body = UpsertSecretSetBody::secrets([("OPENAI_API_KEY", SECRET)]).unwrap();
+    client
+        .upsert_secret_set()
+        .set_name("app")
+        .body(body)
+        .send()
+        .await
+        .unwrap_err()
 }
 
 /// A server on another port that counts the connections it gets and reads
@@ -63,7 +62,7 @@ async fn other_host() -> (String, Arc<AtomicUsize>, Arc<tokio::sync::Mutex<Vec<u
 
 #[tokio::test]
 async fn a_redirect_is_not_followed_and_the_secret_values_go_nowhere_else() {
-    let (fake, client) = world().await;
+    let (fake, client) = pipecat_e2e::setup().await;
     let (elsewhere, connections, received) = other_host().await;
     for status in [301, 302, 307, 308] {
         fake.fail_next(
@@ -71,14 +70,7 @@ async fn a_redirect_is_not_followed_and_the_secret_values_go_nowhere_else() {
             1,
             Fault::empty(status).with_header("location", &format!("{elsewhere}/v1/secrets/app")),
         );
-        let body = UpsertSecretSetBody::secrets([("OPENAI_API_KEY", SECRET)]).unwrap();
-        let err = client
-            .upsert_secret_set()
-            .set_name("app")
-            .body(body)
-            .send()
-            .await
-            .unwrap_err();
+        let err = upsert_secret(&client).await;
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{err}");
         let text = err.to_string();
         assert!(text.contains("not followed"), "{text}");
@@ -98,7 +90,7 @@ async fn a_redirect_is_not_followed_and_the_secret_values_go_nowhere_else() {
 
 #[tokio::test]
 async fn a_key_or_secret_value_echoed_in_an_error_is_redacted() {
-    let (fake, client) = world().await;
+    let (fake, client) = pipecat_e2e::setup().await;
     let key = fake.private_key().to_owned();
     fake.fail_next(
         "upsertSecretSet",
@@ -112,14 +104,7 @@ async fn a_key_or_secret_value_echoed_in_an_error_is_redacted() {
             }),
         ),
     );
-    let body = UpsertSecretSetBody::secrets([("OPENAI_API_KEY", SECRET)]).unwrap();
-    let err = client
-        .upsert_secret_set()
-        .set_name("app")
-        .body(body)
-        .send()
-        .await
-        .unwrap_err();
+    let err = upsert_secret(&client).await;
     let shown = format!("{err} {err:?}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(!shown.contains(&key), "{shown}");
@@ -140,7 +125,7 @@ async fn a_key_or_secret_value_echoed_in_an_error_is_redacted() {
 
 #[tokio::test]
 async fn a_success_answer_is_read_up_to_the_limit_and_no_further() {
-    let (fake, _) = world().await;
+    let (fake, _) = pipecat_e2e::setup().await;
     let client = Client::builder()
         .host(fake.url())
         .private_key(fake.private_key())
@@ -210,7 +195,7 @@ async fn chunked_server(body: String) -> String {
 
 #[tokio::test]
 async fn a_post_whose_connection_broke_says_it_may_have_taken_effect() {
-    let (fake, client) = world().await;
+    let (fake, client) = pipecat_e2e::setup().await;
     pipecat_e2e::ready_agent(&client, "voice-bot", 10).await;
     fake.fail_next("startService", 1, Fault::ResetBeforeResponse);
     let err = client

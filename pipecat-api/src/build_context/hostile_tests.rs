@@ -3,29 +3,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use super::tests::{packed, tree, write};
 use super::walk::Found;
 use super::*;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
-
-fn tree(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    for (path, content) in files {
-        write(dir.path(), path, content);
-    }
-    dir
-}
-
-fn write(root: &Path, path: &str, content: &str) {
-    let full = root.join(path);
-    fs::create_dir_all(full.parent().unwrap()).unwrap();
-    fs::write(full, content).unwrap();
-}
-
-fn packed(context: &PackedContext) -> Vec<&str> {
-    context.files().iter().map(PackedFile::path).collect()
-}
 
 fn held(context: &PackedContext) -> Vec<(&str, HeldBackReason)> {
     context

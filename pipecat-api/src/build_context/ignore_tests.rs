@@ -5,19 +5,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use super::ignore::{Glob, Pattern, Rules, Token, clean};
+use super::tests::tree;
 use super::*;
-use tempfile::TempDir;
-
-/// A context directory holding `files` (paths `/`-separated).
-fn tree(files: &[(&str, &str)]) -> TempDir {
-    let dir = TempDir::new().unwrap();
-    for (path, content) in files {
-        let full = dir.path().join(path);
-        fs::create_dir_all(full.parent().unwrap()).unwrap();
-        fs::write(full, content).unwrap();
-    }
-    dir
-}
 
 /// The files packed from `files` plus a Dockerfile and this `.dockerignore`,
 /// leaving those two out of the answer.

@@ -8,7 +8,7 @@ use std::io::Read;
 use tempfile::TempDir;
 
 /// A context directory holding `files` (paths `/`-separated).
-fn tree(files: &[(&str, &str)]) -> TempDir {
+pub(super) fn tree(files: &[(&str, &str)]) -> TempDir {
     let dir = TempDir::new().unwrap();
     for (path, content) in files {
         write(dir.path(), path, content);
@@ -16,13 +16,13 @@ fn tree(files: &[(&str, &str)]) -> TempDir {
     dir
 }
 
-fn write(root: &Path, path: &str, content: &str) {
+pub(super) fn write(root: &Path, path: &str, content: &str) {
     let full = root.join(path);
     fs::create_dir_all(full.parent().unwrap()).unwrap();
     fs::write(full, content).unwrap();
 }
 
-fn packed(context: &PackedContext) -> Vec<&str> {
+pub(super) fn packed(context: &PackedContext) -> Vec<&str> {
     context.files().iter().map(PackedFile::path).collect()
 }
 
