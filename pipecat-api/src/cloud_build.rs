@@ -392,13 +392,14 @@ impl Client {
         // would otherwise go on (and keep its partial archive) after the
         // caller gave up.
         let guard = CancelOnDrop(Some(build.cancel.clone()));
-        let packed = tokio::task::spawn_blocking(move || build_context::pack(dir, &options))
-            .await
-            .map_err(|e| Error::Failed {
-                what: "packing the build context".into(),
-                message: e.to_string(),
-            })??;
+        let packed = tokio::task::spawn_blocking(move || build_context::pack(dir, &options)).await;
+        // Finished, well or not: only a drop mid-pack cancels (the token
+        // may be shared with clones of this `CloudBuild`).
         guard.disarm();
+        let packed = packed.map_err(|e| Error::Failed {
+            what: "packing the build context".into(),
+            message: e.to_string(),
+        })??;
         // Cancelled just as the pack finished: still nothing is sent.
         if build.cancel.is_cancelled() {
             return Err(Error::Cancelled {

@@ -659,3 +659,19 @@ async fn dropping_a_cloud_build_while_packing_stops_the_pack_and_deletes_its_arc
     }
     assert_eq!(fake.request_count(), 0);
 }
+
+/// A pack that fails leaves the build's cancel token alone: the same
+/// `CloudBuild` (or a clone sharing its token) runs once the cause is fixed.
+#[tokio::test]
+async fn a_failed_pack_does_not_cancel_the_next_run_of_the_same_build() {
+    let (_fake, client) = setup().await;
+    let dir = bot_dir();
+    let dockerfile = std::fs::read(dir.path().join("Dockerfile")).unwrap();
+    std::fs::remove_file(dir.path().join("Dockerfile")).unwrap();
+    let build = build_of(&dir);
+    let err = client.cloud_build(build.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("not found"), "{err}");
+    std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+    let built = client.cloud_build(build).await.unwrap();
+    assert!(!built.build_id().is_nil());
+}
