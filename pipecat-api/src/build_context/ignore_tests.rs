@@ -517,3 +517,15 @@ fn ten_thousand_patterns_over_two_thousand_files() {
         start.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn a_bad_pattern_is_quoted_short_whatever_its_length() {
+    let long = format!("[{}", "a".repeat(100_000));
+    let dir = tree(&[("Dockerfile", "FROM x\n"), (".dockerignore", &long)]);
+    let Err(err) = pack(dir.path(), &ContextOptions::new()) else {
+        panic!("an unclosed `[` is refused")
+    };
+    let message = err.to_string();
+    assert!(message.contains(".dockerignore line 1"), "{message}");
+    assert!(message.len() < 500, "{} bytes", message.len());
+}

@@ -738,10 +738,16 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
                 ),
             ));
         }
-        Err(_) => {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return Err(refuse(
                 root,
                 format!("Dockerfile `{dockerfile}` not found in the context"),
+            ));
+        }
+        Err(err) => {
+            return Err(refuse(
+                root,
+                format!("cannot read Dockerfile `{dockerfile}`: {err}"),
             ));
         }
     }
@@ -907,6 +913,15 @@ fn escape_glob(path: &str) -> String {
 /// The most bytes of `.dockerignore` read (one that is larger is refused).
 const MAX_DOCKERIGNORE_BYTES: u64 = 16 * 1024 * 1024;
 
+/// A pattern as an error message quotes it: at most 100 characters, so a
+/// file of one huge line does not become a huge message.
+fn shown_pattern(line: &str) -> String {
+    match line.char_indices().nth(100) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_owned(),
+    }
+}
+
 /// The ignore rules: the `.dockerignore` if there is one, else the defaults,
 /// then the caller's patterns.
 fn load_rules(root: &Path, extra: &[String]) -> Result<Rules, Error> {
@@ -925,7 +940,11 @@ fn load_rules(root: &Path, extra: &[String]) -> Result<Rules, Error> {
                 rules.add(line).map_err(|why| {
                     refuse(
                         root,
-                        format!("{DOCKERIGNORE} line {}: pattern `{line}`: {why}", index + 1),
+                        format!(
+                            "{DOCKERIGNORE} line {}: pattern `{}`: {why}",
+                            index + 1,
+                            shown_pattern(line)
+                        ),
                     )
                 })?;
             }
