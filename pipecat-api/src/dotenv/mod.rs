@@ -125,14 +125,20 @@ impl fmt::Display for EnvWarning {
     }
 }
 
+/// The largest `.env` file read: far above any set of secrets.
+const MAX_ENV_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 impl EnvFile {
     /// Reads and checks the `.env` file at `path`; see the [module
     /// docs](self). Errors name the file and line.
     pub fn read(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        // A regular file only (a FIFO would hang the read), of bounded size.
+        let bytes = crate::regular_file::read(path, MAX_ENV_FILE_BYTES)
             .map_err(|e| refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| refused(vec![format!("{origin}: the file is not UTF-8 text")]))?;
         Self::parse(&text, &origin)
     }
 

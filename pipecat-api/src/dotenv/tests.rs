@@ -376,3 +376,18 @@ fn time_a_large_file() {
         wall.elapsed()
     );
 }
+
+/// A FIFO where the file is expected is refused at once, not read forever.
+#[cfg(unix)]
+#[test]
+fn a_fifo_is_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".env");
+    let made = std::process::Command::new("mkfifo").arg(&path).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return;
+    }
+    let err = EnvFile::read(&path).map(|_| ()).unwrap_err();
+    assert!(err.to_string().contains("not a regular file"), "{err}");
+}
