@@ -47,34 +47,49 @@ impl Body {
     /// The whole body, at most `max` bytes of it: a longer one is an error,
     /// not unbounded memory.
     pub(crate) async fn bytes(self, max: usize) -> Result<Bytes, Error> {
-        let too_long = || Error::UnexpectedResponse {
-            status: None,
-            message: format!(
-                "the answer is longer than {max} bytes (ClientBuilder::max_answer_bytes)"
-            ),
-        };
         match self {
-            Body::Read(bytes) if bytes.len() > max => Err(too_long()),
+            Body::Read(bytes) if bytes.len() > max => Err(too_long(max)),
             Body::Read(bytes) => Ok(bytes),
-            Body::Unread(mut response) => {
-                if response.content_length().is_some_and(|n| n > max as u64) {
-                    return Err(too_long());
-                }
-                let mut body = bytes::BytesMut::new();
-                // Its success status has arrived: the request took effect.
-                let broke = |source| Error::Transport {
+            // Its success status has arrived: the request took effect.
+            Body::Unread(response) => read_bounded(response, max).await.map_err(|e| match e {
+                Bounded::TooLong => too_long(max),
+                Bounded::Broke(source) => Error::Transport {
                     source,
                     may_have_taken_effect: true,
-                };
-                while let Some(chunk) = response.chunk().await.map_err(broke)? {
-                    if body.len() + chunk.len() > max {
-                        return Err(too_long());
-                    }
-                    body.extend_from_slice(&chunk);
-                }
-                Ok(body.freeze())
-            }
+                },
+            }),
         }
+    }
+}
+
+/// Why [`read_bounded`] gave no body.
+enum Bounded {
+    /// Longer than allowed.
+    TooLong,
+    /// The connection broke off.
+    Broke(reqwest::Error),
+}
+
+/// A success answer's body, refused as soon as it is known to be longer
+/// than `max` (by its `Content-Length`, or as it is read).
+async fn read_bounded(mut response: reqwest::Response, max: usize) -> Result<Bytes, Bounded> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(Bounded::TooLong);
+    }
+    let mut body = bytes::BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(Bounded::Broke)? {
+        if body.len() + chunk.len() > max {
+            return Err(Bounded::TooLong);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+fn too_long(max: usize) -> Error {
+    Error::UnexpectedResponse {
+        status: None,
+        message: format!("the answer is longer than {max} bytes (ClientBuilder::max_answer_bytes)"),
     }
 }
 
@@ -119,7 +134,15 @@ pub(crate) async fn execute_any(
     headers.insert(USER_AGENT, config.user_agent.clone());
     config.apply_timeout(&mut request);
     let sent = sent_secrets(key.expose_for_redaction(), &request);
-    let mut answer = send_with_retries(&client.client, &config.retry, request, op, &sent).await?;
+    let mut answer = send_with_retries(
+        &client.client,
+        &config.retry,
+        request,
+        op,
+        &sent,
+        config.max_answer_bytes,
+    )
+    .await?;
     answer.max_body = config.max_answer_bytes;
     Ok(answer)
 }
@@ -176,6 +199,7 @@ async fn send_with_retries(
     mut request: reqwest::Request,
     op: &'static Operation,
     sent: &[String],
+    max_body: usize,
 ) -> Result<Answer, Error> {
     let origin = request.url().origin();
     let mut attempted = Attempted {
@@ -211,7 +235,6 @@ async fn send_with_retries(
                 let headers = std::mem::take(response.headers_mut());
                 if status.is_redirection() || response.url().origin() != origin {
                     // Never followed (see `ClientBuilder::http_client`).
-                    span.record("status", status.as_u16());
                     let api = redirected(status, op, &headers, response.url(), &origin);
                     let error = Some(Box::new(api));
                     return Ok(answer(status, headers, Body::Read(Bytes::new()), error));
@@ -225,9 +248,10 @@ async fn send_with_retries(
                     // that a connection breaking mid-body is retried too.
                     // Boxed, as the other rarer paths below, to keep every
                     // call's future small.
-                    match Box::pin(response.bytes()).await {
+                    match Box::pin(read_bounded(response, max_body)).await {
                         Ok(body) => return Ok(answer(status, headers, Body::Read(body), None)),
-                        Err(source) => {
+                        Err(Bounded::TooLong) => return Err(too_long(max_body)),
+                        Err(Bounded::Broke(source)) => {
                             let retry = policy.retry_error(&attempted, &source);
                             let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
                             tracing::debug!(parent: &span, "the answer broke off");
