@@ -16,7 +16,7 @@ const DEPLOY_SHORTS: [(&str, &str); 3] = [
 
 /// Options (global or `deploy`'s) whose next argument is their value, so a
 /// `-min` there is a value, not a flag.
-const TAKES_VALUE: [&str; 31] = [
+const TAKES_VALUE: [&str; 32] = [
     "--output",
     "--host",
     "--api-key-file",
@@ -48,6 +48,7 @@ const TAKES_VALUE: [&str; 31] = [
     "--branch",
     "--dockerfile-path",
     "--subdirectory",
+    "--allow-secret",
 ];
 
 /// `args` (the program name first) with the official multi-letter short
@@ -124,6 +125,11 @@ mod tests {
                 "5",
                 "--no-credentials"
             ]
+        );
+        // The value of an option that takes one is left as it is.
+        assert_eq!(
+            rewrite(&["deploy", "--allow-secret", "-nc", "-nc"]),
+            ["deploy", "--allow-secret", "-nc", "--no-credentials"]
         );
         // Global options before the command word.
         assert_eq!(

@@ -69,8 +69,13 @@ pub enum BuildCommand {
         /// Keep printing new lines until the build succeeds, fails or times out.
         #[arg(long, short = 'f')]
         follow: bool,
-        /// At most this many lines (1-10000; default: the API's).
-        #[arg(long, short = 'n', value_parser = clap::value_parser!(u32).range(1..=10_000))]
+        /// At most this many lines (1-10000; default: 10000, the API's maximum).
+        #[arg(
+            long,
+            short = 'n',
+            conflicts_with = "follow",
+            value_parser = clap::value_parser!(u32).range(1..=10_000)
+        )]
         limit: Option<u32>,
     },
 }
@@ -189,7 +194,7 @@ async fn until_second_ctrl_c<F: std::future::Future + Unpin>(work: &mut F) -> F:
     tokio::select! {
         output = work => output,
         () = ctrl_c() => {
-            eprintln!("interrupted again: exiting without waiting for the cleanup");
+            crate::output::to_stderr("interrupted again: exiting without waiting for the cleanup");
             std::process::exit(130);
         }
     }
@@ -535,7 +540,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
                 }
             }
             if answer.next_token.is_some() {
-                out.warn(&lines_left_out(&client, id, answer.logs.len()).await);
+                out.warn(&lines_left_out(&client, id, answer.logs.len(), limit).await);
             }
             Ok(())
         }
@@ -548,7 +553,12 @@ const MAX_LOG_LINES: u32 = 10_000;
 /// Says that a build's log goes on past the `shown` lines printed, which
 /// the API cannot return (it has no parameter to page on), and where the
 /// whole log is.
-async fn lines_left_out(client: &pipecat_api::Client, id: Uuid, shown: usize) -> String {
+async fn lines_left_out(
+    client: &pipecat_api::Client,
+    id: Uuid,
+    shown: usize,
+    limit: Option<u32>,
+) -> String {
     let url = match client.get_build().build_id(id).send().await {
         Ok(answer) => answer.build.and_then(|b| b.logs_url),
         Err(_) => None,
@@ -561,11 +571,17 @@ async fn lines_left_out(client: &pipecat_api::Client, id: Uuid, shown: usize) ->
         Some(url) => format!("the whole log is at {url}"),
         None => "see the whole log in the Pipecat Cloud dashboard".to_string(),
     };
-    format!(
-        "build {id}'s log has more lines than the {shown} shown: the API returns at most \
-         {MAX_LOG_LINES} lines of a build's log and cannot page past them; lines after \
-         line {shown} were left out; {whole}"
-    )
+    match limit {
+        Some(limit) if limit < MAX_LOG_LINES => format!(
+            "build {id}'s log has more lines than the {shown} shown (--limit {limit}): \
+             raise --limit (up to {MAX_LOG_LINES}), or {whole}"
+        ),
+        _ => format!(
+            "build {id}'s log has more lines than the {shown} shown: the API returns at most \
+             {MAX_LOG_LINES} lines of a build's log and cannot page past them; lines after \
+             line {shown} were left out; {whole}"
+        ),
+    }
 }
 
 /// `build logs --follow`: polls the build and its log until the build is in
@@ -610,7 +626,7 @@ async fn follow_build_logs(
             Some(BuildStatus::Success | BuildStatus::Failed | BuildStatus::Timeout)
         );
         if done && truncated {
-            out.warn(&lines_left_out(client, id, printed).await);
+            out.warn(&lines_left_out(client, id, printed, None).await);
         }
         match &build.status {
             Some(BuildStatus::Success) => return Ok(()),

@@ -419,7 +419,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     };
     if show {
         for line in plan::render(&plan) {
-            eprintln!("{line}");
+            crate::output::to_stderr(&line);
         }
     }
     let name = config.agent_name().to_string();
@@ -470,11 +470,11 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
         let finished = run_cloud_build(&client, job).await?;
         if !out.is_json() {
             let cached = if finished.cached() { " (reused)" } else { "" };
-            eprintln!(
+            crate::output::to_stderr(&format!(
                 "Build {} succeeded{cached}; context {}.",
                 finished.build_id(),
                 finished.context_hash()
-            );
+            ));
         }
         build_json = json!({
             "buildId": finished.build_id(),

@@ -279,13 +279,13 @@ pub async fn run(command: DockerCommand, ctx: &Ctx) -> Result<(), Failure> {
     let plan = plan(&args, config.as_ref())?;
     let out = &ctx.out;
     if !out.is_json() {
-        eprintln!(
+        crate::output::to_stderr(&format!(
             "Agent {}: building for {}, tags {}; {}",
             plan.agent,
             plan.platform,
             plan.tags.join(", "),
             if plan.push { "then pushing" } else { "no push" }
-        );
+        ));
     }
     confirm("build the image", ctx.yes)?;
     check_daemon()?;
