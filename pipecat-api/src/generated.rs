@@ -549,7 +549,7 @@ pub mod types {
             if value.chars().count() > 54usize {
                 return Err("longer than 54 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -607,7 +607,7 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if !crate::patterns::secret_key(value) {
+            if !crate::runtime::patterns::secret_key(value) {
                 return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -669,7 +669,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            if !crate::patterns::dns_subdomain(value) {
+            if !crate::runtime::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -733,7 +733,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            if !crate::patterns::dns_subdomain(value) {
+            if !crate::runtime::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -794,7 +794,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -954,7 +954,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1232,7 +1232,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            if !crate::patterns::dns_subdomain(value) {
+            if !crate::runtime::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -1293,7 +1293,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1353,7 +1353,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -1413,7 +1413,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -2001,7 +2001,7 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            if !crate::patterns::secret_key(value) {
+            if !crate::runtime::patterns::secret_key(value) {
                 return Err("doesn't match pattern \"^[A-Za-z0-9_-]{1,64}$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -3280,7 +3280,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3357,7 +3357,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3435,7 +3435,7 @@ pub mod types {
             if value.chars().count() > 63usize {
                 return Err("longer than 63 characters".into());
             }
-            if !crate::patterns::dns_label(value) {
+            if !crate::runtime::patterns::dns_label(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$\"".into(),
                 );
@@ -3710,7 +3710,7 @@ pub mod types {
             if value.chars().count() < 3usize {
                 return Err("shorter than 3 characters".into());
             }
-            if !crate::patterns::dns_subdomain(value) {
+            if !crate::runtime::patterns::dns_subdomain(value) {
                 return Err(
                     "doesn't match pattern \"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$\""
                         .into(),
@@ -3835,7 +3835,7 @@ pub mod types {
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_agents = crate::ranges::check(
+                self.max_agents = crate::runtime::ranges::check(
                     value
                         .try_into()
                         .map(Some)
@@ -3855,7 +3855,7 @@ pub mod types {
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.min_agents = crate::ranges::check(
+                self.min_agents = crate::runtime::ranges::check(
                     value
                         .try_into()
                         .map(Some)
@@ -4746,7 +4746,7 @@ pub mod types {
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_session_duration = crate::ranges::check(
+                self.max_session_duration = crate::runtime::ranges::check(
                     value
                         .try_into()
                         .map(Some)
@@ -11582,7 +11582,7 @@ pub mod types {
                 T: ::std::convert::TryInto<i64>,
                 T::Error: ::std::fmt::Display,
             {
-                self.max_session_duration = crate::ranges::check(
+                self.max_session_duration = crate::runtime::ranges::check(
                     value
                         .try_into()
                         .map(Some)
@@ -12350,7 +12350,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["amd64", "arm64"],
                 "CPU architecture the agent's image is built for; the region's default when absent. The service ignores unknown fields, so a misspelt name would silently deploy on the default.",
             )
@@ -12364,7 +12364,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["pending", "building", "success", "failed", "timeout"],
                 "`pending` (queued), `building`, then one of the final states `success`, `failed` or `timeout`.",
             )
@@ -12378,7 +12378,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["eq", "gte"],
                 "`eq` when `value` is exact, `gte` when it is a lower bound.",
             )
@@ -12392,7 +12392,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["cold", "warm", "all"],
                 "`GetSessionsStartType`",
             )
@@ -12406,7 +12406,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["active", "ended", "all"],
                 "`GetSessionsStatus`",
             )
@@ -12420,7 +12420,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["tel", "pro"],
                 "`tel` (telephony and most uses, audio up to 16 kHz), `pro` (WebRTC audio up to 32 kHz), or null for no filter.",
             )
@@ -12434,7 +12434,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(&["OK"], "`OkStatusStatus`")
+            crate::values::unknown::open_enum_schema(&["OK"], "`OkStatusStatus`")
         }
     }
     #[cfg(feature = "schemars")]
@@ -12445,7 +12445,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["running", "waiting", "terminated"],
                 "State of the code.",
             )
@@ -12459,7 +12459,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["Creating", "Validating", "Active", "Draining", "Failed"],
                 "Where the revision is in its life.",
             )
@@ -12473,7 +12473,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["pending", "ready", "failed"],
                 "`pending` while the set is being provisioned, `ready` once agents can use it, `failed` when provisioning did not complete.",
             )
@@ -12487,7 +12487,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["secret", "imagePullSecret"],
                 "`secret` for key/value sets, `imagePullSecret` for registry credentials.",
             )
@@ -12501,7 +12501,7 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(
+            crate::values::unknown::open_enum_schema(
                 &["daily", "webrtc", "websocket"],
                 "Which transport the bot speaks.",
             )
@@ -12515,7 +12515,10 @@ pub mod types {
         fn json_schema(
             _: &mut schemars::r#gen::SchemaGenerator,
         ) -> schemars::schema::Schema {
-            crate::unknown::open_enum_schema(&["OK"], "`UpsertSecretSetResponseStatus`")
+            crate::values::unknown::open_enum_schema(
+                &["OK"],
+                "`UpsertSecretSetResponseStatus`",
+            )
         }
     }
 }
@@ -13049,15 +13052,15 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("region", &region))
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::LIST_SERVICES,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13135,15 +13138,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::CREATE_SERVICE,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13200,15 +13203,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_SERVICE,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13299,15 +13302,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::UPDATE_SERVICE,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13364,15 +13367,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::DELETE_SERVICE,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13559,15 +13562,15 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("startTime", &start_time))
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_LOGS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13780,15 +13783,15 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("status", &status))
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_SESSIONS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13865,15 +13868,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_SESSION,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -13950,15 +13953,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::STOP_SESSION,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14003,7 +14006,7 @@ pub mod builder {
             V: std::convert::TryInto<i64>,
             <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.limit = crate::ranges::check(
+            self.limit = crate::runtime::ranges::check(
                 value.try_into().map(Some).map_err(|e| format!("limit: {}", e)),
                 "limit",
                 Some(1i64),
@@ -14016,7 +14019,7 @@ pub mod builder {
             V: std::convert::TryInto<i64>,
             <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.offset = crate::ranges::check(
+            self.offset = crate::runtime::ranges::check(
                 value.try_into().map(Some).map_err(|e| format!("offset: {}", e)),
                 "offset",
                 Some(0i64),
@@ -14085,15 +14088,15 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("status", &status))
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::LIST_BUILDS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14169,16 +14172,16 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::CREATE_BUILD,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                201u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                201u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14254,15 +14257,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_BUILD_UPLOAD_URL,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14317,15 +14320,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_BUILD,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14359,7 +14362,7 @@ pub mod builder {
             V: std::convert::TryInto<i64>,
             <V as std::convert::TryInto<i64>>::Error: std::fmt::Display,
         {
-            self.limit = crate::ranges::check(
+            self.limit = crate::runtime::ranges::check(
                 value.try_into().map(Some).map_err(|e| format!("limit: {}", e)),
                 "limit",
                 Some(1i64),
@@ -14397,15 +14400,15 @@ pub mod builder {
                 .query(&progenitor_client::QueryParam::new("limit", &limit))
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_BUILD_LOGS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14447,15 +14450,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_PROPERTIES,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14535,15 +14538,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::UPDATE_PROPERTIES,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14587,15 +14590,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_PROPERTIES_SCHEMA,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14682,15 +14685,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::START_SERVICE,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14732,15 +14735,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::LIST_REGIONS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14782,15 +14785,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::LIST_SECRET_SETS,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14847,15 +14850,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::GET_SECRET_SET,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14926,15 +14929,15 @@ pub mod builder {
                 .json(&body)
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::UPSERT_SECRET_SET,
                 )
                 .await?;
             match response.status().as_u16() {
-                202u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                202u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -14991,15 +14994,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::DELETE_SECRET_SET,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -15071,15 +15074,15 @@ pub mod builder {
                 )
                 .build()
                 .map_err(crate::Error::unbuildable)?;
-            let response = crate::transport::execute(
+            let response = crate::runtime::transport::execute(
                     client,
                     request,
                     &super::operations::DELETE_SECRET_FROM_SET,
                 )
                 .await?;
             match response.status().as_u16() {
-                200u16 => crate::transport::json(response).await,
-                _ => Err(crate::transport::undocumented(response)),
+                200u16 => crate::runtime::transport::json(response).await,
+                _ => Err(crate::runtime::transport::undocumented(response)),
             }
         }
     }
@@ -15087,8 +15090,8 @@ pub mod builder {
 /// Every operation of the spec: its path template below the base URL
 /// and the key it is sent with. Each generated call names its own.
 pub(crate) mod operations {
-    use crate::auth::KeyKind;
-    pub(crate) use crate::operation::Operation;
+    use crate::runtime::auth::KeyKind;
+    pub(crate) use crate::runtime::operation::Operation;
     ///`POST /builds` (createBuild).
     pub(crate) const CREATE_BUILD: Operation = Operation {
         id: "createBuild",

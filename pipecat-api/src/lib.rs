@@ -56,47 +56,20 @@
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
-mod auth;
-#[cfg(feature = "cloud-build")]
-pub mod build_context;
-mod client;
-#[cfg(feature = "cloud-build")]
-pub mod cloud_build;
-mod config;
-pub mod deploy;
-pub mod deploy_config;
-pub mod deploy_plan;
-mod deploy_request;
-pub mod dotenv;
-mod error;
-pub mod follow;
 // Formatted by the generator (prettyplease), so `gen --check` compares like with like.
 #[rustfmt::skip]
 mod generated;
-mod guard;
-mod operation;
-pub mod pages;
-mod patterns;
-mod proxy;
-mod ranges;
-mod regular_file;
-mod response;
-mod retry;
-mod rules;
-mod secret_sets;
-mod secret_value;
+mod jobs;
+mod runtime;
 mod session;
-mod transport;
-mod unknown;
-mod upload_fields;
-mod wait;
+mod values;
 
-pub use client::{
-    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
-    DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
-};
-pub use error::{ApiError, Error, SpendLimit};
-pub use follow::Follow;
+#[cfg(feature = "cloud-build")]
+#[doc(inline)]
+pub use jobs::{build_context, cloud_build};
+#[doc(inline)]
+pub use jobs::{deploy, deploy_config, deploy_plan, dotenv, follow, pages};
+
 /// The request builder of each operation, as returned by its [`Client`]
 /// method: a setter per parameter, then `send()`.
 pub use generated::builder;
@@ -108,17 +81,23 @@ pub use generated::json_schemas;
 /// constructors this crate adds. Enums the service sends have an `Unknown`
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
-pub use proxy::{ProxyRequest, ProxyResponse};
+pub use jobs::follow::Follow;
+pub use jobs::wait::Wait;
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;
 /// Statuses and headers, as [`Response`] and [`ApiError`] give them.
 pub use reqwest::{StatusCode, header};
-pub use response::Response;
-pub use retry::RetryPolicy;
-pub use secret_value::{InvalidSecretValue, SecretValue};
+pub use runtime::client::{
+    Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
+    DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
+};
+pub use runtime::error::{ApiError, Error, SpendLimit};
+pub use runtime::response::Response;
+pub use runtime::retry::RetryPolicy;
 pub use session::Connection;
-pub use unknown::UnknownValue;
-pub use upload_fields::UploadFields;
+pub use session::proxy::{ProxyRequest, ProxyResponse};
 /// Session, build and deployment ids are UUIDs.
 pub use uuid;
-pub use wait::Wait;
+pub use values::secret_value::{InvalidSecretValue, SecretValue};
+pub use values::unknown::UnknownValue;
+pub use values::upload_fields::UploadFields;

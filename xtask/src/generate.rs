@@ -66,7 +66,7 @@ pub fn generate(spec_bytes: &[u8]) -> Result<String, String> {
     settings
         .with_interface(InterfaceStyle::Builder)
         .with_tag(TagStyle::Merged)
-        .with_inner_type(quote! { crate::config::ClientConfig })
+        .with_inner_type(quote! { crate::runtime::config::ClientConfig })
         // No default hooks impl: `surface::own_client` removes progenitor's
         // hooks plumbing, and `send_returns_values` its calls.
         .with_hooks(HooksMode::Expected)

@@ -173,10 +173,10 @@ pub fn to_tokens(ops: &[Operation]) -> TokenStream {
         /// Every operation of the spec: its path template below the base URL
         /// and the key it is sent with. Each generated call names its own.
         pub(crate) mod operations {
-            use crate::auth::KeyKind;
+            use crate::runtime::auth::KeyKind;
             // The type is hand-written (`operation.rs`): the runtime that
             // sends a call depends on it, not on the generated code.
-            pub(crate) use crate::operation::Operation;
+            pub(crate) use crate::runtime::operation::Operation;
 
             #(#consts)*
 

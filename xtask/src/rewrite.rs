@@ -188,7 +188,7 @@ pub const KNOWN_PATTERNS: &[(&str, &str)] = &[
 /// typify checks a `pattern` with a backtracking regex on every value, and
 /// names are checked on every call. For the patterns in [`KNOWN_PATTERNS`]
 /// this replaces the regex (`static PATTERN` and `PATTERN.find(value)`) in
-/// a `from_str` with a call to `crate::patterns::<check>(value)`.
+/// a `from_str` with a call to `crate::runtime::patterns::<check>(value)`.
 pub fn known_patterns_without_regex(file: &mut syn::File) -> usize {
     struct Patterns(usize);
     impl VisitMut for Patterns {
@@ -209,7 +209,8 @@ pub fn known_patterns_without_regex(file: &mut syn::File) -> usize {
                 block.stmts.retain(|stmt| {
                     !matches!(stmt, syn::Stmt::Item(syn::Item::Static(item)) if item.ident == "PATTERN")
                 });
-                let replacement: syn::Expr = syn::parse_quote! { !crate::patterns::#check(value) };
+                let replacement: syn::Expr =
+                    syn::parse_quote! { !crate::runtime::patterns::#check(value) };
                 ReplaceFind(replacement).visit_block_mut(block);
                 self.0 += 1;
             }

@@ -133,7 +133,7 @@ pub fn own_client(file: &mut syn::File) -> Result<(), String> {
 ///
 /// - `send_with_response()`, returning `Result<crate::Response<T>, crate::Error>`:
 ///   the request is built as progenitor builds it, then handed to
-///   `crate::transport::execute` with the operation's constant from the
+///   `crate::runtime::transport::execute` with the operation's constant from the
 ///   generated `operations` table (no lookup by name per call), which
 ///   authenticates, guards, retries and decodes an error answer once;
 /// - `send()`, returning `Result<T, crate::Error>`: the value alone.
@@ -214,13 +214,13 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
         };
         *arm.body = match body.as_str() {
             "ResponseValue :: from_response (response) . await" => {
-                syn::parse_quote! { crate::transport::json(response).await }
+                syn::parse_quote! { crate::runtime::transport::json(response).await }
             }
             "Ok (ResponseValue :: empty (response))" => {
-                syn::parse_quote! { crate::transport::empty(response) }
+                syn::parse_quote! { crate::runtime::transport::empty(response) }
             }
             "Err (Error :: UnexpectedResponse (response))" => {
-                syn::parse_quote! { Err(crate::transport::undocumented(response)) }
+                syn::parse_quote! { Err(crate::runtime::transport::undocumented(response)) }
             }
             other => return Err(format!("an answer arm of unknown shape: {other}")),
         };
@@ -238,7 +238,7 @@ fn rewrite_send(send: &mut syn::ImplItemFn) -> Result<syn::Type, String> {
     let operation = format_ident!("{}", operation.to_uppercase());
     stmts.push(syn::parse_quote! {
         let response =
-            crate::transport::execute(client, request, &super::operations::#operation).await?;
+            crate::runtime::transport::execute(client, request, &super::operations::#operation).await?;
     });
     stmts.push(syn::Stmt::Expr(syn::Expr::Match(answer), None));
     Ok(value)
@@ -386,7 +386,7 @@ pub fn open_enums(file: &mut syn::File) -> Result<usize, String> {
                     #name_text.to_string()
                 }
                 fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
-                    crate::unknown::open_enum_schema(&[#(#known),*], #description)
+                    crate::values::unknown::open_enum_schema(&[#(#known),*], #description)
                 }
             }
         });
@@ -647,7 +647,7 @@ pub struct IntegerRange {
 
 /// Makes each setter named in `ranges` check its bounds:
 /// `self.limit = <conversion>;` becomes
-/// `self.limit = crate::ranges::check(<conversion>, "limit", Some(1), Some(100));`.
+/// `self.limit = crate::runtime::ranges::check(<conversion>, "limit", Some(1), Some(100));`.
 /// Fails when a setter is not found exactly once.
 pub fn check_integer_ranges(file: &mut syn::File, ranges: &[IntegerRange]) -> Result<(), String> {
     let mut found = vec![0usize; ranges.len()];
@@ -705,7 +705,7 @@ fn add_range_check(f: &mut syn::ImplItemFn, range: &IntegerRange) -> bool {
         {
             let conversion = assign.right.clone();
             *assign.right = syn::parse_quote! {
-                crate::ranges::check(#conversion, #name, #min, #max)
+                crate::runtime::ranges::check(#conversion, #name, #min, #max)
             };
             return true;
         }

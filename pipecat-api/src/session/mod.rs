@@ -1,7 +1,9 @@
 //! Starting sessions: request shorthands per transport, and what the answer
-//! means for each.
+//! means for each; calling a running bot through the service (`proxy`).
 
 use base64::Engine as _;
+
+pub(crate) mod proxy;
 
 use crate::types::{StartRequest, StartRequestTransport, StartResponse, StartResponseIceConfig};
 use crate::{Error, SecretValue};

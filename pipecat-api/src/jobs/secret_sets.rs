@@ -23,12 +23,12 @@ impl Client {
     /// `set_name` with **one** PUT, then waits until the set is ready and
     /// returns it.
     ///
-    /// The file is read with [`crate::dotenv::read_env_file`]: a bad line
+    /// The file is read with [`crate::jobs::dotenv::read_env_file`]: a bad line
     /// (syntax, a key breaking the key rule, an empty value, a key given
     /// twice, `$NAME` substitution) is [`Error::InvalidRequest`] naming the
     /// file, the line and the rule, never a value, and then nothing is sent.
     /// To show the warnings about lines the official CLI reads differently,
-    /// read the file with [`crate::dotenv::EnvFile::read`] and send its
+    /// read the file with [`crate::jobs::dotenv::EnvFile::read`] and send its
     /// secrets with [`Client::set_secrets`]. An empty file is
     /// refused too. `region` places a new set (default: the organization's
     /// default region); a set's region cannot change. A set whose
@@ -54,7 +54,7 @@ impl Client {
         wait: Wait,
     ) -> Result<GetSecretSetResponse, Error> {
         let path = path.as_ref();
-        let secrets = crate::dotenv::read_env_file(path)?;
+        let secrets = crate::jobs::dotenv::read_env_file(path)?;
         if secrets.is_empty() {
             return Err(invalid(format!(
                 "request not sent: {}: no secrets in the file",
@@ -97,7 +97,7 @@ impl Client {
     /// - Neither works on image pull secret sets (a PUT of regular secrets to
     ///   one is refused), and a set's region never changes.
     /// - Agents pick up changed values only when redeployed
-    ///   ([`DeployOptions::force_redeploy`](crate::deploy::DeployOptions::force_redeploy)).
+    ///   ([`DeployOptions::force_redeploy`](crate::jobs::deploy::DeployOptions::force_redeploy)).
     pub async fn set_secrets<I, K, V>(
         &self,
         set_name: &str,

@@ -3,7 +3,7 @@
 //! that all three show and send the same request.
 
 use crate::Error;
-use crate::deploy_config::DeployConfig;
+use crate::jobs::deploy_config::DeployConfig;
 use crate::types::{
     AgentResources, AutoScalingConfig, CreateServiceRequest, KrispVivaConfig, UpdateServiceRequest,
 };

@@ -9,9 +9,9 @@ use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Method, StatusCode};
 
-use crate::error::ApiError;
 use crate::generated::operations;
-use crate::operation::Operation;
+use crate::runtime::error::ApiError;
+use crate::runtime::operation::Operation;
 use crate::{Client, Error};
 
 /// Characters encoded in a proxy path segment: everything but RFC 3986
@@ -162,7 +162,7 @@ impl ProxyRequest<'_> {
             builder = builder.body(body.map_err(refused)?);
         }
         let request = builder.build().map_err(Error::unbuildable)?;
-        let answer = crate::transport::execute_any(self.client, request, op).await?;
+        let answer = crate::runtime::transport::execute_any(self.client, request, op).await?;
         ProxyResponse::read(answer).await
     }
 }
@@ -178,7 +178,7 @@ pub struct ProxyResponse {
 }
 
 impl ProxyResponse {
-    async fn read(answer: crate::transport::Answer) -> Result<Self, Error> {
+    async fn read(answer: crate::runtime::transport::Answer) -> Result<Self, Error> {
         Ok(ProxyResponse {
             status: answer.status,
             headers: answer.headers,
@@ -236,7 +236,7 @@ fn proxy_operation(method: &Method) -> Option<&'static Operation> {
 /// or why the path cannot be sent.
 fn proxy_path(service_name: &str, session_id: uuid::Uuid, path: &str) -> Result<String, String> {
     // The agent-name rule of the spec, as the generated calls check it.
-    if service_name.len() > 63 || !crate::patterns::dns_label(service_name) {
+    if service_name.len() > 63 || !crate::runtime::patterns::dns_label(service_name) {
         return Err(format!(
             "service_name: must be lowercase letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters; got {service_name:?}"
         ));

@@ -37,7 +37,7 @@ impl<T> Response<T> {
     /// The request id the service (or its gateway) gave the answer, for
     /// support requests, when it sent one.
     pub fn request_id(&self) -> Option<&str> {
-        crate::error::request_id(&self.headers)
+        crate::runtime::error::request_id(&self.headers)
     }
 
     /// The decoded value.

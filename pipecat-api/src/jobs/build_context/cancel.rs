@@ -68,7 +68,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::Error;
-    use crate::build_context::{ContextOptions, pack};
+    use crate::jobs::build_context::{ContextOptions, pack};
 
     #[test]
     fn a_cancelled_token_stops_pack_and_leaves_no_file() {

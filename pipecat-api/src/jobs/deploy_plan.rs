@@ -42,8 +42,8 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::deploy_config::DeployConfig;
-use crate::deploy_request::{create_body, update_body};
+use crate::jobs::deploy_config::DeployConfig;
+use crate::jobs::deploy_request::{create_body, update_body};
 use crate::types::{CreateServiceRequest, ServiceDetailsResponse, UpdateServiceRequest};
 use crate::{Client, Error};
 
@@ -238,7 +238,7 @@ impl DeployPlan {
 impl Client {
     /// The plan for deploying `config`: reads the agent (`getService`, the
     /// only call made; a 404 plans a create) and compares it with the
-    /// request the config makes. See the [module docs](crate::deploy_plan).
+    /// request the config makes. See the [module docs](crate::jobs::deploy_plan).
     pub async fn plan_deploy(&self, config: &DeployConfig) -> Result<DeployPlan, Error> {
         config.validate()?;
         let live = self.live_agent(config.agent_name()).await?;
@@ -523,7 +523,7 @@ mod tests {
     #[test]
     fn a_pending_build_and_another_region() {
         let config =
-            DeployConfig::new("bot").with_build(crate::deploy_config::BuildSettings::new());
+            DeployConfig::new("bot").with_build(crate::jobs::deploy_config::BuildSettings::new());
         let plan = DeployPlan::compute(&config, Some(&live(0, 50, None))).unwrap();
         assert_eq!(plan.changes[0].field, "build_id");
         assert_eq!(plan.changes[0].new, PlanValue::PendingBuild);

@@ -86,7 +86,7 @@ use std::path::Path;
 
 use grammar::{Entry, Quote, Scanner, Syntax};
 
-use crate::patterns::secret_key;
+use crate::runtime::patterns::secret_key;
 use crate::{Error, SecretValue};
 
 /// A `.env` file read and checked: its secrets in order, and notes on
@@ -135,7 +135,7 @@ impl EnvFile {
         let path = path.as_ref();
         let origin = path.display().to_string();
         // A regular file only (a FIFO would hang the read), of bounded size.
-        let bytes = crate::regular_file::read(path, MAX_ENV_FILE_BYTES)
+        let bytes = crate::jobs::regular_file::read(path, MAX_ENV_FILE_BYTES)
             .map_err(|e| refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| refused(vec![format!("{origin}: the file is not UTF-8 text")]))?;

@@ -11,10 +11,11 @@ use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderMap, USER_AGENT};
 use tracing::Instrument as _;
 
-use crate::error::{ApiError, MAX_ERROR_BODY};
-use crate::operation::Operation;
-use crate::retry::{Attempted, idempotent, reread_broken_success};
-use crate::{Client, Error, Response, guard};
+use crate::runtime::error::{ApiError, MAX_ERROR_BODY};
+use crate::runtime::guard;
+use crate::runtime::operation::Operation;
+use crate::runtime::retry::{Attempted, idempotent, reread_broken_success};
+use crate::{Client, Error, Response};
 
 /// An answer: its status, headers and body, read or not yet read.
 pub(crate) struct Answer {
@@ -399,7 +400,7 @@ pub(crate) async fn json<T: serde::de::DeserializeOwned>(
             status: Some(status),
             message: format!(
                 "a success answer did not decode ({})",
-                crate::error::without_quoted_values(&e.to_string())
+                crate::runtime::error::without_quoted_values(&e.to_string())
             ),
         }),
     }

@@ -68,7 +68,7 @@ use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
 use reqwest::header::USER_AGENT;
 
-use crate::build_context::{
+use crate::jobs::build_context::{
     self, CancelToken, ContextOptions, HeldBack, PackedContext, PackedFile,
 };
 use crate::types::{self, BuildStatus};
@@ -202,7 +202,7 @@ impl CloudBuild {
 
     /// A token that stops packing when cancelled: the call then ends with
     /// [`Error::Cancelled`] once the partial archive is deleted (see
-    /// [Cancelling](crate::cloud_build#cancelling)). Cancelling it later,
+    /// [Cancelling](crate::jobs::cloud_build#cancelling)). Cancelling it later,
     /// once packing is over, has no effect on this build.
     pub fn cancel_token(mut self, token: CancelToken) -> Self {
         self.cancel = token;
@@ -355,7 +355,7 @@ impl FinishedBuild {
 
 impl Client {
     /// Builds an image from a directory, from packing to a successful build
-    /// (see the [module docs](crate::cloud_build) for each step), and
+    /// (see the [module docs](crate::jobs::cloud_build) for each step), and
     /// returns the build, ready to deploy.
     ///
     /// Errors: packing errors as [`build_context::pack`] gives them, before
@@ -631,7 +631,7 @@ async fn upload_context(
     let host = target.host_str().unwrap_or("(no host)").to_string();
     match target.scheme() {
         "https" => {}
-        "http" if crate::client::is_loopback(&target) => {}
+        "http" if crate::runtime::client::is_loopback(&target) => {}
         _ => {
             return Err(Error::UnexpectedResponse {
                 status: None,
@@ -699,11 +699,11 @@ async fn upload_context(
             Some(Ok(response)) => {
                 let status = response.status();
                 let headers = response.headers().clone();
-                let body = crate::transport::read_error_body(response).await;
+                let body = crate::runtime::transport::read_error_body(response).await;
                 // The API's transient statuses, and any 5xx: storage hosts
                 // ask for a repeat of a 500 too, and a presigned POST may be
                 // repeated.
-                let retry = crate::retry::is_transient(status) || status.is_server_error();
+                let retry = crate::runtime::retry::is_transient(status) || status.is_server_error();
                 (
                     retry,
                     storage_refusal(&host, status, &body, fields),
@@ -841,14 +841,18 @@ fn storage_transport(host: &str, source: reqwest::Error) -> Error {
     Error::Storage {
         host: host.to_string(),
         status: None,
-        message: format!("{what} ({}); try again", crate::error::error_chain(&source)),
+        message: format!(
+            "{what} ({}); try again",
+            crate::runtime::error::error_chain(&source)
+        ),
     }
 }
 
 /// A storage host's refusal: its status, and the `<Code>` and `<Message>`
 /// of its XML answer; any upload field value in them is redacted.
 fn storage_refusal(host: &str, status: StatusCode, body: &[u8], fields: &UploadFields) -> Error {
-    let text = String::from_utf8_lossy(&body[..body.len().min(crate::error::MAX_ERROR_BODY)]);
+    let text =
+        String::from_utf8_lossy(&body[..body.len().min(crate::runtime::error::MAX_ERROR_BODY)]);
     let code = xml_element(&text, "Code");
     let detail = xml_element(&text, "Message");
     let mut message = format!("refused the build context upload ({status})");

@@ -47,9 +47,9 @@
 
 use std::fmt;
 
-use crate::deploy_config::DeployConfig;
-use crate::deploy_plan::DeployPlan;
-use crate::deploy_request::{create_body, update_body};
+use crate::jobs::deploy_config::DeployConfig;
+use crate::jobs::deploy_plan::DeployPlan;
+use crate::jobs::deploy_request::{create_body, update_body};
 use crate::types::{RevisionInfo, RevisionInfoPhase, ServiceDetailsResponse};
 use crate::{Client, Error, Wait};
 
@@ -151,7 +151,7 @@ pub enum DeployEvent {
         set_name: String,
     },
     /// What the deploy changes, computed from the live agent before
-    /// anything is sent (see [`crate::deploy_plan`]).
+    /// anything is sent (see [`crate::jobs::deploy_plan`]).
     Planned(DeployPlan),
     /// The agent already runs this configuration: nothing was sent.
     Unchanged {
@@ -213,7 +213,7 @@ impl Client {
     /// Deploys `config`: creates the agent when it does not exist
     /// (`getService` answers 404), updates it when it does, then waits until
     /// the rollout of this deployment is done (see the [module
-    /// docs](crate::deploy) for exactly when, and when it fails early).
+    /// docs](crate::jobs::deploy) for exactly when, and when it fails early).
     ///
     /// Before anything is sent, the config is checked
     /// ([`DeployConfig::validate`], [`DeployConfig::check_source`], and it
@@ -226,7 +226,7 @@ impl Client {
     /// The config is the desired state: `scaling.min_agents` left out is
     /// sent as `0` and a Krisp VIVA filter left out as off, as the official
     /// CLI does; other fields left out keep their current values on update
-    /// (see [`crate::deploy_plan`]). The region cannot change: a config
+    /// (see [`crate::jobs::deploy_plan`]). The region cannot change: a config
     /// naming another region than the agent's is refused before anything
     /// is sent. Before sending, the plan is computed from the live agent
     /// ([`DeployEvent::Planned`]); when it changes nothing, nothing is sent
@@ -347,7 +347,7 @@ impl Client {
     /// nothing serves), or one replaced by a newer deployment, is
     /// [`Error::Failed`] with the service's reason; running out of time is
     /// [`Error::Timeout`] naming the last state seen. See the [module
-    /// docs](crate::deploy).
+    /// docs](crate::jobs::deploy).
     pub async fn wait_rollout<F>(
         &self,
         agent_name: &str,

@@ -2,7 +2,7 @@
 //! operation's template says, so that no parameter value can make a request
 //! address another resource.
 
-use crate::operation::Operation;
+use crate::runtime::operation::Operation;
 
 /// Checks that `path` addresses exactly what the operation's template says:
 /// the same number of segments, the same literal segments, and no parameter

@@ -16,7 +16,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::Error;
-use crate::regular_file;
+use crate::jobs::regular_file;
 
 use super::ignore::Rules;
 use super::secrets::{SNIFF_BYTES, SecretNames, by_content};

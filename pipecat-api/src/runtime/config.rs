@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 
-use crate::auth::{ApiKey, KeyKind};
-use crate::operation::Operation;
-use crate::retry::RetryPolicy;
+use crate::runtime::auth::{ApiKey, KeyKind};
+use crate::runtime::operation::Operation;
+use crate::runtime::retry::RetryPolicy;
 
 /// The settings a built [`crate::Client`] applies to every call. Built only
 /// by [`crate::ClientBuilder`].

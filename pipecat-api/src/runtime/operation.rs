@@ -4,7 +4,7 @@
 //! that the runtime that sends a call (`transport`, `guard`, `config`)
 //! depends on this module and not on the generated code that calls it.
 
-use crate::auth::KeyKind;
+use crate::runtime::auth::KeyKind;
 
 /// One operation of the spec.
 #[derive(Debug, Clone, Copy)]

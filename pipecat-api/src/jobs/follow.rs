@@ -363,7 +363,7 @@ where
 impl<'a> builder::GetLogs<'a> {
     /// Every matching line, oldest first, then each new line as it is
     /// written, until the stream is dropped (like `tail -f`), with the
-    /// default [`Follow`] options. See the [module](crate::follow) for the
+    /// default [`Follow`] options. See the [module](crate::jobs::follow) for the
     /// cursor and what it guarantees.
     ///
     /// The `limit`, `offset` and `order` set on the builder are replaced;

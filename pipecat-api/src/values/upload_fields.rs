@@ -114,7 +114,7 @@ impl schemars::JsonSchema for UploadFields {
     /// An object of secret strings (`format: password`), in order.
     fn json_schema(_: &mut schemars::r#gen::SchemaGenerator) -> schemars::schema::Schema {
         use schemars::schema::{InstanceType, ObjectValidation, Schema, SchemaObject};
-        let value = crate::secret_value::secret_string_schema();
+        let value = crate::values::secret_value::secret_string_schema();
         SchemaObject {
             instance_type: Some(InstanceType::Object.into()),
             object: Some(Box::new(ObjectValidation {

@@ -80,7 +80,7 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
         header.set_mtime(0);
         let rel = &file.rel;
         // A regular file only: never hang on a FIFO swapped in since the walk.
-        let opened = crate::regular_file::open(&file.source)
+        let opened = crate::jobs::regular_file::open(&file.source)
             .map_err(|err| refuse(root, format!("cannot read `{rel}`: {err}")))?;
         let mut reader = Counted {
             inner: opened.take(file.size),

@@ -42,7 +42,7 @@ use toml::Spanned;
 use uuid::Uuid;
 
 use crate::Error;
-use crate::patterns::{dns_label, dns_subdomain};
+use crate::runtime::patterns::{dns_label, dns_subdomain};
 
 /// The name of the file the official CLI reads deploy settings from.
 pub const DEPLOY_CONFIG_FILE: &str = "pcc-deploy.toml";
@@ -189,7 +189,7 @@ impl BuildSettings {
 
     /// Sets the files uploaded although they look like credentials (paths
     /// relative to the context; see
-    /// [`ContextOptions::allow_secret`](crate::build_context::ContextOptions::allow_secret)).
+    /// [`ContextOptions::allow_secret`](crate::jobs::build_context::ContextOptions::allow_secret)).
     pub fn with_allow_secrets<I, S>(mut self, paths: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -471,7 +471,7 @@ impl DeployConfig {
         let origin = path.display().to_string();
         let cannot =
             |e: std::io::Error| refused(vec![format!("{origin}: cannot read the file: {e}")]);
-        let bytes = crate::regular_file::read(path, MAX_CONFIG_BYTES).map_err(cannot)?;
+        let bytes = crate::jobs::regular_file::read(path, MAX_CONFIG_BYTES).map_err(cannot)?;
         let text = String::from_utf8(bytes).map_err(|_| {
             refused(vec![format!(
                 "{origin}: cannot read the file: it is not UTF-8 text"

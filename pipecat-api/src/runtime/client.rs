@@ -6,9 +6,9 @@ use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 
 use crate::Error;
-use crate::auth::ApiKey;
-use crate::config::ClientConfig;
-use crate::retry::RetryPolicy;
+use crate::runtime::auth::ApiKey;
+use crate::runtime::config::ClientConfig;
+use crate::runtime::retry::RetryPolicy;
 
 /// The host used when none is given.
 pub const DEFAULT_HOST: &str = "https://api.pipecat.daily.co";

@@ -219,9 +219,13 @@ impl Error {
             Error::Transport { source, .. } => {
                 source.is_connect()
                     || source.is_timeout()
-                    || source.status().is_some_and(crate::retry::is_transient)
+                    || source
+                        .status()
+                        .is_some_and(crate::runtime::retry::is_transient)
             }
-            _ => self.status().is_some_and(crate::retry::is_transient),
+            _ => self
+                .status()
+                .is_some_and(crate::runtime::retry::is_transient),
         }
     }
 
@@ -245,7 +249,7 @@ impl Error {
     /// parser's wording, such as a regex, is put in words first).
     pub(crate) fn invalid_request(message: String) -> Self {
         Error::InvalidRequest {
-            message: crate::rules::in_words(message),
+            message: crate::runtime::rules::in_words(message),
         }
     }
 
@@ -383,7 +387,7 @@ impl ApiError {
             operation,
             code,
             message,
-            retry_after: crate::retry::retry_after(headers),
+            retry_after: crate::runtime::retry::retry_after(headers),
             request_id: request_id(headers).map(str::to_string),
             fields,
         }

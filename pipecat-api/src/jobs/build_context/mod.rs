@@ -215,7 +215,7 @@ use std::sync::Arc;
 
 use crate::Error;
 
-use crate::regular_file;
+use crate::jobs::regular_file;
 
 use archive::{WRITE_BUFFER, write_archive};
 pub use cancel::CancelToken;
