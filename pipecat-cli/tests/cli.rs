@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 
 use pipecat_api::types::CreateServiceRequest;
-use pipecat_fake::FakeCloud;
+use pipecat_fake::{FakeCloud, Op};
 use serde_json::Value;
 
 mod common;
@@ -1720,10 +1720,10 @@ async fn ctrl_c_while_packing_exits_130_says_nothing_was_sent_and_leaves_no_arch
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn ctrl_c_while_the_storage_host_confirms_says_the_upload_stopped_and_nothing_was_built() {
-    use pipecat_fake::Fault;
+    use pipecat_fake::{Fault, Op};
     let fake = FakeCloud::start().await.unwrap();
     fake.fail_next(
-        "uploadBuildContext",
+        Op::UploadBuildContext,
         1,
         Fault::Stall(std::time::Duration::from_secs(40)),
     );
@@ -1777,7 +1777,7 @@ async fn ctrl_c_while_building_says_the_build_goes_on_and_how_to_follow_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn build_logs_asks_for_all_the_api_gives_and_says_when_lines_were_left_out() {
-    use pipecat_fake::Fault;
+    use pipecat_fake::{Fault, Op};
     let fake = FakeCloud::start().await.unwrap();
     let id = unread_build(&fake).await;
     // Read once so that it has a log.
@@ -1799,7 +1799,7 @@ async fn build_logs_asks_for_all_the_api_gives_and_says_when_lines_were_left_out
         vec!["build", "logs", id.as_str(), "--output", "json"],
     ] {
         fake.fail_next(
-            "getBuildLogs",
+            Op::GetBuildLogs,
             1,
             Fault::amend("/nextToken", serde_json::json!("10000")),
         );

@@ -10,7 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use pipecat_api::types::CreateServiceRequest;
-use pipecat_fake::{FakeCloud, Fault};
+use pipecat_fake::{FakeCloud, Fault, Op};
 use serde_json::Value;
 
 mod common;
@@ -283,7 +283,7 @@ async fn control_characters_in_log_lines_are_shown_not_obeyed() {
     let hostile = "title\x1b]0;pwned\x07 clear\x1b[2J back\r\u{9b}31m \u{202e}desrever";
     let arm = |fake: &FakeCloud| {
         fake.fail_next(
-            "getLogs",
+            Op::GetLogs,
             1,
             Fault::amend("/logs/0/log", Value::String(hostile.into())),
         );
@@ -315,7 +315,7 @@ async fn control_characters_in_log_lines_are_shown_not_obeyed() {
 
     // An error message from the service is sanitized too.
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         Fault::json(
             500,

@@ -10,10 +10,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::answers::{Failure, error};
 use crate::clock;
 use crate::names::valid_agent_name;
 use crate::params::Params;
-use crate::{Failure, Inner, ORGANIZATION_ID, State, error, regions};
+use crate::state::{ORGANIZATION_ID, State};
+use crate::{Inner, regions};
 
 /// The Kubernetes namespace the fake's manifests name.
 const NAMESPACE: &str = "fake-org";

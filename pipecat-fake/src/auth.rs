@@ -7,14 +7,16 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::{Key, State, operation_of};
+use crate::answers::error;
+use crate::ops::{Key, operation_of};
+use crate::state::State;
 
 pub(crate) async fn authorize(
     AxumState(state): AxumState<Arc<State>>,
     request: Request,
     next: Next,
 ) -> Response {
-    let key = operation_of(&request).map(|(_, key)| key);
+    let key = operation_of(&request).map(|row| row.key);
     let expected = match key {
         Some(Key::Private) => &state.private_key,
         Some(Key::Public) => &state.public_key,
@@ -26,7 +28,7 @@ pub(crate) async fn authorize(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if sent != Some(expected.as_str()) {
-        return crate::error(StatusCode::UNAUTHORIZED, "Unauthorized", "UNAUTHORIZED");
+        return error(StatusCode::UNAUTHORIZED, "Unauthorized", "UNAUTHORIZED");
     }
     next.run(request).await
 }

@@ -12,9 +12,11 @@ use chrono::{DateTime, Duration, Utc};
 use md5::{Digest, Md5};
 use serde_json::{Map, Value, json};
 
+use crate::answers::{Failure, error};
 use crate::names::looks_like_uuid;
 use crate::params::{Params, page};
-use crate::{Failure, ORGANIZATION_ID, State, clock, error, regions};
+use crate::state::{ORGANIZATION_ID, State};
+use crate::{clock, regions};
 
 /// Builds, the uploads they start from, and how building behaves.
 pub(crate) struct Store {
@@ -286,7 +288,7 @@ pub(crate) async fn upload_url(
 /// last as the `file` part. An upload carrying an `Authorization` header is
 /// refused (a storage host takes one credential, and the Pipecat key must
 /// never go there). Refusals are XML, as storage hosts answer; success is
-/// 204. Faults: `fail_next("uploadBuildContext", ..)`.
+/// 204. Faults: `fail_next(Op::UploadBuildContext, ..)`.
 pub(crate) async fn receive_upload(
     AxumState(state): AxumState<Arc<State>>,
     Path(upload_id): Path<String>,

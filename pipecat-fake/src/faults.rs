@@ -11,18 +11,19 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
+use crate::ops::{Op, operation_of};
 use crate::record::LogIndex;
 use crate::server::ConnectionKiller;
-use crate::{State, operation_of};
+use crate::state::State;
 
 /// What the fake does instead of answering normally.
 ///
 /// ```no_run
-/// # use pipecat_fake::{FakeCloud, Fault};
+/// # use pipecat_fake::{FakeCloud, Fault, Op};
 /// # fn arm(fake: &FakeCloud) {
 /// // The next start is refused with a 503 that asks to come back in 2 s.
 /// fake.fail_next(
-///     "startService",
+///     Op::StartService,
 ///     1,
 ///     Fault::empty(503).with_header("retry-after", "2"),
 /// );
@@ -96,11 +97,11 @@ impl Fault {
     /// (see [`Fault::Amend`]); chain more with [`Fault::and`].
     ///
     /// ```no_run
-    /// # use pipecat_fake::{FakeCloud, Fault};
+    /// # use pipecat_fake::{FakeCloud, Fault, Op};
     /// # fn arm(fake: &FakeCloud) {
     /// // The next delete takes effect and answers a status never seen before.
     /// fake.fail_next(
-    ///     "deleteSecretSet",
+    ///     Op::DeleteSecretSet,
     ///     1,
     ///     Fault::amend("/status", serde_json::json!("DELETED"))
     ///         .and("/newField", serde_json::json!({"any": "thing"})),
@@ -157,7 +158,7 @@ impl Fault {
 
 /// A fault waiting for calls of one operation.
 pub(crate) struct Armed {
-    pub(crate) operation: String,
+    pub(crate) op: Op,
     pub(crate) remaining: usize,
     pub(crate) fault: Fault,
 }
@@ -236,19 +237,19 @@ pub(crate) async fn inject(
     request: Request,
     next: Next,
 ) -> Response {
-    let operation = operation_of(&request).map(|(id, _)| id);
+    let operation = operation_of(&request);
     let fault = {
         let mut inner = state.lock();
         let index = request.extensions().get::<LogIndex>().map(|LogIndex(i)| *i);
-        if let (Some(id), Some(entry)) = (operation, index.and_then(|i| inner.requests.get_mut(i)))
+        if let (Some(row), Some(entry)) = (operation, index.and_then(|i| inner.requests.get_mut(i)))
         {
-            entry.operation = Some(id.to_string());
+            entry.operation = Some(row.id.to_string());
         }
-        let armed = operation.and_then(|id| {
+        let armed = operation.and_then(|row| {
             inner
                 .faults
                 .iter_mut()
-                .find(|f| f.operation == id && f.remaining > 0)
+                .find(|f| f.op == row.op && f.remaining > 0)
         });
         let fault = armed.map(|f| {
             f.remaining -= 1;

@@ -32,53 +32,52 @@
 //! stall, a connection closed before or in the middle of the answer
 //! ([`Fault`]).
 
+// This file is the facade. The API's handlers are a module per resource,
+// each with its data (agents, builds, logs, properties, proxy, regions,
+// secrets, sessions); around them the operation table (`ops`), the router
+// (`routes`), error answers (`answers`), keys (`auth`), faults, the request
+// log (`record`), the accept loop (`server`) and the shared state (`state`).
 mod agents;
+mod answers;
 mod auth;
 mod builds;
 mod clock;
 mod faults;
 mod logs;
 mod names;
+mod ops;
 mod params;
 mod properties;
 mod proxy;
 mod record;
 mod regions;
+mod routes;
 mod secrets;
 mod server;
 mod sessions;
+mod state;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 
-use axum::Router;
-use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use tokio::sync::watch;
 
 pub use faults::Fault;
+pub use ops::{Op, UnknownOp, operation_ids};
 pub use record::RecordedRequest;
+
+use state::State;
 
 /// The private key the fake accepts unless told otherwise.
 pub const PRIVATE_KEY: &str = "pcc-fake-private-key";
 /// The public key the fake accepts unless told otherwise.
 pub const PUBLIC_KEY: &str = "pcc-fake-public-key";
 
-/// The organization every object of the fake belongs to.
-pub(crate) const ORGANIZATION_ID: &str = "0f0f0f0f-0000-4000-8000-000000000000";
-
-/// Shared state of one fake: the API's data, the request log and pending faults.
-#[derive(Default)]
-pub(crate) struct State {
-    pub(crate) private_key: String,
-    pub(crate) public_key: String,
-    /// `http://127.0.0.1:PORT`, for URLs the fake hands out.
-    pub(crate) base_url: String,
-    inner: Mutex<Inner>,
-}
-
-/// Everything that changes, behind one lock: resources refer to each other
-/// (agents use secret sets and builds, sessions and logs belong to agents).
+/// Everything that changes, behind one lock ([`State::lock`]): resources
+/// refer to each other (agents use secret sets and builds, sessions and
+/// logs belong to agents), so their stores come together here, in the
+/// crate root, over the modules that hold them: in a module of its own it
+/// would make an import circle with each of them.
 #[derive(Default)]
 pub(crate) struct Inner {
     pub(crate) secrets: secrets::Store,
@@ -111,16 +110,6 @@ impl Inner {
     }
 }
 
-impl State {
-    /// The data, locked. A poisoned lock (a handler panicked) still yields
-    /// the data: the fake keeps serving.
-    pub(crate) fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
 /// A running fake Pipecat Cloud on a loopback port. Stops when dropped.
 pub struct FakeCloud {
     addr: SocketAddr,
@@ -138,14 +127,17 @@ impl FakeCloud {
     pub async fn start_on(addr: SocketAddr) -> std::io::Result<FakeCloud> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let state = Arc::new(State {
-            private_key: PRIVATE_KEY.to_string(),
-            public_key: PUBLIC_KEY.to_string(),
-            base_url: format!("http://{addr}"),
-            inner: Mutex::default(),
-        });
+        let state = Arc::new(State::new(
+            PRIVATE_KEY,
+            PUBLIC_KEY,
+            format!("http://{addr}"),
+        ));
         let (shutdown, stopped) = watch::channel(());
-        tokio::spawn(server::serve(listener, router(state.clone()), stopped));
+        tokio::spawn(server::serve(
+            listener,
+            routes::router(state.clone()),
+            stopped,
+        ));
         Ok(FakeCloud {
             addr,
             state,
@@ -189,25 +181,18 @@ impl FakeCloud {
         self.state.lock().requests.clear();
     }
 
-    /// The next `times` calls of `operation_id` (e.g. `"deleteSecretSet"`,
-    /// one of [`operation_ids`]) get `fault` instead of the normal answer.
-    /// Faults queue in order.
+    /// The next `times` calls of `op` get `fault` instead of the normal
+    /// answer. Faults queue in order.
     ///
-    /// # Panics
-    ///
-    /// When `operation_id` is not an operation this fake serves: a fault
-    /// armed for a misspelt id would never fire, and the test relying on
-    /// it would pass without testing anything.
-    #[allow(clippy::panic)] // A test's mistake, reported where it is made.
-    pub fn fail_next(&self, operation_id: &str, times: usize, fault: Fault) {
-        if !OPERATIONS.iter().any(|(_, _, id, _)| *id == operation_id) {
-            panic!(
-                "fail_next: `{operation_id}` is not an operation of the fake (one of: {})",
-                operation_ids().join(", ")
-            );
-        }
+    /// ```no_run
+    /// # use pipecat_fake::{FakeCloud, Fault, Op};
+    /// # fn arm(fake: &FakeCloud) {
+    /// fake.fail_next(Op::DeleteSecretSet, 1, Fault::empty(500));
+    /// # }
+    /// ```
+    pub fn fail_next(&self, op: Op, times: usize, fault: Fault) {
         self.state.lock().faults.push(faults::Armed {
-            operation: operation_id.to_string(),
+            op,
             remaining: times,
             fault,
         });
@@ -310,265 +295,4 @@ impl Drop for FakeCloud {
         // Stops accepting; open connections finish their request and close.
         let _ = self.shutdown.send(());
     }
-}
-
-/// Which key an operation takes, as the documentation says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Key {
-    Private,
-    Public,
-    /// None: the storage host a presigned upload goes to, which takes no
-    /// Pipecat key (the fields carry the credentials).
-    Storage,
-}
-
-/// The route of the session proxy, for every method.
-const PROXY: &str = "/v1/public/{serviceName}/sessions/{sessionId}/{*path}";
-
-/// The operation ids this fake serves, sorted: every operation of the
-/// spec, and `uploadBuildContext` (the presigned upload to the storage
-/// host), for [`FakeCloud::fail_next`].
-pub fn operation_ids() -> Vec<&'static str> {
-    let mut ids: Vec<&'static str> = OPERATIONS.iter().map(|(_, _, id, _)| *id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    ids
-}
-
-/// (method, route, operation id, key) of every operation served.
-pub(crate) const OPERATIONS: &[(&str, &str, &str, Key)] = &[
-    // Not an API operation: the presigned upload, named so that faults
-    // can be armed for it (`fail_next("uploadBuildContext", ..)`).
-    (
-        "POST",
-        "/fake-uploads/{uploadId}",
-        "uploadBuildContext",
-        Key::Storage,
-    ),
-    ("GET", "/v1/secrets", "listSecretSets", Key::Private),
-    (
-        "GET",
-        "/v1/secrets/{set_name}",
-        "getSecretSet",
-        Key::Private,
-    ),
-    (
-        "PUT",
-        "/v1/secrets/{set_name}",
-        "upsertSecretSet",
-        Key::Private,
-    ),
-    (
-        "DELETE",
-        "/v1/secrets/{set_name}",
-        "deleteSecretSet",
-        Key::Private,
-    ),
-    (
-        "DELETE",
-        "/v1/secrets/{set_name}/{secret_key}",
-        "deleteSecretFromSet",
-        Key::Private,
-    ),
-    ("POST", "/v1/agents", "createService", Key::Private),
-    ("GET", "/v1/agents", "listServices", Key::Private),
-    ("GET", "/v1/agents/{agentName}", "getService", Key::Private),
-    (
-        "POST",
-        "/v1/agents/{agentName}",
-        "updateService",
-        Key::Private,
-    ),
-    (
-        "DELETE",
-        "/v1/agents/{agentName}",
-        "deleteService",
-        Key::Private,
-    ),
-    (
-        "GET",
-        "/v1/agents/{agentName}/logs",
-        "getLogs",
-        Key::Private,
-    ),
-    (
-        "GET",
-        "/v1/agents/{agentName}/sessions",
-        "getSessions",
-        Key::Private,
-    ),
-    (
-        "GET",
-        "/v1/agents/{agentName}/sessions/{sessionId}",
-        "getSession",
-        Key::Private,
-    ),
-    (
-        "DELETE",
-        "/v1/agents/{agentName}/sessions/{sessionId}",
-        "stopSession",
-        Key::Private,
-    ),
-    ("POST", "/v1/builds", "createBuild", Key::Private),
-    ("GET", "/v1/builds", "listBuilds", Key::Private),
-    (
-        "POST",
-        "/v1/builds/upload-url",
-        "getBuildUploadUrl",
-        Key::Private,
-    ),
-    ("GET", "/v1/builds/{buildId}", "getBuild", Key::Private),
-    (
-        "GET",
-        "/v1/builds/{buildId}/logs",
-        "getBuildLogs",
-        Key::Private,
-    ),
-    ("GET", "/v1/properties", "getProperties", Key::Private),
-    ("PATCH", "/v1/properties", "updateProperties", Key::Private),
-    (
-        "GET",
-        "/v1/properties/schema",
-        "getPropertiesSchema",
-        Key::Private,
-    ),
-    ("GET", "/v1/regions", "listRegions", Key::Private),
-    (
-        "POST",
-        "/v1/public/{agentName}/start",
-        "startService",
-        Key::Public,
-    ),
-    ("GET", PROXY, "sessionProxyGet", Key::Public),
-    ("POST", PROXY, "sessionProxyPost", Key::Public),
-    ("PUT", PROXY, "sessionProxyPut", Key::Public),
-    ("PATCH", PROXY, "sessionProxyPatch", Key::Public),
-    ("DELETE", PROXY, "sessionProxyDelete", Key::Public),
-    ("OPTIONS", PROXY, "sessionProxyOptions", Key::Public),
-    ("HEAD", PROXY, "sessionProxyHead", Key::Public),
-];
-
-fn router(state: Arc<State>) -> Router {
-    Router::new()
-        .route("/v1/secrets", get(secrets::list))
-        .route(
-            "/v1/secrets/{set_name}",
-            get(secrets::get)
-                .put(secrets::upsert)
-                .delete(secrets::delete_set),
-        )
-        .route(
-            "/v1/secrets/{set_name}/{secret_key}",
-            axum::routing::delete(secrets::delete_key),
-        )
-        .route("/v1/agents", get(agents::list).post(agents::create))
-        .route(
-            "/v1/agents/{agentName}",
-            get(agents::get).post(agents::update).delete(agents::delete),
-        )
-        .route("/v1/agents/{agentName}/logs", get(logs::get))
-        .route("/v1/agents/{agentName}/sessions", get(sessions::list))
-        .route(
-            "/v1/agents/{agentName}/sessions/{sessionId}",
-            get(sessions::get).delete(sessions::stop),
-        )
-        .route("/v1/builds", get(builds::list).post(builds::create))
-        .route("/v1/builds/upload-url", post(builds::upload_url))
-        .route("/v1/builds/{buildId}", get(builds::get))
-        .route("/v1/builds/{buildId}/logs", get(builds::logs))
-        .route(
-            "/v1/properties",
-            get(properties::get).patch(properties::update),
-        )
-        .route("/v1/properties/schema", get(properties::get_schema))
-        .route("/v1/regions", get(regions::list))
-        .route("/v1/public/{agentName}/start", post(sessions::start))
-        .route(
-            PROXY,
-            get(proxy::forward)
-                .post(proxy::forward)
-                .put(proxy::forward)
-                .patch(proxy::forward)
-                .delete(proxy::forward)
-                .options(proxy::forward)
-                .head(proxy::forward),
-        )
-        .route("/fake-uploads/{uploadId}", post(builds::receive_upload))
-        // Runs after routing, so it knows the operation: faults, then auth.
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authorize,
-        ))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            faults::inject,
-        ))
-        .fallback(not_found)
-        // The log below already caps bodies.
-        .layer(DefaultBodyLimit::disable())
-        // Runs first, for every request: the log.
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            record::record,
-        ))
-        .with_state(state)
-}
-
-async fn not_found() -> axum::response::Response {
-    error(axum::http::StatusCode::NOT_FOUND, "Not found", "NOT_FOUND")
-}
-
-/// An answer in the documented error shape `{"error", "code"}`.
-pub(crate) fn error(
-    status: axum::http::StatusCode,
-    message: &str,
-    code: &str,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    (
-        status,
-        axum::Json(serde_json::json!({"error": message, "code": code})),
-    )
-        .into_response()
-}
-
-/// An answer in the documented error shape, not yet a response.
-pub(crate) struct Failure {
-    status: axum::http::StatusCode,
-    message: String,
-    code: &'static str,
-}
-
-impl Failure {
-    pub(crate) fn new(
-        status: axum::http::StatusCode,
-        message: impl Into<String>,
-        code: &'static str,
-    ) -> Failure {
-        Failure {
-            status,
-            message: message.into(),
-            code,
-        }
-    }
-}
-
-impl axum::response::IntoResponse for Failure {
-    fn into_response(self) -> axum::response::Response {
-        error(self.status, &self.message, self.code)
-    }
-}
-
-/// The operation id and key of a routed request, from its method and the
-/// route it matched (only known after routing, hence `route_layer`s).
-pub(crate) fn operation_of(request: &axum::extract::Request) -> Option<(&'static str, Key)> {
-    let route = request
-        .extensions()
-        .get::<axum::extract::MatchedPath>()?
-        .as_str();
-    let method = request.method().as_str();
-    OPERATIONS
-        .iter()
-        .find(|(m, r, _, _)| *m == method && *r == route)
-        .map(|(_, _, id, key)| (*id, *key))
 }

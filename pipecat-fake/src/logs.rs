@@ -16,8 +16,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use crate::answers::error;
+use crate::clock;
 use crate::params::{Params, page};
-use crate::{State, clock, error};
+use crate::state::State;
 
 /// Time of synthetic line 0: 2025-01-01T00:00:00Z.
 pub(crate) const SEED_START_NANOS: i64 = 1_735_689_600_000_000_000;

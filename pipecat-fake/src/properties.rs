@@ -8,7 +8,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use crate::{State, error, regions};
+use crate::answers::error;
+use crate::regions;
+use crate::state::State;
 
 /// The organization's properties.
 pub(crate) struct Store {

@@ -14,7 +14,8 @@ use axum::extract::{Path, Request, State as AxumState};
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::{State, error};
+use crate::answers::error;
+use crate::state::State;
 
 /// What OPTIONS answers in `allow`.
 pub(crate) const ALLOW: &str = "GET, POST, PUT, PATCH, DELETE, OPTIONS, HEAD";

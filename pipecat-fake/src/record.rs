@@ -7,7 +7,8 @@ use axum::extract::{Request, State as AxumState};
 use axum::middleware::Next;
 use axum::response::Response;
 
-use crate::State;
+use crate::answers::error;
+use crate::state::State;
 
 /// Bodies larger than this are answered 413 and logged without their body.
 const MAX_BODY: usize = 8 * 1024 * 1024;
@@ -52,7 +53,7 @@ pub(crate) async fn record(
     let body = match axum::body::to_bytes(body, MAX_BODY).await {
         Ok(bytes) => bytes,
         Err(_) => {
-            return crate::error(
+            return error(
                 axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                 "Body too large",
                 "413",

@@ -9,8 +9,9 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::answers::error;
 use crate::names::{valid_secret_key, valid_set_name};
-use crate::{State, error};
+use crate::state::State;
 
 const DEFAULT_REGION: &str = "us-west";
 

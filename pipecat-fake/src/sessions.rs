@@ -12,9 +12,11 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
+use crate::answers::error;
+use crate::clock;
 use crate::names::looks_like_uuid;
 use crate::params::{Params, page};
-use crate::{ORGANIZATION_ID, State, clock, error};
+use crate::state::{ORGANIZATION_ID, State};
 
 /// Largest start `body` for the daily and webrtc transports (and none).
 pub(crate) const MAX_BODY: usize = 1024 * 1024;

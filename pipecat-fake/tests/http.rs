@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use pipecat_fake::{FakeCloud, Fault};
+use pipecat_fake::{FakeCloud, Fault, Op};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -380,7 +380,6 @@ async fn a_million_log_lines_page_by_ten_thousand() {
     let api = Api::start().await;
     api.ready_agent("bot", json!({})).await;
     api.fake.seed_logs("bot", 1_000_000);
-    let started = Instant::now();
     let mut seen = 0;
     for page in 0..100 {
         let (status, body) = api
@@ -396,12 +395,8 @@ async fn a_million_log_lines_page_by_ten_thousand() {
         assert_eq!(logs[0]["log"], format!("synthetic log line {seen}"));
         seen += logs.len();
     }
+    // No time limit here (the machine may be busy): speed is the bench's.
     assert_eq!(seen, 1_000_000);
-    assert!(
-        started.elapsed() < Duration::from_secs(60),
-        "{:?}",
-        started.elapsed()
-    );
     let (_, last) = api.get("/v1/agents/bot/logs?limit=1").await;
     assert_eq!(last["logs"][0]["log"], "synthetic log line 999999");
     assert_eq!(
@@ -593,7 +588,7 @@ async fn faults() {
 
     // A canned answer with Retry-After.
     api.fake.fail_next(
-        "listRegions",
+        Op::ListRegions,
         1,
         Fault::empty(503).with_header("retry-after", "7"),
     );
@@ -607,14 +602,14 @@ async fn faults() {
 
     // A stall, then the normal answer.
     api.fake
-        .fail_next("listRegions", 1, Fault::Stall(Duration::from_millis(300)));
+        .fail_next(Op::ListRegions, 1, Fault::Stall(Duration::from_millis(300)));
     let started = Instant::now();
     assert_eq!(api.get("/v1/regions").await.0, 200);
     assert!(started.elapsed() >= Duration::from_millis(300));
 
     // A reset: no answer at all, and the operation does not run.
     api.fake
-        .fail_next("createService", 1, Fault::ResetBeforeResponse);
+        .fail_next(Op::CreateService, 1, Fault::ResetBeforeResponse);
     let before = api.fake.request_count();
     let sent = api
         .request(Method::POST, "/v1/agents")
@@ -627,7 +622,8 @@ async fn faults() {
 
     // Cut mid-body: status and headers arrive, the body does not, the
     // operation ran.
-    api.fake.fail_next("createService", 1, Fault::CloseMidBody);
+    api.fake
+        .fail_next(Op::CreateService, 1, Fault::CloseMidBody);
     let response = api
         .request(Method::POST, "/v1/agents")
         .json(&json!({"serviceName": "bot", "image": "i"}))
@@ -640,4 +636,23 @@ async fn faults() {
 
     // The fake still serves after all that.
     assert_eq!(api.get("/v1/regions").await.0, 200);
+}
+
+#[tokio::test]
+async fn an_amendment_changes_the_answer_of_its_operation_only() {
+    let api = Api::start().await;
+    api.fake.fail_next(
+        Op::GetProperties,
+        1,
+        Fault::amend("/newField", json!({"any": "thing"})),
+    );
+    // Another operation's answer is left alone.
+    let (_, schema) = api.get("/v1/properties/schema").await;
+    assert_eq!(schema.get("newField"), None);
+    let (status, properties) = api.get("/v1/properties").await;
+    assert_eq!(status, 200);
+    assert_eq!(properties["newField"], json!({"any": "thing"}));
+    // Once only.
+    let (_, properties) = api.get("/v1/properties").await;
+    assert_eq!(properties.get("newField"), None);
 }

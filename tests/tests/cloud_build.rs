@@ -12,7 +12,7 @@ use pipecat_api::cloud_build::{BuildProgress, CloudBuild};
 use pipecat_api::types::BuildStatus;
 use pipecat_api::{Error, StatusCode, Wait};
 use pipecat_e2e::setup;
-use pipecat_fake::{FakeCloud, Fault, RecordedRequest};
+use pipecat_fake::{FakeCloud, Fault, Op, RecordedRequest};
 
 const SECRET: &str = "sk-live-do-not-upload-4242";
 
@@ -246,7 +246,7 @@ async fn a_build_the_service_reports_cached_200_is_a_cached_success() {
     // path spelling), so the context is uploaded again; createBuild then
     // answers 200 with the earlier build.
     fake.fail_next(
-        "listBuilds",
+        Op::ListBuilds,
         1,
         Fault::json(
             200,
@@ -296,7 +296,7 @@ async fn the_same_context_with_another_dockerfile_is_not_reused() {
 async fn a_503_from_the_storage_host_is_retried() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "uploadBuildContext",
+        Op::UploadBuildContext,
         1,
         Fault::body(
             503,
@@ -318,7 +318,7 @@ async fn a_503_from_the_storage_host_is_retried() {
 async fn a_403_from_the_storage_host_is_an_error_quoting_its_message() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "uploadBuildContext",
+        Op::UploadBuildContext,
         3,
         Fault::body(
             403,
@@ -399,7 +399,7 @@ async fn progress_arrives_in_order_and_unknown_statuses_keep_waiting() {
     fake.set_build_reads(2);
     // The first poll reports a status newer than this crate: not final.
     fake.fail_next(
-        "getBuild",
+        Op::GetBuild,
         1,
         Fault::amend("/build/status", serde_json::json!("queued")),
     );
@@ -527,7 +527,7 @@ async fn a_storage_host_that_takes_the_upload_and_never_answers_is_an_error_in_b
         .unwrap();
     let (url, read) = silent_storage_host().await;
     fake.fail_next(
-        "getBuildUploadUrl",
+        Op::GetBuildUploadUrl,
         1,
         Fault::amend("/uploadUrl", serde_json::json!(url)),
     );

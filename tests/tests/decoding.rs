@@ -8,14 +8,14 @@
 
 use pipecat_api::types::UpsertSecretSetBody;
 use pipecat_e2e::setup;
-use pipecat_fake::Fault;
+use pipecat_fake::{Fault, Op};
 use serde_json::json;
 
 #[tokio::test]
 async fn agent_details_with_nulls_decode() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         Fault::json(200, json!({
             "name": "voice-bot", "region": "us-west", "ready": true,
@@ -46,7 +46,7 @@ async fn agent_details_with_nulls_decode() {
 async fn listings_with_nulls_and_snake_case_decode() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "listServices",
+        Op::ListServices,
         1,
         Fault::json(
             200,
@@ -57,7 +57,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
     assert_eq!(services.len(), 1);
 
     fake.fail_next(
-        "listRegions",
+        Op::ListRegions,
         1,
         Fault::json(
             200,
@@ -68,7 +68,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
     assert_eq!(regions[0].display_name.as_deref(), Some("US West (Oregon)"));
 
     fake.fail_next(
-        "getSessions",
+        Op::GetSessions,
         1,
         Fault::json(
             200,
@@ -84,7 +84,7 @@ async fn listings_with_nulls_and_snake_case_decode() {
 async fn property_schema_without_read_only_and_untyped_values_decodes() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "getPropertiesSchema",
+        Op::GetPropertiesSchema,
         1,
         Fault::json(200, json!({"properties": {
             "defaultRegion": {"type": "string", "default": "us-west", "currentValue": "eu-central",
@@ -104,7 +104,7 @@ async fn property_schema_without_read_only_and_untyped_values_decodes() {
 async fn build_logs_carry_next_token() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "getBuildLogs",
+        Op::GetBuildLogs,
         1,
         Fault::json(
             200,

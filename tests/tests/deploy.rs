@@ -13,7 +13,7 @@ use pipecat_api::deploy_config::{BuildSettings, DeployConfig};
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
 use pipecat_api::{Client, Error, Wait};
 use pipecat_e2e::setup;
-use pipecat_fake::FakeCloud;
+use pipecat_fake::{FakeCloud, Op};
 
 fn quick() -> Wait {
     pipecat_e2e::quick_wait(Duration::from_secs(5))
@@ -331,12 +331,12 @@ async fn degraded_and_unavailable_fails_with_the_condition_reason() {
     // First read: progressing, in a revision phase newer than this crate;
     // second read: reconciled, degraded, and serving nothing.
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         pipecat_fake::Fault::amend("/currentRevision/phase", serde_json::json!("Hibernating")),
     );
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         pipecat_fake::Fault::amend(
             "/conditions",
@@ -367,12 +367,12 @@ async fn degraded_but_available_is_reported_and_waited_on() {
     // The deploy's look-up, then the first rollout read: degraded while
     // the old revision serves.
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         pipecat_fake::Fault::amend("/name", serde_json::json!("voice-bot")),
     );
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         pipecat_fake::Fault::amend(
             "/conditions",

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use pipecat_api::types::{StartRequest, UpsertSecretSetBody};
 use pipecat_api::{Client, Error, RetryPolicy};
-use pipecat_fake::{FakeCloud, Fault};
+use pipecat_fake::{FakeCloud, Fault, Op};
 use serde_json::json;
 
 /// The four calls under test.
@@ -38,12 +38,12 @@ impl Call {
         if self == Call::Put { 202 } else { 200 }
     }
 
-    fn operation(self) -> &'static str {
+    fn operation(self) -> Op {
         match self {
-            Call::Get => "getSecretSet",
-            Call::Put => "upsertSecretSet",
-            Call::Delete => "deleteSecretFromSet",
-            Call::Post => "startService",
+            Call::Get => Op::GetSecretSet,
+            Call::Put => Op::UpsertSecretSet,
+            Call::Delete => Op::DeleteSecretFromSet,
+            Call::Post => Op::StartService,
         }
     }
 
@@ -137,7 +137,7 @@ async fn app_secrets(client: &Client) -> pipecat_api::types::GetSecretSetRespons
 fn attempts(fake: &FakeCloud, call: Call) -> usize {
     fake.requests()
         .iter()
-        .filter(|r| r.operation.as_deref() == Some(call.operation()))
+        .filter(|r| r.operation.as_deref() == Some(call.operation().id()))
         .count()
 }
 
@@ -250,7 +250,7 @@ async fn closed_mid_body() {
     }
 
     reset(&fake, &client).await;
-    fake.fail_next("deleteSecretFromSet", 1, Fault::CloseMidBody);
+    fake.fail_next(Op::DeleteSecretFromSet, 1, Fault::CloseMidBody);
     let err = Call::Delete.run(&client).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert!(
@@ -274,7 +274,7 @@ async fn closed_mid_body() {
     );
 
     reset(&fake, &client).await;
-    fake.fail_next("startService", 1, Fault::CloseMidBody);
+    fake.fail_next(Op::StartService, 1, Fault::CloseMidBody);
     let err = Call::Post.run(&client).await.unwrap_err();
     assert!(matches!(err, Error::Transport { .. }), "{err:?}");
     assert_eq!(attempts(&fake, Call::Post), 1, "a POST is never sent twice");
@@ -433,12 +433,12 @@ async fn fifty_megabyte_bodies() {
     let big_err = Fault::body(500, "text/plain", &padding);
     let (fake, client) = world().await;
 
-    fake.fail_next("getSecretSet", 1, big_ok);
+    fake.fail_next(Op::GetSecretSet, 1, big_ok);
     let started = Instant::now();
     let set = app_secrets(&client).await;
     assert_eq!(set.region.as_deref(), Some("us-west"));
 
-    fake.fail_next("deleteSecretFromSet", 1, big_err);
+    fake.fail_next(Op::DeleteSecretFromSet, 1, big_err);
     let err: Error = client
         .delete_secret_from_set()
         .set_name("app-secrets")
@@ -500,7 +500,7 @@ async fn retries_can_be_turned_off() {
         .unwrap();
     drop(client);
     fake.clear_requests();
-    fake.fail_next("getSecretSet", 1, Fault::empty(503));
+    fake.fail_next(Op::GetSecretSet, 1, Fault::empty(503));
     let err = Call::Get.run(&once).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(attempts(&fake, Call::Get), 1);

@@ -12,7 +12,7 @@ use pipecat_api::types::{
     UpdateServiceRequest, UpsertSecretSetBody, UpsertSecretSetResponseStatus,
 };
 use pipecat_e2e::{call_operation, operations, ready_agent, setup};
-use pipecat_fake::Fault;
+use pipecat_fake::{Fault, Op};
 use serde_json::json;
 
 /// The value an open enum holds when it is not one it knows.
@@ -41,7 +41,7 @@ async fn a_delete_answering_an_unseen_status_is_a_success_and_took_effect() {
     let (fake, client) = setup().await;
     secret_set(&client, "my-secrets").await;
     fake.fail_next(
-        "deleteSecretSet",
+        Op::DeleteSecretSet,
         1,
         Fault::amend("/status", json!("DELETED")).and("/deletedAt", json!(1_700_000_000)),
     );
@@ -68,7 +68,7 @@ async fn a_delete_answering_an_unseen_status_is_a_success_and_took_effect() {
 async fn an_upsert_answering_an_unseen_status_is_a_success() {
     let (fake, client) = setup().await;
     fake.fail_next(
-        "upsertSecretSet",
+        Op::UpsertSecretSet,
         1,
         Fault::amend("/status", json!("QUEUED")),
     );
@@ -98,7 +98,7 @@ async fn secret_set_status_and_type_may_be_new() {
     let (fake, client) = setup().await;
     secret_set(&client, "my-secrets").await;
     fake.fail_next(
-        "getSecretSet",
+        Op::GetSecretSet,
         1,
         Fault::amend("/status", json!("rotating")),
     );
@@ -113,7 +113,7 @@ async fn secret_set_status_and_type_may_be_new() {
     assert_ne!(status, SecretSetStatus::Ready);
 
     fake.fail_next(
-        "listSecretSets",
+        Op::ListSecretSets,
         1,
         Fault::amend("/sets/0/status", json!("rotating"))
             .and("/sets/0/type", json!("oidc"))
@@ -133,7 +133,7 @@ async fn a_secret_set_wait_keeps_waiting_through_an_unseen_status() {
     fake.set_provisioning_reads(3);
     secret_set(&client, "my-secrets").await;
     fake.fail_next(
-        "getSecretSet",
+        Op::GetSecretSet,
         2,
         Fault::amend("/status", json!("rotating")),
     );
@@ -173,7 +173,7 @@ async fn build_status_may_be_new() {
         .id
         .unwrap();
     fake.fail_next(
-        "getBuild",
+        Op::GetBuild,
         1,
         Fault::amend("/build/status", json!("queued")),
     );
@@ -192,7 +192,7 @@ async fn build_status_may_be_new() {
         BuildStatus::Success | BuildStatus::Failed | BuildStatus::Timeout
     ));
     fake.fail_next(
-        "listBuilds",
+        Op::ListBuilds,
         1,
         Fault::amend("/builds/0/status", json!("queued")),
     );
@@ -206,7 +206,7 @@ async fn the_log_total_relation_may_be_new() {
     ready_agent(&client, "voice-bot", 1).await;
     fake.seed_logs("voice-bot", 3);
     fake.fail_next(
-        "getLogs",
+        Op::GetLogs,
         1,
         Fault::amend("/total/relation", json!("approx")),
     );
@@ -226,7 +226,7 @@ async fn revision_phase_and_health_may_be_new() {
     let (fake, client) = setup().await;
     ready_agent(&client, "voice-bot", 1).await;
     fake.fail_next(
-        "getService",
+        Op::GetService,
         1,
         Fault::amend("/currentRevision/phase", json!("Hibernating"))
             .and("/currentRevision/health/state", json!("flaky"))

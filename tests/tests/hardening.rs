@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use pipecat_api::types::{StartRequest, UpsertSecretSetBody};
 use pipecat_api::{Client, Error, RetryPolicy};
-use pipecat_fake::Fault;
+use pipecat_fake::{Fault, Op};
 use serde_json::json;
 use tokio::io::AsyncReadExt as _;
 use tokio::net::TcpListener;
@@ -66,7 +66,7 @@ async fn a_redirect_is_not_followed_and_the_secret_values_go_nowhere_else() {
     let (elsewhere, connections, received) = other_host().await;
     for status in [301, 302, 307, 308] {
         fake.fail_next(
-            "upsertSecretSet",
+            Op::UpsertSecretSet,
             1,
             Fault::empty(status).with_header("location", &format!("{elsewhere}/v1/secrets/app")),
         );
@@ -93,7 +93,7 @@ async fn a_key_or_secret_value_echoed_in_an_error_is_redacted() {
     let (fake, client) = pipecat_e2e::setup().await;
     let key = fake.private_key().to_owned();
     fake.fail_next(
-        "upsertSecretSet",
+        Op::UpsertSecretSet,
         1,
         Fault::json(
             400,
@@ -138,7 +138,7 @@ async fn a_success_answer_is_read_up_to_the_limit_and_no_further() {
         "application/json",
         &format!(r#"{{"sets":[],"pad":"{padding}"}}"#),
     );
-    fake.fail_next("listSecretSets", 1, fault);
+    fake.fail_next(Op::ListSecretSets, 1, fault);
     let err = client.list_secret_sets().send().await.unwrap_err();
     assert!(matches!(&err, Error::UnexpectedResponse { .. }), "{err:?}");
     assert!(err.to_string().contains("max_answer_bytes"), "{err}");
@@ -157,7 +157,7 @@ async fn a_success_answer_is_read_up_to_the_limit_and_no_further() {
     assert!(err.to_string().contains("max_answer_bytes"), "{err}");
 
     // Under the limit, the same call works.
-    fake.fail_next("listSecretSets", 1, Fault::json(200, json!({"sets": []})));
+    fake.fail_next(Op::ListSecretSets, 1, Fault::json(200, json!({"sets": []})));
     client.list_secret_sets().send().await.unwrap();
 }
 
@@ -197,7 +197,7 @@ async fn chunked_server(body: String) -> String {
 async fn a_post_whose_connection_broke_says_it_may_have_taken_effect() {
     let (fake, client) = pipecat_e2e::setup().await;
     pipecat_e2e::ready_agent(&client, "voice-bot", 10).await;
-    fake.fail_next("startService", 1, Fault::ResetBeforeResponse);
+    fake.fail_next(Op::StartService, 1, Fault::ResetBeforeResponse);
     let err = client
         .start_service()
         .agent_name("voice-bot")
@@ -219,7 +219,7 @@ async fn a_post_whose_connection_broke_says_it_may_have_taken_effect() {
 
     // A GET that breaks the same way is retried; when it breaks every
     // time, its error does not claim an effect.
-    fake.fail_next("listSecretSets", 3, Fault::ResetBeforeResponse);
+    fake.fail_next(Op::ListSecretSets, 3, Fault::ResetBeforeResponse);
     let err = client.list_secret_sets().send().await.unwrap_err();
     let Error::Transport {
         may_have_taken_effect,

@@ -153,7 +153,7 @@ proptest! {
             let ops = operations();
             let (op, status) = ops[which % ops.len()].clone();
             let op = op.as_str();
-            fake.fail_next(op, 1, Fault::Respond { status, content_type: Some("application/json".into()), headers: Vec::new(), body });
+            fake.fail_next(op.parse().unwrap(), 1, Fault::Respond { status, content_type: Some("application/json".into()), headers: Vec::new(), body });
             let _ = rt.block_on(call_operation(client, op, pipecat_api::uuid::Uuid::nil()));
         })
     }

@@ -24,12 +24,17 @@ const ALL_OPS: [Op; 5] = [Op::List, Op::Get, Op::Upsert, Op::DeleteSet, Op::Dele
 
 impl Op {
     fn id(self) -> &'static str {
+        self.fake().id()
+    }
+
+    /// The operation, for arming faults.
+    fn fake(self) -> pipecat_fake::Op {
         match self {
-            Op::List => "listSecretSets",
-            Op::Get => "getSecretSet",
-            Op::Upsert => "upsertSecretSet",
-            Op::DeleteSet => "deleteSecretSet",
-            Op::DeleteKey => "deleteSecretFromSet",
+            Op::List => pipecat_fake::Op::ListSecretSets,
+            Op::Get => pipecat_fake::Op::GetSecretSet,
+            Op::Upsert => pipecat_fake::Op::UpsertSecretSet,
+            Op::DeleteSet => pipecat_fake::Op::DeleteSecretSet,
+            Op::DeleteKey => pipecat_fake::Op::DeleteSecretFromSet,
         }
     }
 
@@ -358,7 +363,7 @@ async fn error_answers_map_to_errors() {
             .unwrap();
         let mut shown = Vec::new();
         for (label, fault) in faults() {
-            fake.fail_next(op.id(), 1, fault);
+            fake.fail_next(op.fake(), 1, fault);
             let err = op.call(&client).await.unwrap_err();
             let status = err.status().map(|s| s.as_u16());
             match label {
@@ -424,7 +429,7 @@ async fn transient_answers_are_retried_where_safe() {
         // Make sure the set and key exist so that the retried call succeeds.
         Op::Upsert.call(&client).await.unwrap();
         fake.clear_requests();
-        fake.fail_next(op.id(), 2, busy());
+        fake.fail_next(op.fake(), 2, busy());
         op.call(&client)
             .await
             .unwrap_or_else(|e| panic!("{op:?}: {e}"));
@@ -432,18 +437,18 @@ async fn transient_answers_are_retried_where_safe() {
     }
 
     fake.clear_requests();
-    fake.fail_next("upsertSecretSet", 1, conflict());
+    fake.fail_next(Op::UpsertSecretSet, 1, conflict());
     Op::Upsert.call(&client).await.unwrap();
     assert_eq!(fake.request_count(), 2, "upsert retried after CONFLICT");
 
     fake.clear_requests();
-    fake.fail_next("deleteSecretSet", 1, conflict());
+    fake.fail_next(Op::DeleteSecretSet, 1, conflict());
     let err = Op::DeleteSet.call(&client).await.unwrap_err();
     assert!(err.is_conflict());
     assert_eq!(fake.request_count(), 1, "a 409 elsewhere is not retried");
 
     fake.clear_requests();
-    fake.fail_next("getSecretSet", 5, busy());
+    fake.fail_next(Op::GetSecretSet, 5, busy());
     let err = Op::Get.call(&client).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(fake.request_count(), 3, "at most max_attempts attempts");

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use pipecat_api::types::UpsertSecretSetBody;
 use pipecat_api::{Client, Error, RetryPolicy};
 use pipecat_e2e::{call_operation, operations, ready_agent};
-use pipecat_fake::{FakeCloud, Fault};
+use pipecat_fake::{FakeCloud, Fault, Op};
 use serde_json::json;
 
 const SECRET_VALUE: &str = "SENTINEL-secret-value-5b1e";
@@ -105,7 +105,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
     let ice =
         json!({"iceServers": [{"urls": ["turn:t.example"], "username": "u", "credential": TOKEN}]});
     fake.fail_next(
-        "startService",
+        Op::StartService,
         1,
         Fault::amend("/dailyToken", json!(TOKEN))
             .and("/token", json!(TOKEN))
@@ -128,7 +128,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
         "the token is there for the caller"
     );
     fake.fail_next(
-        "startService",
+        Op::StartService,
         1,
         Fault::json(
             200,
@@ -160,7 +160,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
         ),
     ];
     for fault in faults {
-        fake.fail_next("upsertSecretSet", 3, fault);
+        fake.fail_next(Op::UpsertSecretSet, 3, fault);
         let err: Error = client
             .upsert_secret_set()
             .set_name("my-secrets")
@@ -207,7 +207,7 @@ async fn no_key_or_secret_value_appears_anywhere() {
             Some(Fault::ResetBeforeResponse),
         ] {
             if let Some(fault) = fault {
-                fake.fail_next(op, 3, fault);
+                fake.fail_next(op.parse().unwrap(), 3, fault);
             }
             match call_operation(&client, op, id).await {
                 Ok(()) => {}
