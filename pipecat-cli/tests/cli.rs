@@ -6,7 +6,7 @@
 use std::process::{Command, Output, Stdio};
 
 use pipecat_api::types::CreateServiceRequest;
-use pipecat_fake::{FakeCloud, Op};
+use pipecat_fake::FakeCloud;
 use serde_json::Value;
 
 mod common;

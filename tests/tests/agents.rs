@@ -244,7 +244,7 @@ async fn agent_errors() {
 async fn a_failed_deployment_ends_the_wait() {
     let (fake, client) = setup().await;
     create(&client, "voice-bot").await;
-    fake.fail_next(Op::GetService, 1, pipecat_fake::Fault::json(200, serde_json::json!({
+    fake.fail_next(pipecat_fake::Op::GetService, 1, pipecat_fake::Fault::json(200, serde_json::json!({
         "name": "voice-bot", "ready": false,
         "currentRevision": {"phase": "Failed", "health": {"ready": false, "message": "image pull failed: not found"}}
     })));

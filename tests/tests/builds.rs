@@ -165,7 +165,11 @@ async fn build_errors() {
         .await
         .unwrap_err();
     assert!(err.is_not_found(), "{err}");
-    fake.fail_next(Op::CreateBuild, 1, pipecat_fake::Fault::empty(401));
+    fake.fail_next(
+        pipecat_fake::Op::CreateBuild,
+        1,
+        pipecat_fake::Fault::empty(401),
+    );
     let upload = upload_id(&client).await;
     let err: Error = client
         .create_build()
@@ -175,7 +179,11 @@ async fn build_errors() {
         .unwrap_err();
     assert!(err.is_unauthorized(), "{err}");
     // A failed POST is never retried, even on a retryable status.
-    fake.fail_next(Op::CreateBuild, 1, pipecat_fake::Fault::empty(503));
+    fake.fail_next(
+        pipecat_fake::Op::CreateBuild,
+        1,
+        pipecat_fake::Fault::empty(503),
+    );
     fake.clear_requests();
     let err: Error = client
         .create_build()

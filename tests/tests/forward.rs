@@ -287,7 +287,7 @@ async fn every_answer_may_carry_fields_this_crate_does_not_know() {
         let (fake, client) = setup().await;
         ready_agent(&client, "voice-bot", 1).await;
         fake.fail_next(
-            &op,
+            op.parse().unwrap(),
             1,
             Fault::amend("/addedInAFutureVersion", json!({"nested": [1, 2, 3]}))
                 .and("/anotherNewField", json!("text")),

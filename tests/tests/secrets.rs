@@ -437,18 +437,18 @@ async fn transient_answers_are_retried_where_safe() {
     }
 
     fake.clear_requests();
-    fake.fail_next(Op::UpsertSecretSet, 1, conflict());
+    fake.fail_next(pipecat_fake::Op::UpsertSecretSet, 1, conflict());
     Op::Upsert.call(&client).await.unwrap();
     assert_eq!(fake.request_count(), 2, "upsert retried after CONFLICT");
 
     fake.clear_requests();
-    fake.fail_next(Op::DeleteSecretSet, 1, conflict());
+    fake.fail_next(pipecat_fake::Op::DeleteSecretSet, 1, conflict());
     let err = Op::DeleteSet.call(&client).await.unwrap_err();
     assert!(err.is_conflict());
     assert_eq!(fake.request_count(), 1, "a 409 elsewhere is not retried");
 
     fake.clear_requests();
-    fake.fail_next(Op::GetSecretSet, 5, busy());
+    fake.fail_next(pipecat_fake::Op::GetSecretSet, 5, busy());
     let err = Op::Get.call(&client).await.unwrap_err();
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
     assert_eq!(fake.request_count(), 3, "at most max_attempts attempts");
