@@ -28,9 +28,9 @@
 //!
 //! Besides the API it records every request it receives
 //! ([`FakeCloud::requests`]) and can be told to treat the next calls of an
-//! operation differently ([`FakeCloud::fail_next`]): a canned answer, a
-//! stall, a connection closed before or in the middle of the answer
-//! ([`Fault`]).
+//! operation ([`Op`]) differently ([`FakeCloud::fail_next`]): a canned
+//! answer, a stall, a connection closed before or in the middle of the
+//! answer ([`Fault`]).
 
 // This file is the facade. The API's handlers are a module per resource,
 // each with its data (agents, builds, logs, properties, proxy, regions,
