@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use pipecat_api::build_context::{
-    self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext,
-    PackedFile,
+    self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, PackedContext,
 };
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use pipecat_api::types::BuildStatus;
 use pipecat_api::uuid::Uuid;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::context::{Ctx, Key};
 use crate::failure::Failure;
