@@ -90,6 +90,7 @@ pub use jobs::wait::Wait;
 pub use reqwest::Method;
 /// Statuses and headers, as [`Response`] and [`ApiError`] give them.
 pub use reqwest::{StatusCode, header};
+pub use runtime::auth::KeyKind;
 pub use runtime::client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
     DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
