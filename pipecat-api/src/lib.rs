@@ -35,8 +35,10 @@
 //!   [`Client::wait_agent_ready`], [`Client::wait_rollout`];
 //! - jobs in one call: [`Client::deploy`] (create or update an agent from a
 //!   [`deploy_config::DeployConfig`] and wait for its rollout, see
-//!   [`deploy`]) and [`Client::put_secrets_from_env_file`],
-//!   [`Client::set_secrets`], [`Client::remove_secrets`];
+//!   [`deploy`]), [`Client::put_secret_set`] (pairs and/or a `.env` file
+//!   into a set, in a region, see [`SecretSetUpdate`]) with its shorthands
+//!   [`Client::put_secrets_from_env_file`] and [`Client::set_secrets`], and
+//!   [`Client::remove_secrets`];
 //! - sessions: [`types::StartRequest::daily`] and friends,
 //!   [`types::StartResponse::connection`], and [`Client::session_proxy`] to
 //!   call a running bot;
@@ -82,11 +84,13 @@ pub use generated::json_schemas;
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
 pub use jobs::follow::Follow;
+pub use jobs::secret_sets::{CheckedSecretSet, SecretSetUpdate};
 pub use jobs::wait::Wait;
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;
 /// Statuses and headers, as [`Response`] and [`ApiError`] give them.
 pub use reqwest::{StatusCode, header};
+pub use runtime::auth::KeyKind;
 pub use runtime::client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
     DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,

@@ -272,17 +272,20 @@ pub fn subject(command: &AgentCommand) -> Option<String> {
     };
     match command {
         AgentCommand::List { .. } | AgentCommand::DashboardOnly(_) => None,
+        // The session id comes positionally or with --session-id (never both).
         AgentCommand::Stop {
             name,
-            session_id: Some(session_id),
+            session,
+            session_id,
             ..
-        } => Some(format!("session {session_id:?} of {}", agent(name))),
+        } => Some(match session_id.as_ref().or(session.as_ref()) {
+            Some(id) => format!("session {id:?} of {}", agent(name)),
+            None => agent(name),
+        }),
         AgentCommand::Status { name, .. }
         | AgentCommand::Delete { name, .. }
         | AgentCommand::Logs { name, .. } => Some(format!("agent {name:?}")),
-        AgentCommand::Stop { name, .. }
-        | AgentCommand::Sessions { name, .. }
-        | AgentCommand::Start { name, .. } => Some(agent(name)),
+        AgentCommand::Sessions { name, .. } | AgentCommand::Start { name, .. } => Some(agent(name)),
     }
 }
 
@@ -721,6 +724,27 @@ fn parse_since(text: &str) -> Result<i64, Failure> {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
     use super::*;
+
+    #[test]
+    fn a_stopped_session_is_named_whichever_way_its_id_came() {
+        use clap::Parser as _;
+        let id = "3f1c0b2a-0000-4000-8000-000000000001";
+        for args in [
+            &["pipecat-cloud", "agent", "stop", "bot", id][..],
+            &["pipecat-cloud", "agent", "stop", "bot", "--session-id", id][..],
+        ] {
+            let crate::app::Command::Agent(command) =
+                crate::app::Cli::try_parse_from(args).unwrap().command
+            else {
+                panic!("not an agent command");
+            };
+            assert_eq!(
+                subject(&command).as_deref(),
+                Some(format!("session {id:?} of agent \"bot\"").as_str()),
+                "{args:?}"
+            );
+        }
+    }
 
     #[test]
     fn since_takes_durations_and_unix_times() {

@@ -192,7 +192,8 @@ fn parse_failure(e: &clap::Error) -> ExitCode {
         return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
     }
     let _ = e.print();
-    if wants_json(std::env::args().skip(1)) {
+    let env_output = std::env::var("PIPECAT_OUTPUT").ok();
+    if wants_json(std::env::args().skip(1), env_output.as_deref()) {
         // clap's message is the paragraph before its usage lines.
         let rendered = e.render().to_string();
         let message = rendered
@@ -208,19 +209,24 @@ fn parse_failure(e: &clap::Error) -> ExitCode {
 }
 
 /// Whether raw arguments ask for JSON output (`--output json`,
-/// `--output=json`), for when clap could not parse them.
-fn wants_json(args: impl Iterator<Item = String>) -> bool {
+/// `--output=json`), for when clap could not parse them. As when parsing,
+/// the last `--output` before `--` wins, and without one `PIPECAT_OUTPUT`
+/// (`env_output`) decides.
+fn wants_json(args: impl Iterator<Item = String>, env_output: Option<&str>) -> bool {
+    let mut flag: Option<String> = None;
     let mut previous_was_flag = false;
     for arg in args {
         if arg == "--" {
-            return false;
+            break;
         }
-        if arg == "--output=json" || (previous_was_flag && arg == "json") {
-            return true;
+        if previous_was_flag {
+            flag = Some(arg.clone());
+        } else if let Some(value) = arg.strip_prefix("--output=") {
+            flag = Some(value.to_string());
         }
         previous_was_flag = arg == "--output";
     }
-    false
+    flag.as_deref().or(env_output) == Some("json")
 }
 
 /// What a command is about (`agent "nope"`), for naming it in a 404.
@@ -307,10 +313,38 @@ mod tests {
     #[test]
     fn json_is_wanted_only_when_asked_before_a_double_dash() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert!(wants_json(args(&["agent", "--output", "json"]).into_iter()));
-        assert!(wants_json(args(&["--output=json", "x"]).into_iter()));
-        assert!(!wants_json(args(&["agent", "json"]).into_iter()));
-        assert!(!wants_json(args(&["--", "--output", "json"]).into_iter()));
+        assert!(wants_json(
+            args(&["agent", "--output", "json"]).into_iter(),
+            None
+        ));
+        assert!(wants_json(args(&["--output=json", "x"]).into_iter(), None));
+        assert!(!wants_json(args(&["agent", "json"]).into_iter(), None));
+        assert!(!wants_json(
+            args(&["--", "--output", "json"]).into_iter(),
+            None
+        ));
+    }
+
+    #[test]
+    fn pipecat_output_counts_like_the_flag_and_the_flag_wins() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(wants_json(
+            args(&["agent", "status"]).into_iter(),
+            Some("json")
+        ));
+        assert!(!wants_json(args(&["agent"]).into_iter(), Some("human")));
+        assert!(!wants_json(
+            args(&["agent", "--output", "plain"]).into_iter(),
+            Some("json")
+        ));
+        assert!(!wants_json(
+            args(&["agent", "--output=human"]).into_iter(),
+            Some("json")
+        ));
+        assert!(wants_json(
+            args(&["agent", "--", "--output", "human"]).into_iter(),
+            Some("json")
+        ));
     }
 
     #[test]

@@ -5,13 +5,12 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use futures_util::{StreamExt as _, TryStreamExt as _};
 use pipecat_api::build_context::{
-    self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, HeldBackReason, PackedContext,
-    PackedFile,
+    self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, PackedContext,
 };
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use pipecat_api::types::BuildStatus;
 use pipecat_api::uuid::Uuid;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::context::{Ctx, Key};
 use crate::failure::Failure;
@@ -108,56 +107,6 @@ impl ContextArgs {
         }
         options
     }
-}
-
-/// A stable name for why a file was held back (`--output json`).
-pub fn reason_code(reason: HeldBackReason) -> &'static str {
-    match reason {
-        reason if reason.is_secret() => "looksLikeSecret",
-        HeldBackReason::NotRegularFile => "notRegularFile",
-        _ => "other",
-    }
-}
-
-/// Which rule held a secret back (`--output json`): `name:PATTERN`,
-/// `linkTarget:PATTERN` or `content:KIND`.
-pub fn reason_rule(reason: HeldBackReason) -> Option<String> {
-    match reason {
-        HeldBackReason::SecretName { pattern, .. } => Some(format!("name:{pattern}")),
-        HeldBackReason::SecretLinkTarget { pattern, .. } => Some(format!("linkTarget:{pattern}")),
-        HeldBackReason::SecretContent(kind) => Some(format!("content:{}", kind.code())),
-        _ => None,
-    }
-}
-
-/// The `files` and `heldBack` lists of the JSON output.
-pub fn context_json(files: &[PackedFile], held_back: &[HeldBack]) -> (Value, Value) {
-    let files = files
-        .iter()
-        .map(|f| {
-            let mut file =
-                json!({ "path": f.path(), "size": f.size(), "executable": f.executable() });
-            if let Some(target) = f.link_target() {
-                file["linkTarget"] = json!(target);
-            }
-            file
-        })
-        .collect();
-    let held = held_back
-        .iter()
-        .map(|h| {
-            let mut held = json!({
-                "path": h.path(),
-                "reason": reason_code(h.reason()),
-                "message": h.reason().to_string(),
-            });
-            if let Some(rule) = reason_rule(h.reason()) {
-                held["rule"] = json!(rule);
-            }
-            held
-        })
-        .collect();
-    (Value::Array(files), Value::Array(held))
 }
 
 /// What Ctrl-C while packing says: true whether in `build context`, a
@@ -351,15 +300,7 @@ pub async fn run(command: BuildCommand, ctx: &Ctx) -> Result<(), Failure> {
         BuildCommand::Context { context } => {
             let packed = pack_context(&context.dir, &context.options()).await?;
             if out.is_json() {
-                let (files, held_back) = context_json(packed.files(), packed.held_back());
-                return out.json(&json!({
-                    "contextHash": packed.hash(),
-                    "files": files,
-                    "heldBack": held_back,
-                    "compressedBytes": packed.compressed_bytes(),
-                    "uncompressedBytes": packed.uncompressed_bytes(),
-                    "excluded": packed.excluded(),
-                }));
+                return out.json(&packed);
             }
             let mut table = Table::new(&["FILE", "SIZE"]);
             for file in packed.files() {

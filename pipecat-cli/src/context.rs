@@ -1,21 +1,14 @@
 //! What every command runs with: the output, `--yes`, and a client made
 //! with the key the command needs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
+/// Which key a command needs: the library's own kinds.
+pub use pipecat_api::KeyKind as Key;
 use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
 
 use crate::failure::Failure;
 use crate::output::Output;
-
-/// Which key a command needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Key {
-    /// The private key: everything but starting sessions.
-    Private,
-    /// The public key: starting sessions.
-    Public,
-}
 
 /// The global options that say how to make a client.
 #[derive(Debug, Default)]
@@ -48,6 +41,9 @@ impl Ctx {
         self.make_client(Key::Public, public_key)
     }
 
+    /// The library reads the environment and the key files; here the
+    /// flags are mapped onto its builder, and a missing key is named with
+    /// the flag that gives it.
     fn make_client(&self, key: Key, public_key: Option<&str>) -> Result<Client, Failure> {
         let mut builder = ClientBuilder::from_env()?
             .user_agent(concat!("pipecat-cloud/", env!("CARGO_PKG_VERSION")));
@@ -55,25 +51,15 @@ impl Ctx {
             builder = builder.host(host.clone());
         }
         if let Some(path) = &self.settings.api_key_file {
-            builder = builder.private_key(read_key(path, "--api-key-file")?);
+            builder = builder.private_key_file(path);
         }
         if let Some(path) = &self.settings.public_key_file {
-            builder = builder.public_key(read_key(path, "--public-key-file")?);
+            builder = builder.public_key_file(path);
         }
-        let public_key = public_key.map(str::trim).filter(|k| !k.is_empty());
-        if let Some(public_key) = public_key {
-            builder = builder.public_key(public_key.to_string());
+        if let Some(public_key) = public_key.map(str::trim).filter(|k| !k.is_empty()) {
+            builder = builder.public_key(public_key);
         }
-        let present = match key {
-            Key::Private => self.settings.api_key_file.is_some() || env_set(ENV_PRIVATE_KEY),
-            Key::Public => {
-                public_key.is_some()
-                    || self.settings.public_key_file.is_some()
-                    || env_set(ENV_PUBLIC_KEY)
-                    || env_set(ENV_PUBLIC_KEY_ALT)
-            }
-        };
-        if !present {
+        if !builder.has_key(key) {
             return Err(Failure::Usage(match key {
                 Key::Private => {
                     format!("no private API key: set {ENV_PRIVATE_KEY} or pass --api-key-file PATH")
@@ -86,22 +72,4 @@ impl Ctx {
         }
         Ok(builder.build()?)
     }
-}
-
-fn env_set(name: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| !v.to_string_lossy().trim().is_empty())
-}
-
-/// The key in `path`, surrounding whitespace removed.
-fn read_key(path: &Path, flag: &str) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("{flag} {}: cannot read it: {e}", path.display())))?;
-    let key = text.trim();
-    if key.is_empty() {
-        return Err(Failure::Usage(format!(
-            "{flag} {}: the file is empty",
-            path.display()
-        )));
-    }
-    Ok(key.to_string())
 }

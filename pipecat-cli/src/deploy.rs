@@ -13,7 +13,7 @@ use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
-use crate::build::{context_json, pack_context, run_cloud_build, warn_held_back};
+use crate::build::{pack_context, run_cloud_build, warn_held_back};
 use crate::confirm::confirm_naming;
 use crate::context::{Ctx, Key};
 use crate::failure::Failure;
@@ -568,14 +568,13 @@ async fn dry_run(
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }
-        let (files, held_back) = context_json(packed.files(), packed.held_back());
         build_json = json!({
             "contextDir": context_dir.display().to_string(),
             "dockerfile": settings.dockerfile(),
             "region": config.region(),
             "contextHash": packed.hash(),
-            "files": files,
-            "heldBack": held_back,
+            "files": packed.files(),
+            "heldBack": packed.held_back(),
             "compressedBytes": packed.compressed_bytes(),
         });
         build_rows = vec![

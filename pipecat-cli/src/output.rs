@@ -261,12 +261,23 @@ pub fn join_url(room: &str, token: &str) -> String {
 /// shown, never obeyed. Newlines and tabs stay: they move the cursor
 /// forward only.
 pub fn sanitize(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(is_unsafe) {
+    escape(text, false)
+}
+
+/// `text` as [`sanitize`] shows it, with newlines and tabs escaped too: for
+/// a value that must stay on its line (a plan's `old -> new`).
+pub fn sanitize_line(text: &str) -> Cow<'_, str> {
+    escape(text, true)
+}
+
+fn escape(text: &str, one_line: bool) -> Cow<'_, str> {
+    let unsafe_here = |c: char| is_unsafe(c) || (one_line && (c == '\n' || c == '\t'));
+    if !text.chars().any(unsafe_here) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if !is_unsafe(c) {
+        if !unsafe_here(c) {
             out.push(c);
         } else if u32::from(c) <= 0xff {
             out.push_str(&format!("\\x{:02x}", u32::from(c)));

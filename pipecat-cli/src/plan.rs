@@ -3,6 +3,8 @@
 
 use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
 
+use crate::output::sanitize_line;
+
 /// The plan as lines of text: a heading, then `+ field: value` for a create
 /// or `~ field: live -> new` for an update. Values from the service have
 /// control characters replaced, so they cannot act on a terminal.
@@ -55,12 +57,10 @@ pub fn render(plan: &DeployPlan) -> Vec<String> {
     lines
 }
 
-/// `text` with control characters (an escape sequence, a carriage
-/// return) shown as `?`.
+/// `text` from the service, shown on one line: control characters escaped
+/// ([`sanitize_line`]), so it cannot act on a terminal or start a line.
 fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { '?' } else { c })
-        .collect()
+    sanitize_line(text).into_owned()
 }
 
 #[cfg(test)]
@@ -87,7 +87,7 @@ mod tests {
             render(&plan),
             [
                 "Plan: update agent bot (us-west), 2 changes:",
-                "  ~ image:              me/bot:1?]0;x? -> me/bot:2",
+                "  ~ image:              me/bot:1\\x1b]0;x\\x07 -> me/bot:2",
                 "  ~ scaling.min_agents: 2 -> 0",
             ]
         );

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use pipecat_api::types::{
     RegularSecretsRequestSecretsItemSecretKey, UpsertSecretSetBody, UpsertSecretSetSetName,
 };
-use pipecat_api::{Error, Wait};
+use pipecat_api::{Error, SecretSetUpdate, Wait};
 
 use crate::arguments::{SecretArg, key_values};
 use crate::confirm::confirm;
@@ -191,61 +191,31 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
         } => {
             let pairs: Vec<String> = pairs.iter().map(|p| p.expose().to_string()).collect();
             let pairs = key_values(&pairs, "pair")?;
-            check_set_name(&name)?;
-            // The file is read and checked once, before anything is shown or
-            // sent; then lines the official CLI would read differently.
-            let mut all: Vec<(String, String)> = Vec::new();
+            // Read and checked once, before anything is shown or sent; then
+            // the lines the official CLI would read differently.
+            let mut update = SecretSetUpdate::new(name.as_str()).pairs(pairs);
             if let Some(path) = &file {
-                let env = pipecat_api::dotenv::EnvFile::read(path)?;
-                for warning in &env.warnings {
-                    out.warn(&warning.to_string());
-                }
-                if env.secrets.is_empty() && pairs.is_empty() {
-                    return Err(Failure::Usage(format!(
-                        "{}: no secrets in the file",
-                        path.display()
-                    )));
-                }
-                for (key, value) in env.secrets {
-                    all.push((key, value.expose_secret().to_string()));
-                }
+                update = update.env_file(path);
+            }
+            if let Some(region) = region {
+                update = update.region(region);
+            }
+            let update = update.check()?;
+            for warning in update.warnings() {
+                out.warn(&warning.to_string());
             }
             let client = ctx.client(Key::Private)?;
             let progress = Progress::new();
             progress.phase(&format!(
                 "storing secret set {name} and waiting until it is ready"
             ));
-            let left = format!("see `pipecat-cloud secrets list {name}`");
-            for (key, value) in pairs {
-                if let Some(slot) = all.iter_mut().find(|(k, _)| *k == key) {
-                    progress.println(&format!(
-                        "note: {key} from the command line replaces the one in the file"
-                    ));
-                    slot.1 = value;
-                } else {
-                    all.push((key, value));
-                }
+            for key in update.replaced() {
+                progress.println(&format!(
+                    "note: {key} from the command line replaces the one in the file"
+                ));
             }
-            let set = match region {
-                None => {
-                    let job = client.set_secrets(&name, all, Wait::default());
-                    interruptible(job, &progress, &left).await?
-                }
-                // `set_secrets` has no region: the same one PUT, by hand.
-                Some(region) => {
-                    let body = UpsertSecretSetBody::secrets(all)?.in_region(region);
-                    let job = async {
-                        client
-                            .upsert_secret_set()
-                            .set_name(name.as_str())
-                            .body(body)
-                            .send()
-                            .await?;
-                        client.wait_secret_set_ready(&name, Wait::default()).await
-                    };
-                    interruptible(job, &progress, &left).await?
-                }
-            };
+            let left = format!("see `pipecat-cloud secrets list {name}`");
+            let set = interruptible(client.put_secret_set(update), &progress, &left).await?;
             if out.is_json() {
                 return out.json_listing(&set, "secrets");
             }

@@ -136,6 +136,45 @@ async fn a_missing_key_names_the_variable_and_sends_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_bad_key_file_is_refused_naming_it_and_never_showing_its_text() {
+    let fake = FakeCloud::start().await.unwrap();
+    let dir = temp_dir("key-file");
+    let empty = dir.join("empty");
+    std::fs::write(&empty, "\n  \n").unwrap();
+    let mut cmd = command(&fake, &["regions", "list", "--api-key-file"]);
+    cmd.arg(&empty);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!("{}: the file is empty", empty.display())),
+        "{err}"
+    );
+
+    // Two lines: not a key, and not echoed.
+    let two = dir.join("two");
+    std::fs::write(&two, format!("{SECRET}\nmore")).unwrap();
+    let mut cmd = command(&fake, &["agent", "start", "a", "--public-key-file"]);
+    cmd.arg(&two);
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("the public key file"), "{err}");
+    assert!(
+        !err.contains(SECRET) && !stdout(&out).contains(SECRET),
+        "{err}"
+    );
+
+    let mut cmd = command(&fake, &["regions", "list", "--api-key-file"]);
+    cmd.arg(dir.join("missing"));
+    let out = run(cmd).await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("cannot read it"), "{}", stderr(&out));
+    assert_eq!(fake.request_count(), 0);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
 async fn completions_print_a_script() {
     let fake = FakeCloud::start().await.unwrap();
     let out = cli(&fake, &["completions", "bash"]).await;

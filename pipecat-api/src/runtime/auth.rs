@@ -1,14 +1,29 @@
-//! API keys and which operation gets which.
+//! API keys: which operation gets which, where they come from (the
+//! environment, a setter, a file), and the prepared `Authorization` value.
+
+use std::io::Read as _;
+use std::path::Path;
 
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
-/// Which of the organization's two keys an operation is sent with.
+/// Environment variable holding the private API key.
+pub const ENV_PRIVATE_KEY: &str = "PIPECAT_API_KEY";
+/// Environment variable holding the public API key.
+pub const ENV_PUBLIC_KEY: &str = "PIPECAT_PUBLIC_API_KEY";
+/// The official Python SDK's name for the public key, also accepted.
+pub const ENV_PUBLIC_KEY_ALT: &str = "PIPECAT_DEFAULT_PUBLIC_KEY";
+
+/// Which of the organization's two API keys a call is sent with.
 ///
-/// The generated operation table maps every operation to one of these, from
-/// the spec's `security`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum KeyKind {
+/// Each operation needs one (the spec's `security`): the private key for
+/// agents, secrets, builds, properties and regions; the public key for
+/// starting sessions and the session proxy. A tool that makes a client for
+/// one job can check it holds the right key first with
+/// [`ClientBuilder::has_key`](crate::ClientBuilder::has_key), and name
+/// where to set it with [`KeyKind::env_vars`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
     /// The private key: agents, secrets, builds, properties, regions.
     Private,
     /// The public key: starting sessions and talking to them.
@@ -16,6 +31,18 @@ pub(crate) enum KeyKind {
 }
 
 impl KeyKind {
+    /// The environment variables [`ClientBuilder::from_env`](crate::ClientBuilder::from_env)
+    /// reads this key from, the first set (and not blank) winning:
+    /// `PIPECAT_API_KEY` for the private key; `PIPECAT_PUBLIC_API_KEY`, then
+    /// the official Python SDK's `PIPECAT_DEFAULT_PUBLIC_KEY`, for the
+    /// public key.
+    pub fn env_vars(self) -> &'static [&'static str] {
+        match self {
+            KeyKind::Private => &[ENV_PRIVATE_KEY],
+            KeyKind::Public => &[ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT],
+        }
+    }
+
     /// How a caller supplies this key, for error messages.
     pub(crate) fn how_to_set(self) -> &'static str {
         match self {
@@ -24,12 +51,48 @@ impl KeyKind {
         }
     }
 
-    pub(crate) fn name(self) -> &'static str {
+    /// `private` or `public`.
+    pub fn name(self) -> &'static str {
         match self {
             KeyKind::Private => "private",
             KeyKind::Public => "public",
         }
     }
+}
+
+/// The largest key file read: a key is a few dozen bytes.
+const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
+/// The key in the file at `path`, surrounding whitespace removed. Only a
+/// regular file is read (a FIFO would hang), of at most 64 KiB; an empty
+/// one is refused. `setting` names it in errors, which never quote the
+/// file's text.
+pub(crate) fn read_key_file(path: &Path, setting: &str) -> Result<SecretString, String> {
+    let shown = path.display();
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("{setting} {shown}: not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        return Err(format!(
+            "{setting} {shown}: larger than {MAX_KEY_FILE_BYTES} bytes; it must hold the key only"
+        ));
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| format!("{setting} {shown}: not UTF-8 text; it must hold the key only"))?;
+    let key = text.trim();
+    if key.is_empty() {
+        return Err(format!("{setting} {shown}: the file is empty"));
+    }
+    Ok(SecretString::from(key.to_string()))
 }
 
 /// One API key, ready to send: the `Authorization` value is built once, at

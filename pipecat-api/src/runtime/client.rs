@@ -1,12 +1,14 @@
 //! [`Client`] and [`ClientBuilder`]: configuration, keys and construction.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use reqwest::header::HeaderValue;
 use secrecy::SecretString;
 
 use crate::Error;
-use crate::runtime::auth::ApiKey;
+use crate::runtime::auth::{ApiKey, KeyKind, read_key_file};
+pub use crate::runtime::auth::{ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
 use crate::runtime::config::ClientConfig;
 use crate::runtime::retry::RetryPolicy;
 
@@ -20,12 +22,6 @@ pub const DEFAULT_MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 /// How long a whole call may take, unless [`ClientBuilder::timeout`] says otherwise.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Environment variable holding the private API key.
-pub const ENV_PRIVATE_KEY: &str = "PIPECAT_API_KEY";
-/// Environment variable holding the public API key.
-pub const ENV_PUBLIC_KEY: &str = "PIPECAT_PUBLIC_API_KEY";
-/// The official Python SDK's name for the public key, also accepted.
-pub const ENV_PUBLIC_KEY_ALT: &str = "PIPECAT_DEFAULT_PUBLIC_KEY";
 /// Environment variable overriding the host.
 pub const ENV_HOST: &str = "PIPECAT_API_HOST";
 
@@ -100,8 +96,8 @@ impl std::fmt::Debug for Client {
 /// [`ClientBuilder::from_env`]; anything set afterwards wins.
 #[derive(Default, Debug)]
 pub struct ClientBuilder {
-    private_key: Option<(SecretString, &'static str)>,
-    public_key: Option<(SecretString, &'static str)>,
+    private_key: Option<KeySource>,
+    public_key: Option<KeySource>,
     host: Option<(String, &'static str)>,
     connect_timeout: Option<Duration>,
     timeout: Option<Duration>,
@@ -109,6 +105,32 @@ pub struct ClientBuilder {
     http_client: Option<reqwest::Client>,
     retry: Option<RetryPolicy>,
     max_answer_bytes: Option<usize>,
+}
+
+/// Where a key comes from. `Debug` never shows a key (`SecretString`).
+#[derive(Debug)]
+enum KeySource {
+    /// The key, and the setting or variable that gave it, for errors.
+    Text(SecretString, &'static str),
+    /// A file holding the key, read by [`ClientBuilder::build`].
+    File(PathBuf),
+}
+
+impl KeySource {
+    fn load(self, kind: KeyKind) -> Result<ApiKey, Error> {
+        match self {
+            KeySource::Text(key, setting) => ApiKey::new(&key, setting).map_err(Error::config),
+            KeySource::File(path) => {
+                let setting = match kind {
+                    KeyKind::Private => "the private key file",
+                    KeyKind::Public => "the public key file",
+                };
+                let key = read_key_file(&path, setting).map_err(Error::config)?;
+                let shown = format!("{setting} {}", path.display());
+                ApiKey::new(&key, &shown).map_err(Error::config)
+            }
+        }
+    }
 }
 
 impl ClientBuilder {
@@ -131,12 +153,12 @@ impl ClientBuilder {
         };
         let mut builder = Self::default();
         if let Some(key) = env_var(ENV_PRIVATE_KEY)? {
-            builder.private_key = Some((SecretString::from(key), ENV_PRIVATE_KEY));
+            builder.private_key = Some(KeySource::Text(SecretString::from(key), ENV_PRIVATE_KEY));
         }
         for name in [ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT] {
             match env_var(name)? {
                 Some(key) if builder.public_key.is_none() => {
-                    builder.public_key = Some((SecretString::from(key), name));
+                    builder.public_key = Some(KeySource::Text(SecretString::from(key), name));
                 }
                 _ => {}
             }
@@ -149,14 +171,47 @@ impl ClientBuilder {
 
     /// The private API key (agents, secrets, builds, properties, regions).
     pub fn private_key(mut self, key: impl Into<String>) -> Self {
-        self.private_key = Some((SecretString::from(key.into()), "the private key"));
+        self.private_key = Some(KeySource::Text(
+            SecretString::from(key.into()),
+            "the private key",
+        ));
         self
     }
 
     /// The public API key (starting sessions, the session proxy).
     pub fn public_key(mut self, key: impl Into<String>) -> Self {
-        self.public_key = Some((SecretString::from(key.into()), "the public key"));
+        self.public_key = Some(KeySource::Text(
+            SecretString::from(key.into()),
+            "the public key",
+        ));
         self
+    }
+
+    /// Read the private API key from the file at `path` (when the client is
+    /// built): its text, surrounding whitespace removed. A file that cannot
+    /// be read, is not a regular file, is larger than 64 KiB or holds only
+    /// whitespace is an [`Error::Config`] naming the file, never its text.
+    pub fn private_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.private_key = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Read the public API key from the file at `path`, as
+    /// [`private_key_file`](Self::private_key_file) reads the private one.
+    pub fn public_key_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.public_key = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Whether this builder holds a key of `kind`, from a setter or the
+    /// environment (not blank; a key file is read only by
+    /// [`build`](Self::build)). A tool that needs one kind of key can refuse
+    /// early, naming [`KeyKind::env_vars`] and its own flags.
+    pub fn has_key(&self, kind: KeyKind) -> bool {
+        match kind {
+            KeyKind::Private => self.private_key.is_some(),
+            KeyKind::Public => self.public_key.is_some(),
+        }
     }
 
     /// The API host, e.g. `https://api.pipecat.daily.co` (the default). The
@@ -221,14 +276,12 @@ impl ClientBuilder {
     pub fn build(self) -> Result<Client, Error> {
         let private_key = self
             .private_key
-            .map(|(key, setting)| ApiKey::new(&key, setting))
-            .transpose()
-            .map_err(Error::config)?;
+            .map(|source| source.load(KeyKind::Private))
+            .transpose()?;
         let public_key = self
             .public_key
-            .map(|(key, setting)| ApiKey::new(&key, setting))
-            .transpose()
-            .map_err(Error::config)?;
+            .map(|source| source.load(KeyKind::Public))
+            .transpose()?;
         if private_key.is_none() && public_key.is_none() {
             return Err(Error::config(format!(
                 "no API key: set {ENV_PRIVATE_KEY} (private key) or {ENV_PUBLIC_KEY} (public key), \
@@ -427,10 +480,10 @@ mod tests {
             ("PIPECAT_DEFAULT_PUBLIC_KEY", "b"),
         ]))
         .unwrap();
-        assert_eq!(
-            both.public_key.map(|(_, from)| from),
-            Some("PIPECAT_PUBLIC_API_KEY")
-        );
+        let Some(KeySource::Text(_, from)) = both.public_key else {
+            panic!("no public key");
+        };
+        assert_eq!(from, "PIPECAT_PUBLIC_API_KEY");
     }
 
     #[test]
@@ -461,6 +514,72 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "cannot build the Pipecat Cloud client: PIPECAT_API_KEY is not valid Unicode"
+        );
+    }
+
+    #[test]
+    fn a_key_file_is_read_trimmed_and_its_text_never_shown() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let good = dir.path().join("key");
+        std::fs::write(&good, "  sk-FILE-SENTINEL\n").unwrap();
+        let client = Client::builder()
+            .private_key_file(&good)
+            .public_key_file(&good)
+            .build()
+            .unwrap();
+        let header = client.config().private_key.as_ref().unwrap().header();
+        assert_eq!(header.to_str().unwrap(), "Bearer sk-FILE-SENTINEL");
+        assert!(client.config().public_key.is_some());
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, " \n\t\n").unwrap();
+        let message = config_message(Client::builder().private_key_file(&empty).build());
+        assert_eq!(
+            message,
+            format!(
+                "the private key file {}: the file is empty",
+                empty.display()
+            )
+        );
+
+        let missing = dir.path().join("missing");
+        let message = config_message(Client::builder().public_key_file(&missing).build());
+        assert!(
+            message.starts_with(&format!(
+                "the public key file {}: cannot read it: ",
+                missing.display()
+            )),
+            "{message}"
+        );
+
+        let message = config_message(Client::builder().private_key_file(dir.path()).build());
+        assert!(message.ends_with(": not a regular file"), "{message}");
+
+        let bad = dir.path().join("bad");
+        std::fs::write(&bad, "sk-FILE-SENTINEL\nsecond line").unwrap();
+        let message = config_message(Client::builder().private_key_file(&bad).build());
+        assert!(
+            message.contains("cannot be sent in an HTTP header"),
+            "{message}"
+        );
+        assert!(message.contains(&bad.display().to_string()), "{message}");
+        assert!(!message.contains("SENTINEL"), "{message}");
+    }
+
+    #[test]
+    fn has_key_says_which_keys_the_builder_holds() {
+        let builder =
+            ClientBuilder::from_vars(vars(&[("PIPECAT_DEFAULT_PUBLIC_KEY", "pk")])).unwrap();
+        assert!(builder.has_key(KeyKind::Public));
+        assert!(!builder.has_key(KeyKind::Private));
+        let builder = builder.private_key_file("/nonexistent/key");
+        assert!(builder.has_key(KeyKind::Private));
+        let blank = ClientBuilder::from_vars(vars(&[("PIPECAT_API_KEY", " ")])).unwrap();
+        assert!(!blank.has_key(KeyKind::Private));
+        assert_eq!(KeyKind::Private.env_vars(), ["PIPECAT_API_KEY"]);
+        assert_eq!(
+            KeyKind::Public.env_vars(),
+            ["PIPECAT_PUBLIC_API_KEY", "PIPECAT_DEFAULT_PUBLIC_KEY"]
         );
     }
 

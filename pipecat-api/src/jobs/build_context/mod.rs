@@ -213,6 +213,8 @@ use std::io::{self, BufWriter};
 use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
 use crate::Error;
 
 use crate::jobs::regular_file;
@@ -523,6 +525,22 @@ impl PackedContext {
     }
 }
 
+/// The summary scripts read (`build context --output json`): `contextHash`,
+/// `files`, `heldBack`, `compressedBytes`, `uncompressedBytes` and
+/// `excluded`; never the archive's path (a temporary file).
+impl Serialize for PackedContext {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("PackedContext", 6)?;
+        s.serialize_field("compressedBytes", &self.compressed_bytes)?;
+        s.serialize_field("contextHash", &self.hash)?;
+        s.serialize_field("excluded", &self.excluded)?;
+        s.serialize_field("files", &self.files)?;
+        s.serialize_field("heldBack", &self.held_back)?;
+        s.serialize_field("uncompressedBytes", &self.uncompressed_bytes)?;
+        s.end()
+    }
+}
+
 impl fmt::Debug for PackedContext {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("PackedContext")
@@ -537,14 +555,16 @@ impl fmt::Debug for PackedContext {
     }
 }
 
-/// One file in the archive.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One file in the archive. Serializes as `{"executable", "path", "size"}`,
+/// plus `"linkTarget"` for a symlink entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct PackedFile {
+    executable: bool,
+    #[serde(rename = "linkTarget", skip_serializing_if = "Option::is_none")]
+    link: Option<String>,
     path: String,
     size: u64,
-    executable: bool,
-    link: Option<String>,
 }
 
 impl PackedFile {
@@ -572,7 +592,10 @@ impl PackedFile {
     }
 }
 
-/// A file the ignore rules let through that was not packed.
+/// A file the ignore rules let through that was not packed. Serializes as
+/// `{"message", "path", "reason", "rule"}`: the reason's
+/// [`code`](HeldBackReason::code), its text, and its
+/// [`rule`](HeldBackReason::rule) when it has one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct HeldBack {
@@ -589,6 +612,20 @@ impl HeldBack {
     /// Why it was not packed.
     pub fn reason(&self) -> HeldBackReason {
         self.reason
+    }
+}
+
+impl Serialize for HeldBack {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let rule = self.reason.rule();
+        let mut s = serializer.serialize_struct("HeldBack", 3 + usize::from(rule.is_some()))?;
+        s.serialize_field("message", &self.reason.to_string())?;
+        s.serialize_field("path", &self.path)?;
+        s.serialize_field("reason", self.reason.code())?;
+        if let Some(rule) = rule {
+            s.serialize_field("rule", &rule)?;
+        }
+        s.end()
     }
 }
 
@@ -628,6 +665,29 @@ impl HeldBackReason {
                 | HeldBackReason::SecretLinkTarget { .. }
                 | HeldBackReason::SecretContent(_)
         )
+    }
+
+    /// A stable name for scripts: `looksLikeSecret` (by name, link target
+    /// or content) or `notRegularFile`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            HeldBackReason::SecretName { .. }
+            | HeldBackReason::SecretLinkTarget { .. }
+            | HeldBackReason::SecretContent(_) => "looksLikeSecret",
+            HeldBackReason::NotRegularFile => "notRegularFile",
+        }
+    }
+
+    /// Which rule held a likely secret back, for scripts: `name:PATTERN`,
+    /// `linkTarget:PATTERN` or `content:KIND` ([`SecretContent::code`]);
+    /// `None` for a file that is not regular.
+    pub fn rule(&self) -> Option<String> {
+        match self {
+            HeldBackReason::SecretName { pattern } => Some(format!("name:{pattern}")),
+            HeldBackReason::SecretLinkTarget { pattern } => Some(format!("linkTarget:{pattern}")),
+            HeldBackReason::SecretContent(kind) => Some(format!("content:{}", kind.code())),
+            HeldBackReason::NotRegularFile => None,
+        }
     }
 }
 

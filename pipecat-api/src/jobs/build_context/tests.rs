@@ -748,3 +748,77 @@ fn nothing_is_written_to_the_context() {
         ["B.txt", "Dockerfile", "a", "a.txt", "run.sh", "sub", "z"]
     );
 }
+
+#[test]
+fn the_summary_serializes_with_the_names_scripts_read() {
+    let dir = tree(&[
+        ("Dockerfile", "FROM x\n"),
+        ("server.key", "k"),
+        (".dockerignore", "*.log\n"),
+        ("a.log", "x"),
+    ]);
+    let context = pack(dir.path(), &ContextOptions::new()).unwrap();
+    let json = serde_json::to_value(&context).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "compressedBytes": context.compressed_bytes(),
+            "contextHash": context.hash(),
+            "excluded": 1,
+            "files": [
+                {"executable": false, "path": ".dockerignore", "size": 6},
+                {"executable": false, "path": "Dockerfile", "size": 7},
+            ],
+            "heldBack": [{
+                "message": "looks like a secret: its name matches `*.key`; allow it explicitly to upload it",
+                "path": "server.key",
+                "reason": "looksLikeSecret",
+                "rule": "name:*.key",
+            }],
+            "uncompressedBytes": 13,
+        })
+    );
+    // The archive's temporary path is no business of a script.
+    assert!(
+        !json
+            .to_string()
+            .contains(&context.path().display().to_string())
+    );
+}
+
+#[test]
+fn a_link_entry_and_each_reason_serialize_with_their_code_and_rule() {
+    let file = PackedFile {
+        executable: false,
+        link: Some("..".into()),
+        path: "real/loop".into(),
+        size: 0,
+    };
+    assert_eq!(
+        serde_json::to_value(&file).unwrap(),
+        serde_json::json!({"executable": false, "linkTarget": "..", "path": "real/loop", "size": 0})
+    );
+    let cases = [
+        (
+            HeldBackReason::SecretLinkTarget { pattern: ".env" },
+            "looksLikeSecret",
+            Some("linkTarget:.env"),
+        ),
+        (
+            HeldBackReason::SecretContent(SecretContent::PemPrivateKey),
+            "looksLikeSecret",
+            Some("content:pemPrivateKey"),
+        ),
+        (HeldBackReason::NotRegularFile, "notRegularFile", None),
+    ];
+    for (reason, code, rule) in cases {
+        let held = HeldBack {
+            path: "p".into(),
+            reason,
+        };
+        let json = serde_json::to_value(&held).unwrap();
+        assert_eq!(json["reason"], code, "{json}");
+        assert_eq!(json["message"], reason.to_string(), "{json}");
+        assert_eq!(json.get("rule").and_then(|r| r.as_str()), rule, "{json}");
+    }
+}
