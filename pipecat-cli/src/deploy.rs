@@ -127,6 +127,27 @@ pub struct DeployArgs {
     pub subdirectory: Option<String>,
 }
 
+/// The deploy settings file a command reads (`deploy`, `agent`,
+/// `docker`): `given` (`--config-file`), else `./pcc-deploy.toml` when
+/// there is one, else none. `symlink_metadata`: a FIFO or dangling link
+/// there is reported by [`DeployConfig::from_file`], which opens regular
+/// files only, rather than skipped.
+pub fn find_config(given: Option<&Path>) -> Option<PathBuf> {
+    let default = Path::new(DEPLOY_CONFIG_FILE);
+    match given {
+        Some(path) => Some(path.to_path_buf()),
+        None if default.symlink_metadata().is_ok() => Some(default.to_path_buf()),
+        None => None,
+    }
+}
+
+/// The deploy settings [`find_config`] finds, read and checked as a file.
+pub fn read_config(given: Option<&Path>) -> Result<Option<DeployConfig>, Failure> {
+    Ok(find_config(given)
+        .map(DeployConfig::from_file)
+        .transpose()?)
+}
+
 /// Why a GitHub source is refused, at once, before anything else.
 const NO_GIT: &str = "the REST API cannot deploy from a GitHub source; build the image \
     (`pipecat-cloud deploy --build`, or `pipecat-cloud docker build-push`) and deploy it \
@@ -170,14 +191,8 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
             "--repo/--branch/--dockerfile-path/--subdirectory: {NO_GIT}"
         )));
     }
-    let default = Path::new(DEPLOY_CONFIG_FILE);
-    let path = match &args.config {
-        Some(path) => Some(path.as_path()),
-        // `symlink_metadata`: a FIFO or dangling link there is reported by
-        // from_file, which opens regular files only, rather than skipped.
-        None if default.symlink_metadata().is_ok() => Some(default),
-        None => None,
-    };
+    let path = find_config(args.config.as_deref());
+    let path = path.as_deref();
     let file = path.map(DeployConfig::from_file).transpose()?;
     if let Some(config) = &file
         && config.git().is_some()
