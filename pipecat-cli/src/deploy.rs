@@ -15,7 +15,9 @@ use pipecat_api::deploy_plan::{DeployPlan, PlanAction, PlanValue};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
-use crate::build::{Stage, build_phase, context_json, pack_context, until_second_ctrl_c, warn_held_back};
+use crate::build::{
+    Stage, build_phase, context_json, pack_context, until_second_ctrl_c, warn_held_back,
+};
 use crate::confirm::confirm_naming;
 use crate::context::{Ctx, Key};
 use crate::failure::Failure;
@@ -356,7 +358,11 @@ fn blame_flags(e: pipecat_api::Error, args: &DeployArgs) -> Failure {
             args.max_session_duration.is_some(),
         ),
         ("build.context_dir", "--build-dir", args.build_dir.is_some()),
-        ("build.dockerfile", "--dockerfile", args.dockerfile.is_some()),
+        (
+            "build.dockerfile",
+            "--dockerfile",
+            args.dockerfile.is_some(),
+        ),
     ];
     let problems: Vec<String> = message
         .split("; ")
@@ -568,7 +574,12 @@ fn show_event(event: &DeployEvent, name: &str, json: bool, shown: &Progress) {
         DeployEvent::WaitingForSecretSet { set_name } => {
             shown.phase(&format!("waiting for secret set {set_name} to be ready"));
         }
-        DeployEvent::Planned(plan) if plan.changes.iter().any(|c| c.new == PlanValue::PendingBuild) => {
+        DeployEvent::Planned(plan)
+            if plan
+                .changes
+                .iter()
+                .any(|c| c.new == PlanValue::PendingBuild) =>
+        {
             shown.phase("packing the build context");
         }
         DeployEvent::Build(step) => build_phase(step, shown),

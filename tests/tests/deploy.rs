@@ -9,12 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutOptions, RolloutPhase};
-use pipecat_api::deploy_config::{BuildSettings, DeployConfig};
+use pipecat_api::deploy_config::DeployConfig;
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
 use pipecat_api::{Client, Error, Wait};
 use pipecat_e2e::setup;
 use pipecat_fake::FakeCloud;
-
 
 /// Records the events a job reports, for the test to read afterwards.
 #[derive(Clone, Default)]
@@ -287,8 +286,7 @@ async fn a_timeout_names_the_last_state() {
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.set_agent_operator_reads(0);
     fake.set_agent_ready_reads(10_000);
-    let short =
-        DeployOptions::new().wait(pipecat_e2e::quick_wait(Duration::from_millis(100)));
+    let short = DeployOptions::new().wait(pipecat_e2e::quick_wait(Duration::from_millis(100)));
     let err = client.deploy(&config("me/bot:2"), short).await.unwrap_err();
     let Error::Timeout { what, .. } = &err else {
         panic!("{err:?}");
@@ -365,7 +363,13 @@ async fn degraded_and_unavailable_fails_with_the_condition_reason() {
         .and("/available", serde_json::json!(false)),
     );
     let err = client
-        .wait_rollout("voice-bot", &id, RolloutOptions::new().wait(quick()).on_progress(recorded.sink()))
+        .wait_rollout(
+            "voice-bot",
+            &id,
+            RolloutOptions::new()
+                .wait(quick())
+                .on_progress(recorded.sink()),
+        )
         .await
         .unwrap_err();
     let events = recorded.take();

@@ -111,7 +111,10 @@ async fn a_build_table_is_built_then_its_id_deployed_with_events_in_order() {
         "{events:?}"
     );
     assert!(
-        matches!(events[1], DeployEvent::Build(BuildProgress::Packed { files: 2, .. })),
+        matches!(
+            events[1],
+            DeployEvent::Build(BuildProgress::Packed { files: 2, .. })
+        ),
         "{events:?}"
     );
     assert!(events.contains(&DeployEvent::Built {
@@ -163,14 +166,18 @@ async fn the_build_is_made_in_the_agents_region_and_another_region_is_refused_be
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("agent eu-bot is in region eu-central"),
+        err.to_string()
+            .contains("agent eu-bot is in region eu-central"),
         "{err}"
     );
     assert!(events.lock().unwrap().is_empty());
     assert_eq!(calls(&fake, "getBuildUploadUrl") + deploys(&fake), 0);
 
     let (options, _) = recording();
-    let deployed = client.deploy(&built("eu-bot", &dir), options).await.unwrap();
+    let deployed = client
+        .deploy(&built("eu-bot", &dir), options)
+        .await
+        .unwrap();
     assert!(!deployed.created && deployed.build.is_some());
     let upload_url = fake
         .requests()
@@ -194,7 +201,10 @@ async fn a_failed_build_stops_before_any_deploy() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Failed { .. }), "{err:?}");
-    assert!(err.to_string().contains("no matching distribution"), "{err}");
+    assert!(
+        err.to_string().contains("no matching distribution"),
+        "{err}"
+    );
     assert_eq!(calls(&fake, "createBuild"), 1);
     assert_eq!(deploys(&fake), 0, "a failed build was deployed");
     let events = events.lock().unwrap().clone();

@@ -15,7 +15,6 @@ use pipecat_e2e::setup;
 use pipecat_fake::FakeCloud;
 use serde_json::{Value, json};
 
-
 /// Records the events a job reports, for the test to read afterwards.
 #[derive(Clone, Default)]
 struct Recorded(std::sync::Arc<std::sync::Mutex<Vec<DeployEvent>>>);

@@ -619,8 +619,13 @@ impl Client {
                 callback(event);
             }
         };
-        self.rollout(agent_name, Some(deployment_id), options.wait, &mut on_progress)
-            .await
+        self.rollout(
+            agent_name,
+            Some(deployment_id),
+            options.wait,
+            &mut on_progress,
+        )
+        .await
     }
 
     /// The rollout wait. With no `deployment_id`, the first
