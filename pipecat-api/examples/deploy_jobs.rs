@@ -49,7 +49,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     )?;
     let config = DeployConfig::from_file(&toml)?;
-    let options = DeployOptions::default().with_wait(wait);
     let show = |event: &DeployEvent| match event {
         DeployEvent::Phase(phase) => println!("   {phase}"),
         DeployEvent::Planned(plan) => {
@@ -68,15 +67,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
         other => println!("   {other:?}"),
     };
-    let deployed = client.deploy_with_progress(&config, options, show).await?;
+    let options = DeployOptions::new().wait(wait).on_progress(show);
+    let deployed = client.deploy(&config, options.clone()).await?;
     println!("   deployment {} is ready", deployed.deployment_id);
 
     println!("3. change one key, keep the others; redeploy to pick it up");
     client
         .set_secrets(&set, [("GREETING", "Hi there")], wait)
         .await?;
-    let options = options.with_force_redeploy(true);
-    let redeployed = client.deploy_with_progress(&config, options, show).await?;
+    let options = options.force_redeploy(true);
+    let redeployed = client.deploy(&config, options).await?;
     println!("   deployment {} is ready", redeployed.deployment_id);
 
     println!("4. remove a key");

@@ -5,7 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Subcommand, ValueEnum};
 use futures_util::{StreamExt as _, TryStreamExt as _};
-use pipecat_api::deploy_config::{DEPLOY_CONFIG_FILE, DeployConfig};
+use pipecat_api::deploy_config::DEPLOY_CONFIG_FILE;
 use pipecat_api::types::{GetLogsResponseLogsItem, GetSessionsStatus, StartRequest};
 use pipecat_api::{Connection, Follow};
 
@@ -178,17 +178,13 @@ impl ConfigFileArg {
         if let Some(name) = name {
             return Ok(name);
         }
-        let path = match &self.config_file {
-            Some(path) => path.clone(),
-            None => PathBuf::from(DEPLOY_CONFIG_FILE),
-        };
-        if self.config_file.is_none() && !path.exists() {
-            return Err(Failure::Usage(format!(
+        match crate::deploy::read_config(self.config_file.as_deref())? {
+            Some(config) => Ok(config.agent_name().to_string()),
+            None => Err(Failure::Usage(format!(
                 "no agent name: give AGENT_NAME, or run where {DEPLOY_CONFIG_FILE} is, \
                  or pass --config-file FILE"
-            )));
+            ))),
         }
-        Ok(DeployConfig::from_file(&path)?.agent_name().to_string())
     }
 }
 

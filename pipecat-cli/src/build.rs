@@ -139,7 +139,7 @@ pub async fn pack_context(dir: &Path, options: &ContextOptions) -> Result<Packed
 
 /// Waits for `work` to end after a first Ctrl-C asked it to stop; a second
 /// Ctrl-C exits with 130 at once, without waiting.
-async fn until_second_ctrl_c<F: std::future::Future + Unpin>(work: &mut F) -> F::Output {
+pub(crate) async fn until_second_ctrl_c<F: std::future::Future + Unpin>(work: &mut F) -> F::Output {
     tokio::select! {
         output = work => output,
         () = ctrl_c() => {
@@ -193,7 +193,7 @@ pub fn build_phase(event: &BuildProgress, progress: &Progress) {
 
 /// Where a cloud build is, for what Ctrl-C should say about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Stage {
+pub(crate) enum Stage {
     /// Nothing sent yet; the partial archive is to be deleted.
     Packing,
     /// Looking for a cached build, or uploading: no build exists.
@@ -208,7 +208,7 @@ enum Stage {
 
 impl Stage {
     /// The stage after `event`.
-    fn after(self, event: &BuildProgress) -> Stage {
+    pub(crate) fn after(self, event: &BuildProgress) -> Stage {
         match event {
             BuildProgress::Packed { .. } | BuildProgress::Uploading { .. } => Stage::Sending,
             BuildProgress::ConfirmingUpload { .. } => Stage::Confirming,
@@ -221,7 +221,7 @@ impl Stage {
     }
 
     /// What stopping here means, said on Ctrl-C.
-    fn interrupted(self) -> String {
+    pub(crate) fn interrupted(self) -> String {
         match self {
             Stage::Packing => PACKING_STOPPED.into(),
             Stage::Sending => {

@@ -3,23 +3,25 @@
 
 use std::path::{Path, PathBuf};
 
-use pipecat_api::build_context::ContextOptions;
+use std::sync::{Arc, Mutex};
+
+use pipecat_api::build_context::CancelToken;
 use pipecat_api::cloud_build::CloudBuild;
 use pipecat_api::deploy::{DeployEvent, DeployOptions};
 use pipecat_api::deploy_config::{
     BuildSettings, DEPLOY_CONFIG_FILE, DeployConfig, Resources, config_dir,
 };
-use pipecat_api::deploy_plan::{DeployPlan, PlanAction};
+use pipecat_api::deploy_plan::{DeployPlan, PlanAction, PlanValue};
 use pipecat_api::uuid::Uuid;
 use serde_json::{Value, json};
 
-use crate::build::{pack_context, run_cloud_build, warn_held_back};
+use crate::build::{Stage, build_phase, pack_context, until_second_ctrl_c, warn_held_back};
 use crate::confirm::confirm_naming;
 use crate::context::{Ctx, Key};
 use crate::failure::Failure;
 use crate::output::Cell;
 use crate::plan;
-use crate::progress::{Progress, interruptible};
+use crate::progress::{Progress, ctrl_c};
 
 /// `deploy --help`'s closing text.
 pub const HELP: &str = "\
@@ -125,6 +127,27 @@ pub struct DeployArgs {
     pub subdirectory: Option<String>,
 }
 
+/// The deploy settings file a command reads (`deploy`, `agent`,
+/// `docker`): `given` (`--config-file`), else `./pcc-deploy.toml` when
+/// there is one, else none. `symlink_metadata`: a FIFO or dangling link
+/// there is reported by [`DeployConfig::from_file`], which opens regular
+/// files only, rather than skipped.
+pub fn find_config(given: Option<&Path>) -> Option<PathBuf> {
+    let default = Path::new(DEPLOY_CONFIG_FILE);
+    match given {
+        Some(path) => Some(path.to_path_buf()),
+        None if default.symlink_metadata().is_ok() => Some(default.to_path_buf()),
+        None => None,
+    }
+}
+
+/// The deploy settings [`find_config`] finds, read and checked as a file.
+pub fn read_config(given: Option<&Path>) -> Result<Option<DeployConfig>, Failure> {
+    Ok(find_config(given)
+        .map(DeployConfig::from_file)
+        .transpose()?)
+}
+
 /// Why a GitHub source is refused, at once, before anything else.
 const NO_GIT: &str = "the REST API cannot deploy from a GitHub source; build the image \
     (`pipecat-cloud deploy --build`, or `pipecat-cloud docker build-push`) and deploy it \
@@ -168,14 +191,8 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
             "--repo/--branch/--dockerfile-path/--subdirectory: {NO_GIT}"
         )));
     }
-    let default = Path::new(DEPLOY_CONFIG_FILE);
-    let path = match &args.config {
-        Some(path) => Some(path.as_path()),
-        // `symlink_metadata`: a FIFO or dangling link there is reported by
-        // from_file, which opens regular files only, rather than skipped.
-        None if default.symlink_metadata().is_ok() => Some(default),
-        None => None,
-    };
+    let path = find_config(args.config.as_deref());
+    let path = path.as_deref();
     let file = path.map(DeployConfig::from_file).transpose()?;
     if let Some(config) = &file
         && config.git().is_some()
@@ -266,6 +283,23 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
         };
         config = config.with_build(settings);
     }
+    if !args.allow_secret.is_empty()
+        && let Some(build) = config.build()
+    {
+        // `--allow-secret` adds to `[build] allow_secrets`.
+        let mut allowed = build.allow_secrets().to_vec();
+        for path in &args.allow_secret {
+            let path = path.to_str().ok_or_else(|| {
+                Failure::Usage(format!(
+                    "--allow-secret {}: the path is not valid Unicode",
+                    path.display()
+                ))
+            })?;
+            allowed.push(path.to_string());
+        }
+        let build = build.clone().with_allow_secrets(allowed);
+        config = config.with_build(build);
+    }
     config.validate().map_err(|e| blame_flags(e, args))?;
     config.check_source()?;
     if args.build && config.build_id().is_some() {
@@ -298,6 +332,35 @@ fn blame_flags(e: pipecat_api::Error, args: &DeployArgs) -> Failure {
             args.max_agents.is_some(),
         ),
         ("agent_profile", "--profile", args.profile.is_some()),
+        ("resources", "--resources", args.resources.is_some()),
+        ("resources.cpu", "--resources", args.resources.is_some()),
+        ("resources.memory", "--resources", args.resources.is_some()),
+        (
+            "image_credentials",
+            "--credentials",
+            args.credentials.is_some(),
+        ),
+        (
+            "krisp_viva.audio_filter",
+            "--krisp-viva-audio-filter",
+            args.krisp_viva_audio_filter.is_some(),
+        ),
+        (
+            "architecture",
+            "--architecture",
+            args.architecture.is_some(),
+        ),
+        (
+            "max_session_duration",
+            "--max-session-duration",
+            args.max_session_duration.is_some(),
+        ),
+        ("build.context_dir", "--build-dir", args.build_dir.is_some()),
+        (
+            "build.dockerfile",
+            "--dockerfile",
+            args.dockerfile.is_some(),
+        ),
     ];
     let problems: Vec<String> = message
         .split("; ")
@@ -317,66 +380,13 @@ fn blame_flags(e: pipecat_api::Error, args: &DeployArgs) -> Failure {
     })
 }
 
-/// The `[build]` settings when this deploy builds first.
-fn build_settings(config: &DeployConfig) -> Option<BuildSettings> {
+/// The `[build]` settings when this deploy builds first (no image, no
+/// build id).
+fn build_settings(config: &DeployConfig) -> Option<&BuildSettings> {
     if config.image().is_some() || config.build_id().is_some() {
         return None;
     }
-    config.build().cloned()
-}
-
-/// The packing options of `[build]` and `--allow-secret`.
-fn context_options(build: &BuildSettings, allow_secret: &[PathBuf]) -> ContextOptions {
-    let mut options = ContextOptions::new().dockerfile(build.dockerfile());
-    for pattern in build.exclude_patterns() {
-        options = options.exclude(pattern.clone());
-    }
-    for path in build.allow_secrets() {
-        options = options.allow_secret(path);
-    }
-    for path in allow_secret {
-        options = options.allow_secret(path);
-    }
-    options
-}
-
-/// The region a deploy's build must be made in, decided before anything is
-/// packed or uploaded: the agent's own region when it exists (a build in
-/// another region cannot serve it, and an agent's region cannot change),
-/// else the region asked for, else the organization's default.
-async fn build_region(
-    client: &pipecat_api::Client,
-    config: &DeployConfig,
-) -> Result<String, Failure> {
-    let name = config.agent_name();
-    let existing = match client.get_service().agent_name(name).send().await {
-        Ok(agent) => agent.region.clone().filter(|r| !r.is_empty()),
-        Err(err) if err.is_not_found() => None,
-        Err(err) => return Err(err.into()),
-    };
-    match (existing, config.region()) {
-        (Some(actual), Some(wanted)) if actual != wanted => Err(Failure::Usage(format!(
-            "region: agent {name} is in region {actual}, the config says {wanted}; an agent's \
-             region cannot change, so nothing was built or uploaded (drop the region, delete \
-             the agent first, or deploy under another name)"
-        ))),
-        (Some(actual), _) => Ok(actual),
-        (None, Some(wanted)) => Ok(wanted.to_string()),
-        (None, None) => {
-            let properties = client.get_properties().send().await?;
-            properties
-                .properties
-                .and_then(|p| p.default_region)
-                .filter(|r| !r.is_empty())
-                .ok_or_else(|| {
-                    Failure::Usage(
-                        "no region given and the organization has no defaultRegion: pass \
-                         --region"
-                            .into(),
-                    )
-                })
-        }
-    }
+    config.build()
 }
 
 /// What a deploy of `config` would send for `plan`: the library's own
@@ -399,11 +409,10 @@ const CONFIRM_FLAGS: &str = "--yes (or --force)";
 
 pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
-    let mut config = load(&args, ctx.yes || args.force)?;
-    let build = build_settings(&config);
+    let config = load(&args, ctx.yes || args.force)?;
 
     if args.dry_run {
-        return dry_run(&config, build.as_ref(), args.force, &args.allow_secret, ctx).await;
+        return dry_run(&config, args.force, ctx).await;
     }
 
     let client = ctx.client(Key::Private)?;
@@ -454,44 +463,136 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
         }
     }
 
-    let mut build_json = Value::Null;
-    if let Some(settings) = &build {
-        let mut job = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
-        for pattern in settings.exclude_patterns() {
-            job = job.exclude(pattern.clone());
-        }
-        for path in settings.allow_secrets() {
-            job = job.allow_secret(path);
-        }
-        for path in &args.allow_secret {
-            job = job.allow_secret(path);
-        }
-        job = job.region(build_region(&client, &config).await?);
-        let finished = run_cloud_build(&client, job).await?;
-        if !out.is_json() {
-            let cached = if finished.cached() { " (reused)" } else { "" };
-            crate::output::to_stderr(&format!(
-                "Build {} succeeded{cached}; context {}.",
-                finished.build_id(),
-                finished.context_hash()
-            ));
-        }
-        build_json = json!({
-            "buildId": finished.build_id(),
-            "contextHash": finished.context_hash(),
-            "cached": finished.cached(),
+    // One library call: the cloud build first (when `[build]` has no image
+    // or build id), then the deploy and its rollout; this shows the events
+    // and, on Ctrl-C, says what the stage it stopped in left behind.
+    let builds_first = build_settings(&config).is_some();
+    let progress = Progress::new();
+    if !builds_first {
+        progress.phase(&format!("deploying agent {name}"));
+    }
+    let stage = Arc::new(Mutex::new(DeployStage::Preparing));
+    let token = CancelToken::new();
+    let options = DeployOptions::new()
+        .force_redeploy(args.force)
+        .cancel_token(token.clone())
+        .on_progress({
+            let shown = progress.clone();
+            let stage = Arc::clone(&stage);
+            let name = name.clone();
+            let json = out.is_json();
+            move |event| {
+                if let Ok(mut stage) = stage.lock() {
+                    *stage = stage.after(event, builds_first);
+                }
+                show_event(event, &name, json, &shown);
+            }
         });
-        config = config.with_build_id(finished.build_id());
+    let mut job = std::pin::pin!(client.deploy(&config, options));
+    let result = tokio::select! {
+        result = &mut job => result,
+        () = ctrl_c() => {
+            let now = stage.lock().map_or(DeployStage::Preparing, |s| *s);
+            if now == DeployStage::Build(Stage::Packing) {
+                token.cancel();
+                // The pack ends at its next write and deletes its archive.
+                let _ = until_second_ctrl_c(&mut job).await;
+            }
+            progress.finish();
+            return Err(Failure::Interrupted(now.interrupted(&name)));
+        }
+    };
+    progress.finish();
+    let deployed = result?;
+    if out.is_json() {
+        let value = serde_json::to_value(&deployed)
+            .map_err(|e| Failure::Internal(format!("cannot write the answer as JSON: {e}")))?;
+        return out.json(&value);
+    }
+    let verb = if deployed.created {
+        "Created"
+    } else if deployed.unchanged {
+        "Unchanged"
+    } else {
+        "Updated"
+    };
+    out.line(&format!(
+        "{verb} agent {name}: deployment {} is ready.",
+        deployed.deployment_id
+    ))
+}
+
+/// Where a deploy is, for what Ctrl-C should say about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DeployStage {
+    /// Waiting for the secret set, reading the agent: nothing sent.
+    Preparing,
+    /// In the cloud build made first.
+    Build(Stage),
+    /// Deploying and waiting for the rollout.
+    Deploying,
+}
+
+impl DeployStage {
+    /// The stage after `event`.
+    fn after(self, event: &DeployEvent, builds_first: bool) -> DeployStage {
+        match (self, event) {
+            (DeployStage::Preparing, DeployEvent::Planned(_)) if builds_first => {
+                DeployStage::Build(Stage::Packing)
+            }
+            (DeployStage::Preparing, DeployEvent::Planned(_)) | (_, DeployEvent::Built { .. }) => {
+                DeployStage::Deploying
+            }
+            (DeployStage::Build(stage), DeployEvent::Build(step)) => {
+                DeployStage::Build(stage.after(step))
+            }
+            (now, _) => now,
+        }
     }
 
-    let name = config.agent_name().to_string();
-    let progress = Progress::new();
-    progress.phase(&format!("deploying agent {name}"));
-    let shown = progress.clone();
-    let options = DeployOptions::default().with_force_redeploy(args.force);
-    let job = client.deploy_with_progress(&config, options, move |event| match event {
+    /// What stopping here means, said on Ctrl-C.
+    fn interrupted(self, name: &str) -> String {
+        match self {
+            DeployStage::Preparing => {
+                "interrupted: stopped before anything was built or deployed".into()
+            }
+            DeployStage::Build(stage) => stage.interrupted(),
+            DeployStage::Deploying => format!(
+                "interrupted: stopped waiting; the rollout goes on; see `pipecat-cloud agent \
+                 status {name}`"
+            ),
+        }
+    }
+}
+
+/// A deploy's event as a phase line (or, for a finished build, a line that
+/// stays).
+fn show_event(event: &DeployEvent, name: &str, json: bool, shown: &Progress) {
+    match event {
         DeployEvent::WaitingForSecretSet { set_name } => {
             shown.phase(&format!("waiting for secret set {set_name} to be ready"));
+        }
+        DeployEvent::Planned(plan)
+            if plan
+                .changes
+                .iter()
+                .any(|c| c.new == PlanValue::PendingBuild) =>
+        {
+            shown.phase("packing the build context");
+        }
+        DeployEvent::Build(step) => build_phase(step, shown),
+        DeployEvent::Built {
+            build_id,
+            cached,
+            context_hash,
+        } => {
+            if !json {
+                let cached = if *cached { " (reused)" } else { "" };
+                shown.println(&format!(
+                    "Build {build_id} succeeded{cached}; context {context_hash}."
+                ));
+            }
+            shown.phase(&format!("deploying agent {name}"));
         }
         DeployEvent::Submitted {
             deployment_id,
@@ -511,60 +612,30 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
             shown.phase(&format!("rollout: deployment {deployment_id} is ready"));
         }
         _ => {}
-    });
-    let name = config.agent_name();
-    let deployed = interruptible(
-        job,
-        &progress,
-        &format!("the rollout goes on; see `pipecat-cloud agent status {name}`"),
-    )
-    .await?;
-    if out.is_json() {
-        return out.json(&json!({
-            "agentName": name,
-            "deploymentId": deployed.deployment_id,
-            "created": deployed.created,
-            "unchanged": deployed.unchanged,
-            "plan": plan,
-            "build": build_json,
-            "agent": deployed.agent,
-        }));
     }
-    let verb = if deployed.created {
-        "Created"
-    } else if deployed.unchanged {
-        "Unchanged"
-    } else {
-        "Updated"
-    };
-    out.line(&format!(
-        "{verb} agent {name}: deployment {} is ready.",
-        deployed.deployment_id
-    ))
 }
 
 /// `--dry-run`: the checked config, the plan against the live agent (a
 /// read-only `getService`; without a private key, the create request
 /// alone), the build context that would be uploaded (packed here, not
 /// sent) and the body that would be sent.
-async fn dry_run(
-    config: &DeployConfig,
-    build: Option<&BuildSettings>,
-    force: bool,
-    allow_secret: &[PathBuf],
-    ctx: &Ctx,
-) -> Result<(), Failure> {
+async fn dry_run(config: &DeployConfig, force: bool, ctx: &Ctx) -> Result<(), Failure> {
     let out = &ctx.out;
+    let build = build_settings(config);
     let plan = match ctx.client(Key::Private) {
         Ok(client) => Some(client.plan_deploy(config).await?),
-        Err(Failure::Usage(_)) => None,
+        // No key at all: the create request alone. A key file named but
+        // unreadable is an error, not "no key".
+        Err(Failure::Usage(_)) if ctx.settings.api_key_file.is_none() => None,
         Err(other) => return Err(other),
     };
     let mut build_json = Value::Null;
     let mut build_rows: Vec<(&str, Cell)> = Vec::new();
     if let Some(settings) = build {
-        let context_dir = settings.context_path();
-        let packed = pack_context(&context_dir, &context_options(settings, allow_secret)).await?;
+        // The build the deploy would make: the same packing options.
+        let job = CloudBuild::from_settings(settings);
+        let context_dir = job.dir();
+        let packed = pack_context(context_dir, &job.context_options()).await?;
         if !out.is_json() {
             warn_held_back(packed.held_back(), &Progress::new());
         }

@@ -6,7 +6,7 @@
 //! (`user/agent:1.0` is Docker Hub, `host/user/agent:1.0` a custom
 //! registry), then from its `[docker]` table, as in the official CLI.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use clap::{Subcommand, ValueEnum};
@@ -212,12 +212,7 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
 
 /// The config file named, or ./pcc-deploy.toml when it exists.
 fn load(args: &BuildPushArgs) -> Result<Option<DeployConfig>, Failure> {
-    let default = Path::new(DEPLOY_CONFIG_FILE);
-    Ok(match &args.config_file {
-        Some(path) => Some(DeployConfig::from_file(path)?),
-        None if default.exists() => Some(DeployConfig::from_file(default)?),
-        None => None,
-    })
+    crate::deploy::read_config(args.config_file.as_deref())
 }
 
 /// Runs `docker ARGS`, its output on our stderr (stdout is for results).

@@ -8,19 +8,36 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutPhase};
-use pipecat_api::deploy_config::{BuildSettings, DeployConfig};
+use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutOptions, RolloutPhase};
+use pipecat_api::deploy_config::DeployConfig;
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
 use pipecat_api::{Client, Error, Wait};
 use pipecat_e2e::setup;
 use pipecat_fake::{FakeCloud, Op};
+
+/// Records the events a job reports, for the test to read afterwards.
+#[derive(Clone, Default)]
+struct Recorded(std::sync::Arc<std::sync::Mutex<Vec<DeployEvent>>>);
+
+impl Recorded {
+    /// A progress callback that records into this.
+    fn sink(&self) -> impl Fn(&DeployEvent) + Send + Sync + 'static {
+        let events = self.0.clone();
+        move |e| events.lock().unwrap().push(e.clone())
+    }
+
+    /// The events so far.
+    fn take(&self) -> Vec<DeployEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
 
 fn quick() -> Wait {
     pipecat_e2e::quick_wait(Duration::from_secs(5))
 }
 
 fn options() -> DeployOptions {
-    DeployOptions::default().with_wait(quick())
+    DeployOptions::new().wait(quick())
 }
 
 fn config(image: &str) -> DeployConfig {
@@ -136,11 +153,12 @@ async fn the_rollout_wait_sees_every_phase_in_order() {
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.set_agent_operator_reads(2);
     fake.set_agent_ready_reads(2);
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     let deployed = client
-        .deploy_with_progress(&config("me/bot:2"), options(), |e| events.push(e.clone()))
+        .deploy(&config("me/bot:2"), options().on_progress(recorded.sink()))
         .await
         .unwrap();
+    let events = recorded.take();
     // First the plan against the live agent: the image changes.
     assert!(
         matches!(&events[0], DeployEvent::Planned(plan) if plan.changes.len() == 1),
@@ -178,12 +196,13 @@ async fn a_new_agent_with_a_secret_set_reports_its_steps() {
         .set_secrets("bot-secrets", [("K", "v")], quick())
         .await
         .unwrap();
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     let config = config("me/bot:1").with_secret_set("bot-secrets");
     client
-        .deploy_with_progress(&config, options(), |e| events.push(e.clone()))
+        .deploy(&config, options().on_progress(recorded.sink()))
         .await
         .unwrap();
+    let events = recorded.take();
     assert_eq!(
         events[0],
         DeployEvent::WaitingForSecretSet {
@@ -239,11 +258,12 @@ async fn a_failed_update_ends_the_wait_while_the_old_revision_serves() {
     let (fake, client) = setup().await;
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.fail_next_deploy("exec format error: built for amd64");
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     let err = client
-        .deploy_with_progress(&config("me/bot:2"), options(), |e| events.push(e.clone()))
+        .deploy(&config("me/bot:2"), options().on_progress(recorded.sink()))
         .await
         .unwrap_err();
+    let events = recorded.take();
     assert!(
         err.to_string()
             .contains("ImagePullBackOff: exec format error: built for amd64"),
@@ -266,8 +286,7 @@ async fn a_timeout_names_the_last_state() {
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.set_agent_operator_reads(0);
     fake.set_agent_ready_reads(10_000);
-    let short =
-        DeployOptions::default().with_wait(pipecat_e2e::quick_wait(Duration::from_millis(100)));
+    let short = DeployOptions::new().wait(pipecat_e2e::quick_wait(Duration::from_millis(100)));
     let err = client.deploy(&config("me/bot:2"), short).await.unwrap_err();
     let Error::Timeout { what, .. } = &err else {
         panic!("{err:?}");
@@ -287,8 +306,6 @@ async fn a_bad_config_sends_nothing() {
         DeployConfig::new("voice-bot").with_image("me/bot"), // no tag
         config("me/bot:1").with_max_session_duration(10),
         DeployConfig::new("voice-bot"), // nothing to deploy
-        // A cloud build source, but no build id yet.
-        DeployConfig::new("voice-bot").with_build(BuildSettings::new()),
         DeployConfig::new("Voice_Bot").with_image("me/bot:1"),
         config("me/bot:1").with_min_agents(5),
     ];
@@ -316,7 +333,7 @@ async fn a_deploy_to_another_region_is_refused_before_the_update() {
 async fn degraded_and_unavailable_fails_with_the_condition_reason() {
     let (fake, client) = setup().await;
     fake.set_agent_ready_reads(5);
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     let answer = client
         .create_service()
         .body(
@@ -346,9 +363,16 @@ async fn degraded_and_unavailable_fails_with_the_condition_reason() {
         .and("/available", serde_json::json!(false)),
     );
     let err = client
-        .wait_rollout("voice-bot", &id, quick(), |e| events.push(e.clone()))
+        .wait_rollout(
+            "voice-bot",
+            &id,
+            RolloutOptions::new()
+                .wait(quick())
+                .on_progress(recorded.sink()),
+        )
         .await
         .unwrap_err();
+    let events = recorded.take();
     assert_eq!(
         err.to_string(),
         "the deployment of agent voice-bot failed: degraded and unavailable: \
@@ -379,11 +403,12 @@ async fn degraded_but_available_is_reported_and_waited_on() {
             serde_json::json!([{"type": "Degraded", "status": "True", "message": "1 of 2 pods crashing"}]),
         ),
     );
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     client
-        .deploy_with_progress(&config("me/bot:2"), options(), |e| events.push(e.clone()))
+        .deploy(&config("me/bot:2"), options().on_progress(recorded.sink()))
         .await
         .unwrap();
+    let events = recorded.take();
     let phases: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -427,7 +452,7 @@ async fn a_deployment_replaced_by_a_newer_one_ends_the_wait() {
         .desired_deployment_id
         .unwrap();
     let err = client
-        .wait_rollout("voice-bot", &first, quick(), |_| {})
+        .wait_rollout("voice-bot", &first, RolloutOptions::new().wait(quick()))
         .await
         .unwrap_err();
     assert!(

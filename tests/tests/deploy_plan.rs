@@ -15,8 +15,25 @@ use pipecat_e2e::setup;
 use pipecat_fake::FakeCloud;
 use serde_json::{Value, json};
 
+/// Records the events a job reports, for the test to read afterwards.
+#[derive(Clone, Default)]
+struct Recorded(std::sync::Arc<std::sync::Mutex<Vec<DeployEvent>>>);
+
+impl Recorded {
+    /// A progress callback that records into this.
+    fn sink(&self) -> impl Fn(&DeployEvent) + Send + Sync + 'static {
+        let events = self.0.clone();
+        move |e| events.lock().unwrap().push(e.clone())
+    }
+
+    /// The events so far.
+    fn take(&self) -> Vec<DeployEvent> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
 fn options() -> DeployOptions {
-    DeployOptions::default().with_wait(pipecat_e2e::quick_wait(Duration::from_secs(5)))
+    DeployOptions::new().wait(pipecat_e2e::quick_wait(Duration::from_secs(5)))
 }
 
 /// The file after `[scaling]` was removed.
@@ -152,11 +169,12 @@ async fn an_update_that_changes_nothing_sends_nothing_unless_forced() {
     let first = client.deploy(&warm("me/bot:1"), options()).await.unwrap();
     fake.clear_requests();
 
-    let mut events = Vec::new();
+    let recorded = Recorded::default();
     let again = client
-        .deploy_with_progress(&warm("me/bot:1"), options(), |e| events.push(e.clone()))
+        .deploy(&warm("me/bot:1"), options().on_progress(recorded.sink()))
         .await
         .unwrap();
+    let events = recorded.take();
     assert!(again.unchanged && !again.created);
     assert_eq!(again.deployment_id, first.deployment_id);
     assert!(writes(&fake).is_empty(), "sent: {:?}", writes(&fake));
@@ -171,7 +189,7 @@ async fn an_update_that_changes_nothing_sends_nothing_unless_forced() {
 
     // Forced, the update is sent and a new deployment rolls out.
     let forced = client
-        .deploy(&warm("me/bot:1"), options().with_force_redeploy(true))
+        .deploy(&warm("me/bot:1"), options().force_redeploy(true))
         .await
         .unwrap();
     assert!(!forced.unchanged);

@@ -71,6 +71,7 @@ use reqwest::header::USER_AGENT;
 use crate::jobs::build_context::{
     self, CancelToken, ContextOptions, HeldBack, PackedContext, PackedFile,
 };
+use crate::jobs::deploy_config::BuildSettings;
 use crate::types::{self, BuildStatus};
 use crate::{Client, Error, UploadFields, Wait};
 
@@ -153,6 +154,35 @@ impl CloudBuild {
             cancel: CancelToken::new(),
             upload_response_timeout: UPLOAD_RESPONSE_TIMEOUT,
         }
+    }
+
+    /// The build a `pcc-deploy.toml` `[build]` table describes: its
+    /// [context directory](BuildSettings::context_path), Dockerfile,
+    /// exclusions and allowed secrets, with the other defaults of
+    /// [`new`](Self::new). [`Client::deploy`] builds a `[build]` table this
+    /// way.
+    pub fn from_settings(settings: &BuildSettings) -> Self {
+        let mut build = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
+        for pattern in settings.exclude_patterns() {
+            build = build.exclude(pattern.clone());
+        }
+        for path in settings.allow_secrets() {
+            build = build.allow_secret(path);
+        }
+        build
+    }
+
+    /// The directory packed.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The options the directory is packed with (exclusions, allowed
+    /// secrets, the Dockerfile, limits), e.g. to pack it with
+    /// [`build_context::pack`] and see what a build would upload without
+    /// sending anything.
+    pub fn context_options(&self) -> ContextOptions {
+        self.options.clone().dockerfile(&self.dockerfile)
     }
 
     /// The region to build in (agents deploying the build must be in it).

@@ -1,5 +1,6 @@
 //! Deploying an agent in one call: create it or update it from a
-//! [`DeployConfig`], then wait until the rollout of *this* deployment is
+//! [`DeployConfig`] (after a cloud build of its `[build]` table, when it
+//! names no image), then wait until the rollout of *this* deployment is
 //! done.
 //!
 //! ```no_run
@@ -8,15 +9,30 @@
 //!
 //! # async fn run(client: pipecat_api::Client) -> Result<(), pipecat_api::Error> {
 //! let config = DeployConfig::from_file("pcc-deploy.toml")?;
-//! let deployed = client
-//!     .deploy_with_progress(&config, DeployOptions::default(), |event| match event {
-//!         DeployEvent::Phase(phase) => eprintln!("{phase}"),
-//!         other => eprintln!("{other:?}"),
-//!     })
-//!     .await?;
+//! let options = DeployOptions::new().on_progress(|event| match event {
+//!     DeployEvent::Phase(phase) => eprintln!("{phase}"),
+//!     other => eprintln!("{other:?}"),
+//! });
+//! let deployed = client.deploy(&config, options).await?;
 //! println!("deployment {} is ready", deployed.deployment_id);
 //! # Ok(()) }
 //! ```
+//!
+//! # A cloud build first
+//!
+//! A config with a `[build]` table and neither `image` nor `build_id`
+//! (feature `cloud-build`, on by default) is built in the cloud first, as
+//! [`Client::cloud_build`] does, in the agent's region (the live agent's,
+//! else the config's, else the organization's default), then deployed with
+//! the new build id. The region is checked once, by the plan, before
+//! anything is packed; a config whose secret set is missing fails before
+//! the build too. The build's steps are reported as [`DeployEvent::Build`],
+//! then [`DeployEvent::Built`], before the rollout's events. A build that
+//! fails ends the deploy before anything is deployed;
+//! [`DeployOptions::cancel_token`] stops it while packing (as
+//! [`CloudBuild::cancel_token`] does) and, cancelled at any time before the
+//! create or update is sent, ends the deploy with [`Error::Cancelled`] and
+//! nothing deployed.
 //!
 //! # When a rollout is done
 //!
@@ -46,30 +62,53 @@
 //! seen.
 
 use std::fmt;
+use std::sync::Arc;
 
+use serde::Serialize;
+
+#[cfg(feature = "cloud-build")]
+use crate::jobs::build_context::CancelToken;
+#[cfg(feature = "cloud-build")]
+use crate::jobs::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use crate::jobs::deploy_config::DeployConfig;
 use crate::jobs::deploy_plan::DeployPlan;
 use crate::jobs::deploy_request::{create_body, update_body};
 use crate::types::{RevisionInfo, RevisionInfoPhase, ServiceDetailsResponse};
 use crate::{Client, Error, Wait};
 
-/// How [`Client::deploy`] behaves. `DeployOptions::default()` waits with
-/// [`Wait::default`], waits for the config's secret set first, and does not
-/// force a redeploy of an unchanged agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A progress callback of a deploy or a rollout wait.
+type Callback = Arc<dyn Fn(&DeployEvent) + Send + Sync>;
+
+/// How [`Client::deploy`] behaves: a builder,
+/// `DeployOptions::new().wait(w).force_redeploy(true).on_progress(f)`.
+/// The defaults wait with [`Wait::default`], wait for the config's secret
+/// set first, do not force a redeploy of an unchanged agent, and report
+/// nothing.
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct DeployOptions {
-    /// How long and how often to poll, for the secret set and for the
-    /// rollout (each gets the whole timeout).
-    pub wait: Wait,
-    /// Redeploy even when the configuration did not change (to pull a moved
-    /// image tag or pick up changed secret values). Only for an update.
-    pub force_redeploy: bool,
-    /// Before deploying, wait until the config's `secret_set` is ready:
-    /// the service refuses (409) a deploy naming a set that is not. On by
-    /// default; a missing set is then a not-found error before anything is
-    /// deployed.
-    pub wait_for_secret_set: bool,
+    wait: Wait,
+    force_redeploy: bool,
+    wait_for_secret_set: bool,
+    progress: Option<Callback>,
+    #[cfg(feature = "cloud-build")]
+    build_wait: Option<Wait>,
+    #[cfg(feature = "cloud-build")]
+    cancel: CancelToken,
+}
+
+impl fmt::Debug for DeployOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut d = f.debug_struct("DeployOptions");
+        d.field("wait", &self.wait)
+            .field("force_redeploy", &self.force_redeploy)
+            .field("wait_for_secret_set", &self.wait_for_secret_set)
+            .field("on_progress", &self.progress.is_some());
+        #[cfg(feature = "cloud-build")]
+        d.field("build_wait", &self.build_wait)
+            .field("cancelled", &self.cancel.is_cancelled());
+        d.finish()
+    }
 }
 
 impl Default for DeployOptions {
@@ -78,26 +117,130 @@ impl Default for DeployOptions {
             wait: Wait::default(),
             force_redeploy: false,
             wait_for_secret_set: true,
+            progress: None,
+            #[cfg(feature = "cloud-build")]
+            build_wait: None,
+            #[cfg(feature = "cloud-build")]
+            cancel: CancelToken::new(),
         }
     }
 }
 
 impl DeployOptions {
-    /// These options with another [`Wait`].
-    pub fn with_wait(mut self, wait: Wait) -> Self {
+    /// The defaults (see [`DeployOptions`]).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long and how often to poll, for the secret set and for the
+    /// rollout (each gets the whole timeout).
+    pub fn wait(mut self, wait: Wait) -> Self {
         self.wait = wait;
         self
     }
 
-    /// These options with `force_redeploy` set.
-    pub fn with_force_redeploy(mut self, force: bool) -> Self {
+    /// Redeploy even when the configuration did not change (to pull a moved
+    /// image tag or pick up changed secret values). Only for an update.
+    pub fn force_redeploy(mut self, force: bool) -> Self {
         self.force_redeploy = force;
         self
     }
 
-    /// These options with `wait_for_secret_set` set.
-    pub fn with_wait_for_secret_set(mut self, wait: bool) -> Self {
+    /// Before deploying, wait until the config's `secret_set` is ready:
+    /// the service refuses (409) a deploy naming a set that is not. On by
+    /// default; a missing set is then a not-found error before anything is
+    /// built or deployed.
+    pub fn wait_for_secret_set(mut self, wait: bool) -> Self {
         self.wait_for_secret_set = wait;
+        self
+    }
+
+    /// Calls `callback` with each step as it happens, in order (see
+    /// [`DeployEvent`]). It runs on the task making the deploy (and, for a
+    /// cloud build's upload progress, inside the HTTP client): keep it
+    /// short.
+    pub fn on_progress(mut self, callback: impl Fn(&DeployEvent) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
+        self
+    }
+
+    /// How long and how often to poll the cloud build made first (default:
+    /// [`CloudBuild::new`]'s, at most 30 minutes).
+    #[cfg(feature = "cloud-build")]
+    pub fn build_wait(mut self, wait: Wait) -> Self {
+        self.build_wait = Some(wait);
+        self
+    }
+
+    /// A token that stops the deploy: while the cloud build packs, as
+    /// [`CloudBuild::cancel_token`] does; and at any time before the create
+    /// or update is sent, the deploy then ends with [`Error::Cancelled`]
+    /// and nothing is deployed (a build already made stays).
+    #[cfg(feature = "cloud-build")]
+    pub fn cancel_token(mut self, token: CancelToken) -> Self {
+        self.cancel = token;
+        self
+    }
+
+    /// These options with another [`Wait`].
+    #[deprecated(note = "use `DeployOptions::wait`")]
+    pub fn with_wait(self, wait: Wait) -> Self {
+        self.wait(wait)
+    }
+
+    /// These options with `force_redeploy` set.
+    #[deprecated(note = "use `DeployOptions::force_redeploy`")]
+    pub fn with_force_redeploy(self, force: bool) -> Self {
+        self.force_redeploy(force)
+    }
+
+    /// These options with `wait_for_secret_set` set.
+    #[deprecated(note = "use `DeployOptions::wait_for_secret_set`")]
+    pub fn with_wait_for_secret_set(self, wait: bool) -> Self {
+        self.wait_for_secret_set(wait)
+    }
+
+    fn report(&self, event: DeployEvent) {
+        if let Some(callback) = &self.progress {
+            callback(&event);
+        }
+    }
+}
+
+/// How [`Client::wait_rollout`] waits: a builder,
+/// `RolloutOptions::new().wait(w).on_progress(f)`, like [`DeployOptions`].
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub struct RolloutOptions {
+    wait: Wait,
+    progress: Option<Callback>,
+}
+
+impl fmt::Debug for RolloutOptions {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RolloutOptions")
+            .field("wait", &self.wait)
+            .field("on_progress", &self.progress.is_some())
+            .finish()
+    }
+}
+
+impl RolloutOptions {
+    /// The defaults: [`Wait::default`], reporting nothing.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How long and how often to poll.
+    pub fn wait(mut self, wait: Wait) -> Self {
+        self.wait = wait;
+        self
+    }
+
+    /// Calls `callback` with each phase change, then `Done` (see
+    /// [`DeployEvent::Phase`]).
+    pub fn on_progress(mut self, callback: impl Fn(&DeployEvent) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(callback));
         self
     }
 }
@@ -140,8 +283,9 @@ impl fmt::Display for RolloutPhase {
 }
 
 /// What a deploy reports while it runs, in this order: maybe
-/// `WaitingForSecretSet`, then `Planned`, then `Submitted` (or `Unchanged`
-/// when nothing was sent), then each `Phase` change, then `Done`.
+/// `WaitingForSecretSet`, then `Planned`, then (a cloud build first) each
+/// `Build` step and `Built`, then `Submitted` (or `Unchanged` when nothing
+/// was sent), then each `Phase` change, then `Done`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum DeployEvent {
@@ -153,6 +297,20 @@ pub enum DeployEvent {
     /// What the deploy changes, computed from the live agent before
     /// anything is sent (see [`crate::jobs::deploy_plan`]).
     Planned(DeployPlan),
+    /// A step of the cloud build made first (see [`BuildProgress`] for
+    /// their order).
+    #[cfg(feature = "cloud-build")]
+    Build(BuildProgress),
+    /// The cloud build made first succeeded: its id is deployed next.
+    #[cfg(feature = "cloud-build")]
+    Built {
+        /// The build.
+        build_id: uuid::Uuid,
+        /// Whether an earlier build of the same context was reused.
+        cached: bool,
+        /// The context hash (16 hex digits).
+        context_hash: String,
+    },
     /// The agent already runs this configuration: nothing was sent.
     Unchanged {
         /// The agent.
@@ -178,12 +336,14 @@ pub enum DeployEvent {
     },
 }
 
-/// A finished deploy.
-#[derive(Debug, Clone)]
+/// A finished deploy. Serializable (camelCase; a cloud build made first
+/// as its `buildId`, `contextHash` and `cached`), e.g. for a CLI's JSON.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub struct Deployed {
-    /// The agent as last read, with this deployment reconciled and ready.
-    pub agent: ServiceDetailsResponse,
+    /// The agent.
+    pub agent_name: String,
     /// The deployment this deploy made (or, for an update that changed
     /// nothing, the one already in place).
     pub deployment_id: String,
@@ -192,17 +352,63 @@ pub struct Deployed {
     /// True when the agent already ran this configuration, so nothing was
     /// sent (a no-change plan without [`DeployOptions::force_redeploy`]).
     pub unchanged: bool,
+    /// The plan the deploy computed from the live agent before sending.
+    pub plan: DeployPlan,
+    /// The cloud build made first, when the config's `[build]` table was
+    /// built.
+    #[cfg(feature = "cloud-build")]
+    #[serde(serialize_with = "build_summary")]
+    pub build: Option<FinishedBuild>,
+    /// The agent as last read, with this deployment reconciled and ready.
+    pub agent: ServiceDetailsResponse,
+}
+
+/// A build made first, as a deploy's JSON shows it.
+#[cfg(feature = "cloud-build")]
+fn build_summary<S: serde::Serializer>(
+    build: &Option<FinishedBuild>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Summary<'a> {
+        build_id: uuid::Uuid,
+        context_hash: &'a str,
+        cached: bool,
+    }
+    build
+        .as_ref()
+        .map(|b| Summary {
+            build_id: b.build_id(),
+            context_hash: b.context_hash(),
+            cached: b.cached(),
+        })
+        .serialize(serializer)
+}
+
+/// The `[build]` table a deploy of `config` builds first: one with no
+/// image and no build id.
+#[cfg(feature = "cloud-build")]
+fn pending_build(config: &DeployConfig) -> Option<&crate::jobs::deploy_config::BuildSettings> {
+    if config.image().is_some() || config.build_id().is_some() {
+        return None;
+    }
+    config.build()
 }
 
 /// Checks `config` for a deploy: its rules, and that it names an image or a
-/// build id (a `[build]` or `[git]` source needs a cloud build first).
+/// build id, or (feature `cloud-build`) a `[build]` table to build first.
 fn check(config: &DeployConfig) -> Result<(), Error> {
     config.validate()?;
     config.check_source()?;
+    #[cfg(feature = "cloud-build")]
+    if pending_build(config).is_some() {
+        return Ok(());
+    }
     if config.image().is_none() && config.build_id().is_none() {
         return Err(Error::InvalidRequest {
-            message: "image: a deploy needs `image` or `build_id`; run the cloud build of the \
-                      `[build]`/`[git]` source first and deploy its build id"
+            message: "image: a deploy needs `image`, `build_id` or a `[build]` table (feature \
+                      `cloud-build`); a `[git]` source cannot be deployed"
                 .into(),
         });
     }
@@ -214,57 +420,71 @@ impl Client {
     /// (`getService` answers 404), updates it when it does, then waits until
     /// the rollout of this deployment is done (see the [module
     /// docs](crate::jobs::deploy) for exactly when, and when it fails early).
+    /// Each step is reported to [`DeployOptions::on_progress`] (see
+    /// [`DeployEvent`] for the order).
     ///
     /// Before anything is sent, the config is checked
     /// ([`DeployConfig::validate`], [`DeployConfig::check_source`], and it
-    /// must name an `image` or a `build_id`): a bad config is
-    /// [`Error::InvalidRequest`] and no request is made. When the config
+    /// must name an `image`, a `build_id` or a `[build]` table): a bad config
+    /// is [`Error::InvalidRequest`] and no request is made. When the config
     /// names a `secret_set`, the deploy first waits for it to be ready
     /// (the service answers 409 to a deploy naming a set that is not;
-    /// [`DeployOptions::wait_for_secret_set`]).
+    /// [`DeployOptions::wait_for_secret_set`]). A `[build]` table with no
+    /// image or build id is built in the cloud first (see [A cloud build
+    /// first](crate::jobs::deploy#a-cloud-build-first)); [`Deployed::build`]
+    /// is that build.
     ///
     /// The config is the desired state: `scaling.min_agents` left out is
     /// sent as `0` and a Krisp VIVA filter left out as off, as the official
     /// CLI does; other fields left out keep their current values on update
     /// (see [`crate::jobs::deploy_plan`]). The region cannot change: a config
     /// naming another region than the agent's is refused before anything
-    /// is sent. Before sending, the plan is computed from the live agent
-    /// ([`DeployEvent::Planned`]); when it changes nothing, nothing is sent
-    /// unless [`DeployOptions::force_redeploy`] ([`Deployed::unchanged`]),
+    /// is sent or built. Before sending, the plan is computed from the live
+    /// agent ([`DeployEvent::Planned`]); when it changes nothing, nothing is
+    /// sent unless [`DeployOptions::force_redeploy`] ([`Deployed::unchanged`]),
     /// and the wait is for the deployment already asked for.
     pub async fn deploy(
         &self,
         config: &DeployConfig,
         options: DeployOptions,
     ) -> Result<Deployed, Error> {
-        self.deploy_with_progress(config, options, |_| {}).await
-    }
-
-    /// [`Client::deploy`], reporting each step to `on_progress` (see
-    /// [`DeployEvent`] for the order), e.g. to show it in a CLI.
-    pub async fn deploy_with_progress<F>(
-        &self,
-        config: &DeployConfig,
-        options: DeployOptions,
-        mut on_progress: F,
-    ) -> Result<Deployed, Error>
-    where
-        F: FnMut(&DeployEvent),
-    {
         check(config)?;
         let name = config.agent_name();
         if options.wait_for_secret_set
             && let Some(set_name) = config.secret_set()
         {
-            on_progress(&DeployEvent::WaitingForSecretSet {
+            options.report(DeployEvent::WaitingForSecretSet {
                 set_name: set_name.to_string(),
             });
             self.wait_secret_set_ready(set_name, options.wait).await?;
         }
 
+        // One read of the agent: the plan (and its region check), the
+        // build's region and create-or-update all come from it.
         let existing = self.live_agent(name).await?;
         let plan = DeployPlan::compute(config, existing.as_ref())?;
-        on_progress(&DeployEvent::Planned(plan.clone()));
+        options.report(DeployEvent::Planned(plan.clone()));
+
+        #[cfg(feature = "cloud-build")]
+        let build = self.build_first(config, &plan, &options).await?;
+        #[cfg(feature = "cloud-build")]
+        let built_config = build
+            .as_ref()
+            .map(|b| config.clone().with_build_id(b.build_id()));
+        #[cfg(feature = "cloud-build")]
+        let config = built_config.as_ref().unwrap_or(config);
+        #[cfg(feature = "cloud-build")]
+        if options.cancel.is_cancelled() {
+            let built = match &build {
+                Some(b) => format!("; build {} stays", b.build_id()),
+                None => String::new(),
+            };
+            return Err(Error::Cancelled {
+                what: format!("the deploy of agent {name}, before anything was deployed{built}"),
+            });
+        }
+        let mut on_progress = |event: &DeployEvent| options.report(event.clone());
+
         let created = existing.is_none();
         let answer = match existing {
             None => {
@@ -297,10 +517,14 @@ impl Client {
                         .await?
                 };
                 return Ok(Deployed {
-                    agent,
+                    agent_name: name.to_string(),
                     deployment_id,
                     created: false,
                     unchanged: true,
+                    plan,
+                    #[cfg(feature = "cloud-build")]
+                    build,
+                    agent,
                 });
             }
             Some(_) => {
@@ -330,36 +554,78 @@ impl Client {
             .rollout(name, Some(&deployment_id), options.wait, &mut on_progress)
             .await?;
         Ok(Deployed {
-            agent,
+            agent_name: name.to_string(),
             deployment_id,
             created,
             unchanged: false,
+            plan,
+            #[cfg(feature = "cloud-build")]
+            build,
+            agent,
         })
+    }
+
+    /// The cloud build of `config`'s `[build]` table, when the deploy
+    /// makes one first, in the region the plan found (the live agent's, or
+    /// the config's; else the organization's default).
+    #[cfg(feature = "cloud-build")]
+    async fn build_first(
+        &self,
+        config: &DeployConfig,
+        plan: &DeployPlan,
+        options: &DeployOptions,
+    ) -> Result<Option<FinishedBuild>, Error> {
+        let Some(settings) = pending_build(config) else {
+            return Ok(None);
+        };
+        let mut job = CloudBuild::from_settings(settings).cancel_token(options.cancel.clone());
+        if let Some(region) = plan.region.as_deref().or(config.region()) {
+            job = job.region(region);
+        }
+        if let Some(wait) = options.build_wait {
+            job = job.wait(wait);
+        }
+        if let Some(callback) = options.progress.clone() {
+            job = job.on_progress(move |step| callback(&DeployEvent::Build(step.clone())));
+        }
+        let finished = self.cloud_build(job).await?;
+        options.report(DeployEvent::Built {
+            build_id: finished.build_id(),
+            cached: finished.cached(),
+            context_hash: finished.context_hash().to_string(),
+        });
+        Ok(Some(finished))
     }
 
     /// Waits until the rollout of `deployment_id` (the
     /// `desiredDeploymentId` a create or update answered) is done: the
     /// agent's `reconciledDeploymentId` equals it and `ready` is true.
     /// Returns the agent as last read. Reports each phase change, then
-    /// `Done`, to `on_progress`.
+    /// `Done`, to [`RolloutOptions::on_progress`].
     ///
     /// A failed deployment (revision phase `Failed`, or `Degraded` while
     /// nothing serves), or one replaced by a newer deployment, is
     /// [`Error::Failed`] with the service's reason; running out of time is
     /// [`Error::Timeout`] naming the last state seen. See the [module
     /// docs](crate::jobs::deploy).
-    pub async fn wait_rollout<F>(
+    pub async fn wait_rollout(
         &self,
         agent_name: &str,
         deployment_id: &str,
-        wait: Wait,
-        mut on_progress: F,
-    ) -> Result<ServiceDetailsResponse, Error>
-    where
-        F: FnMut(&DeployEvent),
-    {
-        self.rollout(agent_name, Some(deployment_id), wait, &mut on_progress)
-            .await
+        options: RolloutOptions,
+    ) -> Result<ServiceDetailsResponse, Error> {
+        let mut on_progress = |event: &DeployEvent| {
+            if let Some(callback) = &options.progress {
+                callback(event);
+            }
+        };
+        self.rollout(
+            agent_name,
+            Some(deployment_id),
+            options.wait,
+            &mut on_progress,
+        )
+        .await
     }
 
     /// The rollout wait. With no `deployment_id`, the first
