@@ -188,7 +188,7 @@ impl ConfigFileArg {
                  or pass --config-file FILE"
             )));
         }
-        Ok(DeployConfig::from_file(&path)?.agent_name().to_string())
+        Ok(DeployConfig::from_file(&path)?.get_agent_name().to_string())
     }
 }
 

@@ -25,10 +25,10 @@ fn options() -> DeployOptions {
 
 fn config(image: &str) -> DeployConfig {
     DeployConfig::new("voice-bot")
-        .with_image(image)
-        .with_region("us-west")
-        .with_min_agents(1)
-        .with_max_agents(3)
+        .image(image)
+        .region("us-west")
+        .min_agents(1)
+        .max_agents(3)
 }
 
 /// Requests the fake saw, as `METHOD path`.
@@ -179,7 +179,7 @@ async fn a_new_agent_with_a_secret_set_reports_its_steps() {
         .await
         .unwrap();
     let mut events = Vec::new();
-    let config = config("me/bot:1").with_secret_set("bot-secrets");
+    let config = config("me/bot:1").secret_set("bot-secrets");
     client
         .deploy_with_progress(&config, options(), |e| events.push(e.clone()))
         .await
@@ -212,7 +212,7 @@ async fn deploy_waits_for_a_pending_secret_set_instead_of_409() {
         .send()
         .await
         .unwrap();
-    let config = config("me/bot:1").with_secret_set("slow-secrets");
+    let config = config("me/bot:1").secret_set("slow-secrets");
     let deployed = client.deploy(&config, options()).await.unwrap();
     assert!(deployed.created);
 }
@@ -284,13 +284,13 @@ async fn a_timeout_names_the_last_state() {
 async fn a_bad_config_sends_nothing() {
     let (fake, client) = setup().await;
     let bad = [
-        DeployConfig::new("voice-bot").with_image("me/bot"), // no tag
-        config("me/bot:1").with_max_session_duration(10),
+        DeployConfig::new("voice-bot").image("me/bot"), // no tag
+        config("me/bot:1").max_session_duration(10),
         DeployConfig::new("voice-bot"), // nothing to deploy
         // A cloud build source, but no build id yet.
-        DeployConfig::new("voice-bot").with_build(BuildSettings::new()),
-        DeployConfig::new("Voice_Bot").with_image("me/bot:1"),
-        config("me/bot:1").with_min_agents(5),
+        DeployConfig::new("voice-bot").build(BuildSettings::new()),
+        DeployConfig::new("Voice_Bot").image("me/bot:1"),
+        config("me/bot:1").min_agents(5),
     ];
     for config in bad {
         let err = client.deploy(&config, options()).await.unwrap_err();
@@ -306,7 +306,7 @@ async fn a_deploy_to_another_region_is_refused_before_the_update() {
     let (fake, client) = setup().await;
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.clear_requests();
-    let moved = config("me/bot:2").with_region("eu-central");
+    let moved = config("me/bot:2").region("eu-central");
     let err = client.deploy(&moved, options()).await.unwrap_err();
     assert!(err.to_string().contains("region cannot change"), "{err}");
     assert_eq!(calls(&fake), ["GET /v1/agents/voice-bot"]);

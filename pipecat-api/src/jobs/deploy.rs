@@ -199,7 +199,7 @@ pub struct Deployed {
 fn check(config: &DeployConfig) -> Result<(), Error> {
     config.validate()?;
     config.check_source()?;
-    if config.image().is_none() && config.build_id().is_none() {
+    if config.get_image().is_none() && config.get_build_id().is_none() {
         return Err(Error::InvalidRequest {
             message: "image: a deploy needs `image` or `build_id`; run the cloud build of the \
                       `[build]`/`[git]` source first and deploy its build id"
@@ -252,9 +252,9 @@ impl Client {
         F: FnMut(&DeployEvent),
     {
         check(config)?;
-        let name = config.agent_name();
+        let name = config.get_agent_name();
         if options.wait_for_secret_set
-            && let Some(set_name) = config.secret_set()
+            && let Some(set_name) = config.get_secret_set()
         {
             on_progress(&DeployEvent::WaitingForSecretSet {
                 set_name: set_name.to_string(),
@@ -542,9 +542,7 @@ mod tests {
 
     #[test]
     fn the_create_request_is_checked_and_is_what_deploy_sends() {
-        let config = DeployConfig::new("bot")
-            .with_image("repo/bot:1")
-            .with_max_agents(3);
+        let config = DeployConfig::new("bot").image("repo/bot:1").max_agents(3);
         let request = config.create_request().unwrap();
         let sent: CreateServiceRequest = create_body(&config).try_into().unwrap();
         assert_eq!(
@@ -552,7 +550,7 @@ mod tests {
             serde_json::to_value(&sent).unwrap()
         );
         assert_eq!(request.image.as_deref(), Some("repo/bot:1"));
-        let bad = DeployConfig::new("bot").with_max_session_duration(5);
+        let bad = DeployConfig::new("bot").max_session_duration(5);
         let err = bad.create_request().unwrap_err().to_string();
         assert!(err.contains("max_session_duration"), "{err}");
     }
@@ -560,17 +558,17 @@ mod tests {
     #[test]
     fn bodies_carry_every_field() {
         let config = DeployConfig::new("bot")
-            .with_image("me/bot:1")
-            .with_secret_set("bot-secrets")
-            .with_image_credentials("bot-pull")
-            .with_region("eu-central")
-            .with_agent_profile("agent-2x")
-            .with_websocket_auth("token")
-            .with_max_session_duration(600)
-            .with_architecture("arm64")
-            .with_min_agents(1)
-            .with_max_agents(4)
-            .with_krisp_audio_filter("tel");
+            .image("me/bot:1")
+            .secret_set("bot-secrets")
+            .image_credentials("bot-pull")
+            .region("eu-central")
+            .agent_profile("agent-2x")
+            .websocket_auth("token")
+            .max_session_duration(600)
+            .architecture("arm64")
+            .min_agents(1)
+            .max_agents(4)
+            .krisp_audio_filter("tel");
         let body = CreateServiceRequest::try_from(create_body(&config)).unwrap();
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
@@ -592,7 +590,7 @@ mod tests {
 
     #[test]
     fn what_the_file_leaves_out_is_sent_as_the_default() {
-        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        let config = DeployConfig::new("bot").image("me/bot:1");
         for body in [
             serde_json::to_value(CreateServiceRequest::try_from(create_body(&config)).unwrap()),
             serde_json::to_value(
