@@ -159,6 +159,24 @@ fn range_error_names_file_line_and_field() {
 }
 
 #[test]
+fn a_count_beyond_u32_is_refused_with_the_rule_it_breaks() {
+    // Breaks the spec's rule: that rule is named.
+    let e = err("agent_name = \"a\"\n[scaling]\nmin_agents = -1\n");
+    assert!(
+        e.contains("pcc-deploy.toml:3: scaling.min_agents: must be at least 0 (got -1)"),
+        "{e}"
+    );
+    // Within the spec's rule (no maximum), but not a count this config holds.
+    let e = err("agent_name = \"a\"\n[scaling]\nmax_agents = 5000000000\n");
+    assert!(
+        e.contains(
+            "pcc-deploy.toml:3: scaling.max_agents: must be at most 4294967295 (got 5000000000)"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
 fn unknown_keys_are_errors_with_key_and_line() {
     let e = err("agent_name = \"a\"\nimgae = \"a:1\"\n");
     assert!(
