@@ -18,7 +18,7 @@ const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 impl DeployConfig {
     /// Reads and checks a `pcc-deploy.toml` file (see the [module
-    /// docs](self) for its keys). Errors name the file, the line and the
+    /// docs](super) for its keys). Errors name the file, the line and the
     /// field.
     ///
     /// Only [`validate`](Self::validate) is run, not
