@@ -268,12 +268,13 @@ pub(crate) fn check_region(
         && wanted != actual
     {
         let name = config.get_agent_name();
-        return Err(Error::InvalidRequest {
-            message: format!(
-                "region: agent {name} is in region {actual}, the config says {wanted}; an \
+        return Err(Error::invalid_parameter(
+            &config.source_name("region"),
+            format_args!(
+                "agent {name} is in region {actual}, the config says {wanted}; an \
                  agent's region cannot change (delete it first, or deploy under another name)"
             ),
-        });
+        ));
     }
     Ok(())
 }
@@ -405,9 +406,7 @@ fn lookup(body: &Value, path: &[&str]) -> Option<PlanValue> {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value).map_err(|e| Error::InvalidRequest {
-        message: format!("body: {e}"),
-    })
+    serde_json::to_value(value).map_err(|e| Error::invalid_parameter("body", e))
 }
 
 #[cfg(test)]
