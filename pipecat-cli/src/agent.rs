@@ -179,7 +179,7 @@ impl ConfigFileArg {
             return Ok(name);
         }
         match crate::deploy::read_config(self.config_file.as_deref())? {
-            Some(config) => Ok(config.agent_name().to_string()),
+            Some(config) => Ok(config.get_agent_name().to_string()),
             None => Err(Failure::Usage(format!(
                 "no agent name: give AGENT_NAME, or run where {DEPLOY_CONFIG_FILE} is, \
                  or pass --config-file FILE"

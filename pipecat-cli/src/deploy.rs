@@ -194,15 +194,10 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
     let path = find_config(args.config.as_deref());
     let path = path.as_deref();
     let file = path.map(DeployConfig::from_file).transpose()?;
-    if let Some(config) = &file
-        && config.git().is_some()
-    {
-        let origin = config.origin().unwrap_or(DEPLOY_CONFIG_FILE);
-        return Err(Failure::Usage(format!("{origin}: [git]: {NO_GIT}")));
-    }
+    // A `[git]` table is refused by `check_source` below, with its line.
     let mut config = match (file, &args.agent_name) {
-        (Some(config), Some(name)) if config.agent_name() != name => {
-            config.with_agent_name(name.clone())
+        (Some(config), Some(name)) if config.get_agent_name() != name => {
+            config.agent_name(name.clone())
         }
         (Some(config), _) => config,
         (None, Some(name)) => DeployConfig::new(name.clone()),
@@ -213,81 +208,81 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
             )));
         }
     };
-    if (args.build || args.build_id.is_some()) && config.image().is_some() {
+    if (args.build || args.build_id.is_some()) && config.get_image().is_some() {
         // The build's image replaces the one in the file.
         config = config.without_image();
     }
     if let Some(image) = &args.image {
-        config = config.with_image(image.clone());
+        config = config.image(image.clone());
     }
     if let Some(id) = &args.build_id {
         let id = Uuid::parse_str(id.trim()).map_err(|e| {
             Failure::Usage(format!("--build-id {id:?} is not a build id (a UUID): {e}"))
         })?;
-        config = config.with_build_id(id);
+        config = config.build_id(id);
     }
     if let Some(set) = &args.secrets {
-        config = config.with_secret_set(set.clone());
+        config = config.secret_set(set.clone());
     }
     if let Some(set) = &args.credentials {
-        config = config.with_image_credentials(set.clone());
+        config = config.image_credentials(set.clone());
     }
     if let Some(region) = &args.region {
-        config = config.with_region(region.clone());
+        config = config.region(region.clone());
     }
     if let Some(n) = args.min_agents {
-        config = config.with_min_agents(n);
+        config = config.min_agents(n);
     }
     if let Some(n) = args.max_agents {
-        config = config.with_max_agents(n);
+        config = config.max_agents(n);
     }
     if let Some(profile) = &args.profile {
-        config = config
-            .without_resources()
-            .with_agent_profile(profile.clone());
+        config = config.without_resources().agent_profile(profile.clone());
     }
     if let Some(resources) = &args.resources {
         config = config
             .without_agent_profile()
-            .with_resources(parse_resources(resources)?);
+            .resources(parse_resources(resources)?);
     }
     if let Some(filter) = &args.krisp_viva_audio_filter {
-        config = config.with_krisp_audio_filter(filter.clone());
+        config = config.krisp_audio_filter(filter.clone());
     }
     if let Some(architecture) = &args.architecture {
-        config = config.with_architecture(architecture.clone());
+        config = config.architecture(architecture.clone());
     }
     if let Some(seconds) = args.max_session_duration {
-        config = config.with_max_session_duration(seconds);
+        config = config.max_session_duration(seconds);
     }
     if args.build_dir.is_some() || args.dockerfile.is_some() {
-        let mut build = config.build().cloned().unwrap_or_else(BuildSettings::new);
+        let mut build = config
+            .get_build()
+            .cloned()
+            .unwrap_or_else(BuildSettings::new);
         if let Some(dir) = &args.build_dir {
             // A flag's path is relative to the current directory.
-            build = build.with_context_dir(dir.clone()).with_base_dir(".");
+            build = build.context_dir(dir.clone()).base_dir(".");
         }
         if let Some(dockerfile) = &args.dockerfile {
-            build = build.with_dockerfile(dockerfile.clone());
+            build = build.dockerfile(dockerfile.clone());
         }
-        config = config.with_build(build);
+        config = config.build(build);
     }
-    let nothing_to_deploy = config.image().is_none()
-        && config.build_id().is_none()
-        && config.build().is_none()
-        && config.git().is_none();
-    if (args.build || (auto_yes && nothing_to_deploy)) && config.build().is_none() {
+    let nothing_to_deploy = config.get_image().is_none()
+        && config.get_build_id().is_none()
+        && config.get_build().is_none();
+    if (args.build || (auto_yes && nothing_to_deploy)) && config.get_build().is_none() {
         // Like a `[build]` table in the file: relative to the file.
         let settings = match path {
-            Some(path) => BuildSettings::new().with_base_dir(config_dir(path)),
+            Some(path) => BuildSettings::new().base_dir(config_dir(path)),
             None => BuildSettings::new(),
         };
-        config = config.with_build(settings);
+        config = config.build(settings);
     }
     if !args.allow_secret.is_empty()
-        && let Some(build) = config.build()
+        && let Some(build) = config.get_build()
     {
         // `--allow-secret` adds to `[build] allow_secrets`.
-        let mut allowed = build.allow_secrets().to_vec();
+        let mut allowed = build.get_allow_secrets().to_vec();
         for path in &args.allow_secret {
             let path = path.to_str().ok_or_else(|| {
                 Failure::Usage(format!(
@@ -297,12 +292,12 @@ fn load(args: &DeployArgs, auto_yes: bool) -> Result<DeployConfig, Failure> {
             })?;
             allowed.push(path.to_string());
         }
-        let build = build.clone().with_allow_secrets(allowed);
-        config = config.with_build(build);
+        let build = build.clone().allow_secrets(allowed);
+        config = config.build(build);
     }
     config.validate().map_err(|e| blame_flags(e, args))?;
     config.check_source()?;
-    if args.build && config.build_id().is_some() {
+    if args.build && config.get_build_id().is_some() {
         return Err(Failure::Usage(
             "--build: the config names a build_id already; remove it to build anew".into(),
         ));
@@ -383,10 +378,10 @@ fn blame_flags(e: pipecat_api::Error, args: &DeployArgs) -> Failure {
 /// The `[build]` settings when this deploy builds first (no image, no
 /// build id).
 fn build_settings(config: &DeployConfig) -> Option<&BuildSettings> {
-    if config.image().is_some() || config.build_id().is_some() {
+    if config.get_image().is_some() || config.get_build_id().is_some() {
         return None;
     }
-    config.build()
+    config.get_build()
 }
 
 /// What a deploy of `config` would send for `plan`: the library's own
@@ -431,7 +426,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
             crate::output::to_stderr(&line);
         }
     }
-    let name = config.agent_name().to_string();
+    let name = config.get_agent_name().to_string();
     match plan.action {
         PlanAction::Create => {}
         PlanAction::NoChange if !args.force => {
@@ -641,8 +636,8 @@ async fn dry_run(config: &DeployConfig, force: bool, ctx: &Ctx) -> Result<(), Fa
         }
         build_json = json!({
             "contextDir": context_dir.display().to_string(),
-            "dockerfile": settings.dockerfile(),
-            "region": config.region(),
+            "dockerfile": settings.get_dockerfile(),
+            "region": config.get_region(),
             "contextHash": packed.hash(),
             "files": packed.files(),
             "heldBack": packed.held_back(),
@@ -654,7 +649,7 @@ async fn dry_run(config: &DeployConfig, force: bool, ctx: &Ctx) -> Result<(), Fa
                 Cell::new(format!(
                     "{} ({})",
                     context_dir.display(),
-                    settings.dockerfile()
+                    settings.get_dockerfile()
                 )),
             ),
             ("Context hash", Cell::new(packed.hash())),
@@ -678,7 +673,7 @@ async fn dry_run(config: &DeployConfig, force: bool, ctx: &Ctx) -> Result<(), Fa
     if out.is_json() {
         return out.json(&json!({
             "dryRun": true,
-            "agentName": config.agent_name(),
+            "agentName": config.get_agent_name(),
             "plan": plan,
             "build": build_json,
             "deploy": body,
@@ -686,7 +681,7 @@ async fn dry_run(config: &DeployConfig, force: bool, ctx: &Ctx) -> Result<(), Fa
     }
     out.line(&format!(
         "Dry run: nothing sent. Deploying agent {} would:",
-        config.agent_name()
+        config.get_agent_name()
     ))?;
     if build.is_some() {
         out.line(

@@ -118,15 +118,15 @@ struct Plan {
 
 fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Failure> {
     let parsed = config
-        .and_then(DeployConfig::image)
+        .and_then(DeployConfig::get_image)
         .map(parse_image)
         .unwrap_or_default();
-    let docker = config.and_then(DeployConfig::docker);
+    let docker = config.and_then(DeployConfig::get_docker);
     let agent = args
         .agent_name
         .clone()
         .or(parsed.agent)
-        .or_else(|| config.map(|c| c.agent_name().to_string()))
+        .or_else(|| config.map(|c| c.get_agent_name().to_string()))
         .filter(|a| !a.trim().is_empty())
         .ok_or_else(|| {
             Failure::Usage(format!(
@@ -136,7 +136,7 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
         })?;
     let registry = match args.registry.or(parsed.registry) {
         Some(r) => Some(r),
-        None => match docker.and_then(|d| d.registry()) {
+        None => match docker.and_then(|d| d.get_registry()) {
             None => None,
             Some("dockerhub") => Some(Registry::Dockerhub),
             Some("custom") => Some(Registry::Custom),
@@ -149,20 +149,24 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
     };
     let username = args.username.clone().or(parsed.username).or_else(|| {
         docker
-            .and_then(|d| d.registry_username())
+            .and_then(|d| d.get_registry_username())
             .map(str::to_string)
     });
     let registry_url = args
         .registry_url
         .clone()
         .or(parsed.registry_url)
-        .or_else(|| docker.and_then(|d| d.registry_url()).map(str::to_string));
+        .or_else(|| {
+            docker
+                .and_then(|d| d.get_registry_url())
+                .map(str::to_string)
+        });
     let version = args
         .version
         .clone()
         .or(parsed.version)
         .unwrap_or_else(|| "latest".into());
-    let latest = !args.no_latest && docker.is_none_or(|d| d.auto_latest());
+    let latest = !args.no_latest && docker.is_none_or(|d| d.get_auto_latest());
 
     let repo = if args.no_push {
         agent.clone()
@@ -200,7 +204,7 @@ fn plan(args: &BuildPushArgs, config: Option<&DeployConfig>) -> Result<Plan, Fai
         tags.push(format!("{repo}:latest"));
     }
     let arch = config
-        .and_then(DeployConfig::architecture)
+        .and_then(DeployConfig::get_architecture)
         .unwrap_or("arm64");
     Ok(Plan {
         agent,

@@ -42,10 +42,10 @@ fn options() -> DeployOptions {
 
 fn config(image: &str) -> DeployConfig {
     DeployConfig::new("voice-bot")
-        .with_image(image)
-        .with_region("us-west")
-        .with_min_agents(1)
-        .with_max_agents(3)
+        .image(image)
+        .region("us-west")
+        .min_agents(1)
+        .max_agents(3)
 }
 
 /// Requests the fake saw, as `METHOD path`.
@@ -197,7 +197,7 @@ async fn a_new_agent_with_a_secret_set_reports_its_steps() {
         .await
         .unwrap();
     let recorded = Recorded::default();
-    let config = config("me/bot:1").with_secret_set("bot-secrets");
+    let config = config("me/bot:1").secret_set("bot-secrets");
     client
         .deploy(&config, options().on_progress(recorded.sink()))
         .await
@@ -231,7 +231,7 @@ async fn deploy_waits_for_a_pending_secret_set_instead_of_409() {
         .send()
         .await
         .unwrap();
-    let config = config("me/bot:1").with_secret_set("slow-secrets");
+    let config = config("me/bot:1").secret_set("slow-secrets");
     let deployed = client.deploy(&config, options()).await.unwrap();
     assert!(deployed.created);
 }
@@ -303,11 +303,11 @@ async fn a_timeout_names_the_last_state() {
 async fn a_bad_config_sends_nothing() {
     let (fake, client) = setup().await;
     let bad = [
-        DeployConfig::new("voice-bot").with_image("me/bot"), // no tag
-        config("me/bot:1").with_max_session_duration(10),
+        DeployConfig::new("voice-bot").image("me/bot"), // no tag
+        config("me/bot:1").max_session_duration(10),
         DeployConfig::new("voice-bot"), // nothing to deploy
-        DeployConfig::new("Voice_Bot").with_image("me/bot:1"),
-        config("me/bot:1").with_min_agents(5),
+        DeployConfig::new("Voice_Bot").image("me/bot:1"),
+        config("me/bot:1").min_agents(5),
     ];
     for config in bad {
         let err = client.deploy(&config, options()).await.unwrap_err();
@@ -318,12 +318,73 @@ async fn a_bad_config_sends_nothing() {
     assert_eq!(fake.request_count(), 0);
 }
 
+/// A Krisp VIVA filter newer than this crate's types (the fake takes
+/// `studio`, as a newer service would) is read from the file and sent.
+#[tokio::test]
+async fn a_new_krisp_filter_in_the_file_reaches_the_service() {
+    let (fake, client) = setup().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("pcc-deploy.toml");
+    std::fs::write(
+        &path,
+        "agent_name = \"voice-bot\"\nimage = \"me/bot:1\"\n\n[krisp_viva]\naudio_filter = \"studio\"\n",
+    )
+    .unwrap();
+    let config = DeployConfig::from_file(&path).unwrap();
+    let deployed = client.deploy(&config, options()).await.unwrap();
+    assert!(deployed.created);
+    let create = fake
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path == "/v1/agents")
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&create.body).unwrap();
+    assert_eq!(
+        body["krispViva"],
+        serde_json::json!({"audioFilter": "studio"})
+    );
+    let filter = deployed.agent.krisp_viva.unwrap().audio_filter.unwrap();
+    assert_eq!(filter.to_string(), "studio");
+}
+
+/// A value out of the spec's range is refused with the file, the line, the
+/// key and the rule, before anything is sent; so is one set in code.
+#[tokio::test]
+async fn an_out_of_range_value_is_refused_with_its_line_and_nothing_is_sent() {
+    let (fake, client) = setup().await;
+    let dir = tempfile::TempDir::new().unwrap();
+    let path = dir.path().join("pcc-deploy.toml");
+    std::fs::write(
+        &path,
+        "agent_name = \"voice-bot\"\nimage = \"me/bot:1\"\n[scaling]\nmax_agents = 0\n",
+    )
+    .unwrap();
+    let err = DeployConfig::from_file(&path).unwrap_err();
+    assert!(matches!(err, Error::InvalidRequest { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "request not sent: {}:4: scaling.max_agents: must be at least 1 (got 0)",
+            path.display()
+        )
+    );
+    let err = client
+        .deploy(&config("me/bot:1").max_session_duration(59), options())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "request not sent: max_session_duration: must be between 60 and 14400 (got 59)"
+    );
+    assert_eq!(fake.request_count(), 0);
+}
+
 #[tokio::test]
 async fn a_deploy_to_another_region_is_refused_before_the_update() {
     let (fake, client) = setup().await;
     client.deploy(&config("me/bot:1"), options()).await.unwrap();
     fake.clear_requests();
-    let moved = config("me/bot:2").with_region("eu-central");
+    let moved = config("me/bot:2").region("eu-central");
     let err = client.deploy(&moved, options()).await.unwrap_err();
     assert!(err.to_string().contains("region cannot change"), "{err}");
     assert_eq!(calls(&fake), ["GET /v1/agents/voice-bot"]);

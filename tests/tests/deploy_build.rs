@@ -32,7 +32,7 @@ fn bot_dir() -> tempfile::TempDir {
 
 /// `agent_name = name` and a `[build]` table for `dir`, no image.
 fn built(name: &str, dir: &tempfile::TempDir) -> DeployConfig {
-    DeployConfig::new(name).with_build(BuildSettings::new().with_base_dir(dir.path()))
+    DeployConfig::new(name).build(BuildSettings::new().base_dir(dir.path()))
 }
 
 /// Quick waits, each event recorded.
@@ -162,7 +162,7 @@ async fn the_build_is_made_in_the_agents_region_and_another_region_is_refused_be
     fake.clear_requests();
     let (options, events) = recording();
     let err = client
-        .deploy(&built("eu-bot", &dir).with_region("us-east"), options)
+        .deploy(&built("eu-bot", &dir).region("us-east"), options)
         .await
         .unwrap_err();
     assert!(

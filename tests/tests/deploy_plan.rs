@@ -38,17 +38,15 @@ fn options() -> DeployOptions {
 
 /// The file after `[scaling]` was removed.
 fn bare(image: &str) -> DeployConfig {
-    DeployConfig::new("plan-bot")
-        .with_image(image)
-        .with_region("us-west")
+    DeployConfig::new("plan-bot").image(image).region("us-west")
 }
 
 /// The file with warm agents and a Krisp filter.
 fn warm(image: &str) -> DeployConfig {
     bare(image)
-        .with_min_agents(2)
-        .with_max_agents(4)
-        .with_krisp_audio_filter("tel")
+        .min_agents(2)
+        .max_agents(4)
+        .krisp_audio_filter("tel")
 }
 
 /// Requests other than reads, as `METHOD path`.
@@ -110,7 +108,7 @@ async fn the_plan_lists_exactly_the_changed_fields_and_reads_only() {
     client.deploy(&warm("me/bot:1"), options()).await.unwrap();
     fake.clear_requests();
 
-    let next = warm("me/bot:2").with_max_agents(6);
+    let next = warm("me/bot:2").max_agents(6);
     let plan = client.plan_deploy(&next).await.unwrap();
     assert_eq!(plan.action, PlanAction::Update);
     let listed: Vec<_> = plan
@@ -145,7 +143,7 @@ async fn the_plan_lists_exactly_the_changed_fields_and_reads_only() {
 
     // A new agent plans a create with every field sent.
     let plan = client
-        .plan_deploy(&warm("me/other:1").with_agent_name("new-bot"))
+        .plan_deploy(&warm("me/other:1").agent_name("new-bot"))
         .await
         .unwrap();
     assert_eq!(plan.action, PlanAction::Create);

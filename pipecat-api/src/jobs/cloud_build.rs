@@ -162,11 +162,12 @@ impl CloudBuild {
     /// [`new`](Self::new). [`Client::deploy`] builds a `[build]` table this
     /// way.
     pub fn from_settings(settings: &BuildSettings) -> Self {
-        let mut build = CloudBuild::new(settings.context_path()).dockerfile(settings.dockerfile());
-        for pattern in settings.exclude_patterns() {
+        let mut build =
+            CloudBuild::new(settings.context_path()).dockerfile(settings.get_dockerfile());
+        for pattern in settings.get_exclude_patterns() {
             build = build.exclude(pattern.clone());
         }
-        for path in settings.allow_secrets() {
+        for path in settings.get_allow_secrets() {
             build = build.allow_secret(path);
         }
         build

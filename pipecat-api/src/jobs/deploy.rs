@@ -390,10 +390,10 @@ fn build_summary<S: serde::Serializer>(
 /// image and no build id.
 #[cfg(feature = "cloud-build")]
 fn pending_build(config: &DeployConfig) -> Option<&crate::jobs::deploy_config::BuildSettings> {
-    if config.image().is_some() || config.build_id().is_some() {
+    if config.get_image().is_some() || config.get_build_id().is_some() {
         return None;
     }
-    config.build()
+    config.get_build()
 }
 
 /// Checks `config` for a deploy: its rules, and that it names an image or a
@@ -405,7 +405,7 @@ fn check(config: &DeployConfig) -> Result<(), Error> {
     if pending_build(config).is_some() {
         return Ok(());
     }
-    if config.image().is_none() && config.build_id().is_none() {
+    if config.get_image().is_none() && config.get_build_id().is_none() {
         return Err(Error::InvalidRequest {
             message: "image: a deploy needs `image`, `build_id` or a `[build]` table (feature \
                       `cloud-build`); a `[git]` source cannot be deployed"
@@ -449,9 +449,9 @@ impl Client {
         options: DeployOptions,
     ) -> Result<Deployed, Error> {
         check(config)?;
-        let name = config.agent_name();
+        let name = config.get_agent_name();
         if options.wait_for_secret_set
-            && let Some(set_name) = config.secret_set()
+            && let Some(set_name) = config.get_secret_set()
         {
             options.report(DeployEvent::WaitingForSecretSet {
                 set_name: set_name.to_string(),
@@ -470,7 +470,7 @@ impl Client {
         #[cfg(feature = "cloud-build")]
         let built_config = build
             .as_ref()
-            .map(|b| config.clone().with_build_id(b.build_id()));
+            .map(|b| config.clone().build_id(b.build_id()));
         #[cfg(feature = "cloud-build")]
         let config = built_config.as_ref().unwrap_or(config);
         #[cfg(feature = "cloud-build")]
@@ -579,7 +579,7 @@ impl Client {
             return Ok(None);
         };
         let mut job = CloudBuild::from_settings(settings).cancel_token(options.cancel.clone());
-        if let Some(region) = plan.region.as_deref().or(config.region()) {
+        if let Some(region) = plan.region.as_deref().or(config.get_region()) {
             job = job.region(region);
         }
         if let Some(wait) = options.build_wait {
@@ -808,9 +808,7 @@ mod tests {
 
     #[test]
     fn the_create_request_is_checked_and_is_what_deploy_sends() {
-        let config = DeployConfig::new("bot")
-            .with_image("repo/bot:1")
-            .with_max_agents(3);
+        let config = DeployConfig::new("bot").image("repo/bot:1").max_agents(3);
         let request = config.create_request().unwrap();
         let sent: CreateServiceRequest = create_body(&config).try_into().unwrap();
         assert_eq!(
@@ -818,7 +816,7 @@ mod tests {
             serde_json::to_value(&sent).unwrap()
         );
         assert_eq!(request.image.as_deref(), Some("repo/bot:1"));
-        let bad = DeployConfig::new("bot").with_max_session_duration(5);
+        let bad = DeployConfig::new("bot").max_session_duration(5);
         let err = bad.create_request().unwrap_err().to_string();
         assert!(err.contains("max_session_duration"), "{err}");
     }
@@ -826,17 +824,17 @@ mod tests {
     #[test]
     fn bodies_carry_every_field() {
         let config = DeployConfig::new("bot")
-            .with_image("me/bot:1")
-            .with_secret_set("bot-secrets")
-            .with_image_credentials("bot-pull")
-            .with_region("eu-central")
-            .with_agent_profile("agent-2x")
-            .with_websocket_auth("token")
-            .with_max_session_duration(600)
-            .with_architecture("arm64")
-            .with_min_agents(1)
-            .with_max_agents(4)
-            .with_krisp_audio_filter("tel");
+            .image("me/bot:1")
+            .secret_set("bot-secrets")
+            .image_credentials("bot-pull")
+            .region("eu-central")
+            .agent_profile("agent-2x")
+            .websocket_auth("token")
+            .max_session_duration(600)
+            .architecture("arm64")
+            .min_agents(1)
+            .max_agents(4)
+            .krisp_audio_filter("tel");
         let body = CreateServiceRequest::try_from(create_body(&config)).unwrap();
         assert_eq!(
             serde_json::to_value(&body).unwrap(),
@@ -858,7 +856,7 @@ mod tests {
 
     #[test]
     fn what_the_file_leaves_out_is_sent_as_the_default() {
-        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        let config = DeployConfig::new("bot").image("me/bot:1");
         for body in [
             serde_json::to_value(CreateServiceRequest::try_from(create_body(&config)).unwrap()),
             serde_json::to_value(

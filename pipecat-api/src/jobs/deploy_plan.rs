@@ -43,8 +43,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::jobs::deploy_config::DeployConfig;
-use crate::jobs::deploy_request::{create_body, update_body};
-use crate::types::{CreateServiceRequest, ServiceDetailsResponse, UpdateServiceRequest};
+use crate::types::ServiceDetailsResponse;
 use crate::{Client, Error};
 
 /// What a deploy would do to the agent.
@@ -150,13 +149,14 @@ impl DeployPlan {
         live: Option<&ServiceDetailsResponse>,
     ) -> Result<DeployPlan, Error> {
         config.validate()?;
-        let name = config.agent_name().to_string();
+        let name = config.get_agent_name().to_string();
         // A `[build]` source with no image or build id yet: the build
         // supplies `buildId`.
-        let pending_build =
-            config.image().is_none() && config.build_id().is_none() && config.build().is_some();
+        let pending_build = config.get_image().is_none()
+            && config.get_build_id().is_none()
+            && config.get_build().is_some();
         let Some(live) = live else {
-            let body = CreateServiceRequest::try_from(create_body(config)).map_err(invalid)?;
+            let body = config.create_request()?;
             let body = to_json(&body)?;
             let mut changes: Vec<FieldChange> = FIELDS
                 .iter()
@@ -169,7 +169,7 @@ impl DeployPlan {
                     })
                 })
                 .collect();
-            if let Some(region) = config.region() {
+            if let Some(region) = config.get_region() {
                 changes.insert(0, change("region", "region", PlanValue::Unset, set(region)));
             }
             if pending_build {
@@ -186,13 +186,13 @@ impl DeployPlan {
             return Ok(DeployPlan {
                 agent_name: name,
                 action: PlanAction::Create,
-                region: config.region().map(str::to_string),
+                region: config.get_region().map(str::to_string),
                 live_deployment_id: None,
                 changes,
             });
         };
         check_region(config, live)?;
-        let body = UpdateServiceRequest::try_from(update_body(config, false)).map_err(invalid)?;
+        let body = config.update_request(false)?;
         let body = to_json(&body)?;
         let live_json = to_json(live)?;
         let mut changes = Vec::new();
@@ -241,7 +241,7 @@ impl Client {
     /// request the config makes. See the [module docs](crate::jobs::deploy_plan).
     pub async fn plan_deploy(&self, config: &DeployConfig) -> Result<DeployPlan, Error> {
         config.validate()?;
-        let live = self.live_agent(config.agent_name()).await?;
+        let live = self.live_agent(config.get_agent_name()).await?;
         DeployPlan::compute(config, live.as_ref())
     }
 
@@ -264,16 +264,17 @@ pub(crate) fn check_region(
     config: &DeployConfig,
     live: &ServiceDetailsResponse,
 ) -> Result<(), Error> {
-    if let (Some(wanted), Some(actual)) = (config.region(), live.region.as_deref())
+    if let (Some(wanted), Some(actual)) = (config.get_region(), live.region.as_deref())
         && wanted != actual
     {
-        let name = config.agent_name();
-        return Err(Error::InvalidRequest {
-            message: format!(
-                "region: agent {name} is in region {actual}, the config says {wanted}; an \
+        let name = config.get_agent_name();
+        return Err(Error::invalid_parameter(
+            &config.source_name("region"),
+            format_args!(
+                "agent {name} is in region {actual}, the config says {wanted}; an \
                  agent's region cannot change (delete it first, or deploy under another name)"
             ),
-        });
+        ));
     }
     Ok(())
 }
@@ -405,15 +406,7 @@ fn lookup(body: &Value, path: &[&str]) -> Option<PlanValue> {
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Value, Error> {
-    serde_json::to_value(value).map_err(|e| Error::InvalidRequest {
-        message: format!("body: {e}"),
-    })
-}
-
-fn invalid(e: crate::types::error::ConversionError) -> Error {
-    Error::InvalidRequest {
-        message: format!("body: {e}"),
-    }
+    serde_json::to_value(value).map_err(|e| Error::invalid_parameter("body", e))
 }
 
 #[cfg(test)]
@@ -445,9 +438,9 @@ mod tests {
     #[test]
     fn the_same_config_plans_no_change() {
         let config = DeployConfig::new("bot")
-            .with_image("me/bot:1")
-            .with_secret_set("bot-secrets")
-            .with_max_agents(5);
+            .image("me/bot:1")
+            .secret_set("bot-secrets")
+            .max_agents(5);
         let plan = DeployPlan::compute(&config, Some(&live(0, 5, None))).unwrap();
         assert_eq!(plan.action, PlanAction::NoChange, "{plan:?}");
         assert!(plan.changes.is_empty());
@@ -456,7 +449,7 @@ mod tests {
 
     #[test]
     fn a_file_without_scaling_or_krisp_plans_their_defaults() {
-        let config = DeployConfig::new("bot").with_image("me/bot:1");
+        let config = DeployConfig::new("bot").image("me/bot:1");
         let plan = DeployPlan::compute(&config, Some(&live(2, 5, Some("tel")))).unwrap();
         assert_eq!(plan.action, PlanAction::Update);
         assert_eq!(
@@ -474,11 +467,11 @@ mod tests {
     #[test]
     fn only_changed_fields_are_listed_and_unreported_ones_count_as_changes() {
         let config = DeployConfig::new("bot")
-            .with_image("me/bot:2")
-            .with_secret_set("bot-secrets")
-            .with_max_agents(5)
-            .with_max_session_duration(600)
-            .with_architecture("arm64");
+            .image("me/bot:2")
+            .secret_set("bot-secrets")
+            .max_agents(5)
+            .max_session_duration(600)
+            .architecture("arm64");
         let plan = DeployPlan::compute(&config, Some(&live(0, 5, None))).unwrap();
         assert_eq!(
             fields(&plan),
@@ -493,9 +486,9 @@ mod tests {
     #[test]
     fn a_new_agent_plans_a_create_with_every_field_sent() {
         let config = DeployConfig::new("bot")
-            .with_image("me/bot:1")
-            .with_region("eu-central")
-            .with_secret_set("bot-secrets");
+            .image("me/bot:1")
+            .region("eu-central")
+            .secret_set("bot-secrets");
         let plan = DeployPlan::compute(&config, None).unwrap();
         assert_eq!(plan.action, PlanAction::Create);
         assert_eq!(
@@ -523,13 +516,13 @@ mod tests {
     #[test]
     fn a_pending_build_and_another_region() {
         let config =
-            DeployConfig::new("bot").with_build(crate::jobs::deploy_config::BuildSettings::new());
+            DeployConfig::new("bot").build(crate::jobs::deploy_config::BuildSettings::new());
         let plan = DeployPlan::compute(&config, Some(&live(0, 50, None))).unwrap();
         assert_eq!(plan.changes[0].field, "build_id");
         assert_eq!(plan.changes[0].new, PlanValue::PendingBuild);
         let moved = DeployConfig::new("bot")
-            .with_image("me/bot:1")
-            .with_region("eu-central");
+            .image("me/bot:1")
+            .region("eu-central");
         let err = DeployPlan::compute(&moved, Some(&live(0, 50, None)))
             .unwrap_err()
             .to_string();

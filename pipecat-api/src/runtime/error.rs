@@ -245,6 +245,19 @@ impl Error {
         Error::invalid_request(format!("{parameter}: {problem}"))
     }
 
+    /// Input refused before anything was sent, each problem naming where
+    /// it is and the rule (a file's reader lists every problem it found; at
+    /// most [`MAX_PROBLEMS`] are listed, the rest counted).
+    pub(crate) fn refused(mut problems: Vec<String>) -> Self {
+        let more = problems.len().saturating_sub(MAX_PROBLEMS);
+        problems.truncate(MAX_PROBLEMS);
+        let mut message = problems.join("; ");
+        if more > 0 {
+            message.push_str(&format!("; and {more} more"));
+        }
+        Error::InvalidRequest { message }
+    }
+
     /// A parameter broke a rule; `message` names it and the rule (a
     /// parser's wording, such as a regex, is put in words first).
     pub(crate) fn invalid_request(message: String) -> Self {
@@ -353,6 +366,9 @@ pub(crate) fn error_chain(e: &reqwest::Error) -> String {
 
 /// At most this much of an error body is read and kept.
 pub(crate) const MAX_ERROR_BODY: usize = 64 * 1024;
+/// At most this many problems are listed in one [`Error::refused`].
+const MAX_PROBLEMS: usize = 20;
+
 /// At most this much of a non-JSON body is quoted in a message.
 const MAX_QUOTED: usize = 200;
 

@@ -136,9 +136,9 @@ impl EnvFile {
         let origin = path.display().to_string();
         // A regular file only (a FIFO would hang the read), of bounded size.
         let bytes = crate::jobs::regular_file::read(path, MAX_ENV_FILE_BYTES)
-            .map_err(|e| refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
+            .map_err(|e| Error::refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
         let text = String::from_utf8(bytes)
-            .map_err(|_| refused(vec![format!("{origin}: the file is not UTF-8 text")]))?;
+            .map_err(|_| Error::refused(vec![format!("{origin}: the file is not UTF-8 text")]))?;
         Self::parse(&text, &origin)
     }
 
@@ -216,7 +216,7 @@ impl EnvFile {
         if problems.is_empty() {
             Ok(EnvFile { secrets, warnings })
         } else {
-            Err(refused(problems))
+            Err(Error::refused(problems))
         }
     }
 }
@@ -242,20 +242,6 @@ pub fn read_env_file(path: impl AsRef<Path>) -> Result<Vec<(String, SecretValue)
 /// ```
 pub fn parse_env(text: &str, origin: &str) -> Result<Vec<(String, SecretValue)>, Error> {
     EnvFile::parse(text, origin).map(|file| file.secrets)
-}
-
-/// At most this many problems are listed in one error; the rest are counted.
-const MAX_PROBLEMS: usize = 20;
-
-/// The one way this module makes an error.
-fn refused(mut problems: Vec<String>) -> Error {
-    let more = problems.len().saturating_sub(MAX_PROBLEMS);
-    problems.truncate(MAX_PROBLEMS);
-    let mut message = problems.join("; ");
-    if more > 0 {
-        message.push_str(&format!("; and {more} more"));
-    }
-    Error::InvalidRequest { message }
 }
 
 /// A key as shown in an error: as written when it is short printable ASCII
