@@ -82,6 +82,7 @@ pub use generated::json_schemas;
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
 pub use jobs::follow::Follow;
+pub use jobs::poll::JobState;
 pub use jobs::wait::Wait;
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;
@@ -91,7 +92,7 @@ pub use runtime::client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
     DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
 };
-pub use runtime::error::{ApiError, Error, SpendLimit};
+pub use runtime::error::{ApiError, Error, Job, LastState, SpendLimit};
 pub use runtime::response::Response;
 pub use runtime::retry::RetryPolicy;
 pub use session::Connection;
