@@ -94,8 +94,13 @@ fn env_set(name: &str) -> bool {
 
 /// The key in `path`, surrounding whitespace removed.
 fn read_key(path: &Path, flag: &str) -> Result<String, Failure> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Failure::Usage(format!("{flag} {}: cannot read it: {e}", path.display())))?;
+    // Local I/O, not usage: exits 1.
+    let text = std::fs::read_to_string(path).map_err(|source| {
+        Failure::Api(pipecat_api::Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    })?;
     let key = text.trim();
     if key.is_empty() {
         return Err(Failure::Usage(format!(

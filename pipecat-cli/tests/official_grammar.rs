@@ -332,7 +332,9 @@ async fn every_official_command_line_works_unchanged() {
         .send()
         .await
         .unwrap();
-    let quick = pipecat_api::Wait::up_to(std::time::Duration::from_secs(5)).polling(
+    let quick = pipecat_api::Wait::default()
+        .timeout(std::time::Duration::from_secs(5))
+        .polling(
         std::time::Duration::from_millis(10),
         std::time::Duration::from_millis(50),
     );
