@@ -603,12 +603,10 @@ async fn follow_build_logs(
         .and_then(|v| v.trim().parse::<f64>().ok())
         .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
         .unwrap_or(std::time::Duration::from_secs(6 * 3600));
-    let wait = pipecat_api::Wait::default()
-        .timeout(timeout)
-        .polling(
-            std::time::Duration::from_millis(200),
-            std::time::Duration::from_secs(2),
-        );
+    let wait = pipecat_api::Wait::default().timeout(timeout).polling(
+        std::time::Duration::from_millis(200),
+        std::time::Duration::from_secs(2),
+    );
     let out = &ctx.out;
     let mut log = std::pin::pin!(client.follow_build_logs(id, wait));
     while let Some(event) = log.next().await {

@@ -211,9 +211,9 @@ async fn agent_start_shows_the_room_but_never_the_token() {
     let quick = pipecat_api::Wait::default()
         .timeout(std::time::Duration::from_secs(5))
         .polling(
-        std::time::Duration::from_millis(10),
-        std::time::Duration::from_millis(50),
-    );
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(50),
+        );
     client(&fake)
         .wait_agent_ready("talker", quick)
         .await
@@ -1138,9 +1138,9 @@ async fn snapshots_of_agent_commands() {
     let quick = pipecat_api::Wait::default()
         .timeout(std::time::Duration::from_secs(5))
         .polling(
-        std::time::Duration::from_millis(10),
-        std::time::Duration::from_millis(50),
-    );
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(50),
+        );
     client(&fake)
         .wait_agent_ready("snap-bot", quick)
         .await
@@ -2124,7 +2124,9 @@ async fn a_disk_error_exits_1_not_2() {
     let path = dir.to_string_lossy().into_owned();
     let out = cli(
         &fake,
-        &["secrets", "set", "disk-set", "--file", &path, "--output", "json"],
+        &[
+            "secrets", "set", "disk-set", "--file", &path, "--output", "json",
+        ],
     )
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));

@@ -749,7 +749,11 @@ async fn following_a_build_log_yields_each_line_once_in_order_then_the_outcome()
     assert_eq!(lines, whole.logs);
     assert_eq!(lines.len(), 6, "{lines:?}");
     // It polled while the build was going, not once.
-    assert!(calls(&fake, "getBuild") >= 4, "{}", calls(&fake, "getBuild"));
+    assert!(
+        calls(&fake, "getBuild") >= 4,
+        "{}",
+        calls(&fake, "getBuild")
+    );
 
     // A failed build: its lines, then the typed failure with the build.
     fake.fail_next_build("pip install failed");
@@ -793,5 +797,8 @@ async fn following_a_build_that_does_not_end_by_the_deadline_is_a_timeout_with_i
             if b.status == Some(BuildStatus::Building)),
         "{last:?}"
     );
-    assert!(err.to_string().contains("last seen: status building"), "{err}");
+    assert!(
+        err.to_string().contains("last seen: status building"),
+        "{err}"
+    );
 }

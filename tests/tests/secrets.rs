@@ -707,8 +707,14 @@ async fn waiting_on_a_failed_set_returns_its_message() {
     let Some(pipecat_api::JobState::SecretSet(set)) = last.job_state() else {
         panic!("{last:?}")
     };
-    assert_eq!(set.status, Some(pipecat_api::types::SecretSetStatus::Failed));
-    assert_eq!(set.error_message.as_deref(), Some("quota exceeded in us-west"));
+    assert_eq!(
+        set.status,
+        Some(pipecat_api::types::SecretSetStatus::Failed)
+    );
+    assert_eq!(
+        set.error_message.as_deref(),
+        Some("quota exceeded in us-west")
+    );
     insta::assert_snapshot!(err.to_string(), @"secret set my-secrets failed: quota exceeded in us-west; fix the cause and try again");
 }
 
@@ -735,7 +741,10 @@ async fn waiting_gives_up_at_the_deadline() {
             if set.status == Some(pipecat_api::types::SecretSetStatus::Pending)),
         "{last:?}"
     );
-    assert!(err.to_string().contains("last seen: status pending"), "{err}");
+    assert!(
+        err.to_string().contains("last seen: status pending"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     let err = client
         .wait_secret_set_ready("missing-set", quick_wait(150))

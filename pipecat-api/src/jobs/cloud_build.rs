@@ -556,7 +556,12 @@ impl Client {
 
     /// The error of a failed (or timed-out) build: `reason` (its message)
     /// and the last lines of its log (as far as they can be read).
-    async fn build_failure(&self, build_id: uuid::Uuid, build: types::Build, reason: String) -> Error {
+    async fn build_failure(
+        &self,
+        build_id: uuid::Uuid,
+        build: types::Build,
+        reason: String,
+    ) -> Error {
         let mut reason = reason;
         match self
             .get_build_logs()

@@ -1893,7 +1893,10 @@ auto_latest = false
         );
         let missing = dir.join("missing.toml");
         let e = DeployConfig::from_file(&missing).unwrap_err();
-        assert!(matches!(&e, Error::Io { path, .. } if path == &missing), "{e:?}");
+        assert!(
+            matches!(&e, Error::Io { path, .. } if path == &missing),
+            "{e:?}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

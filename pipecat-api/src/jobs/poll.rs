@@ -138,7 +138,11 @@ pub(crate) enum PollError<S, P> {
 impl<S, P> PollError<S, P> {
     /// The library's error for this end of the wait for `job`: `to_state`
     /// makes the typed last state.
-    pub(crate) fn into_error(self, job: Job, to_state: impl FnOnce(S, Option<P>) -> JobState) -> Error {
+    pub(crate) fn into_error(
+        self,
+        job: Job,
+        to_state: impl FnOnce(S, Option<P>) -> JobState,
+    ) -> Error {
         match self {
             PollError::Fetch(error) => error,
             PollError::Failed { state, reason } => Error::Failed {
@@ -218,10 +222,7 @@ pub(crate) struct Poller {
 impl Poller {
     /// A wait starting now, as `wait` says.
     pub(crate) fn new(wait: &Wait) -> Self {
-        Poller::with_backoff(
-            wait,
-            Backoff::new(wait.initial_interval, wait.max_interval),
-        )
+        Poller::with_backoff(wait, Backoff::new(wait.initial_interval, wait.max_interval))
     }
 
     fn with_backoff(wait: &Wait, backoff: Backoff) -> Self {
@@ -308,10 +309,7 @@ mod tests {
 
     /// Polls a counter that never finishes; returns the instants of the
     /// polls, relative to the start, and how the wait ended.
-    async fn never_done(
-        wait: &Wait,
-        seed: u64,
-    ) -> (Vec<Duration>, PollError<u32, &'static str>) {
+    async fn never_done(wait: &Wait, seed: u64) -> (Vec<Duration>, PollError<u32, &'static str>) {
         let start = Instant::now();
         let polls = RefCell::new(Vec::new());
         let poller = Poller::with_backoff(
@@ -348,7 +346,11 @@ mod tests {
                 );
                 nominal = nominal.mul_f64(1.5).min(Duration::from_secs(1));
             }
-            assert_eq!(nominal, Duration::from_secs(1), "seed {seed}: never reached the max");
+            assert_eq!(
+                nominal,
+                Duration::from_secs(1),
+                "seed {seed}: never reached the max"
+            );
             // The last poll is at the deadline, never after it.
             assert_eq!(polls.last(), Some(&Duration::from_secs(10)), "seed {seed}");
             let PollError::TimedOut {
@@ -435,7 +437,9 @@ mod tests {
             state: set,
             reason: "quota".into(),
         }
-        .into_error(Job::SecretSet { name: "s".into() }, |s, _| JobState::SecretSet(s));
+        .into_error(Job::SecretSet { name: "s".into() }, |s, _| {
+            JobState::SecretSet(s)
+        });
         assert_eq!(
             error.to_string(),
             "secret set s failed: quota; fix the cause and try again"

@@ -54,8 +54,7 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
         md5: Md5::new(),
         bytes: 0,
     };
-    let gzip = gzip::ParallelGzip::new(out, workers)
-        .map_err(|err| Error::io(root, err))?;
+    let gzip = gzip::ParallelGzip::new(out, workers).map_err(|err| Error::io(root, err))?;
     let mut tar = tar::Builder::new(gzip);
     for file in files {
         if let Some(target) = &file.link {
