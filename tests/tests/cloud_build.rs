@@ -733,7 +733,10 @@ async fn follow_all(
             Err(error) => end = Some(Err(error)),
         }
     }
-    (lines, end.expect("the follow ends with the outcome"))
+    let Some(end) = end else {
+        panic!("the follow ended without the outcome: {lines:?}");
+    };
+    (lines, end)
 }
 
 #[tokio::test]

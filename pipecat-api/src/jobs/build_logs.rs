@@ -87,7 +87,7 @@ impl BuildLogs<'_> {
                         build_id: self.build_id,
                     },
                     waited: self.poller.waited(),
-                    last: JobState::Build(std::mem::take(&mut self.last)).into(),
+                    last: JobState::Build(Box::new(std::mem::take(&mut self.last))).into(),
                 }));
             }
             self.polled = true;
@@ -142,7 +142,7 @@ impl BuildLogs<'_> {
                     build_id: self.build_id,
                 },
                 reason,
-                last: JobState::Build(build).into(),
+                last: JobState::Build(Box::new(build)).into(),
             })),
             Verdict::Pending(()) => self.last = build,
         }

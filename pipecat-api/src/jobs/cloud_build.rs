@@ -533,7 +533,9 @@ impl Client {
                 return Err(self.build_failure(build_id, state, reason).await);
             }
             Err(end) => {
-                return Err(end.into_error(Job::Build { build_id }, |b, _| JobState::Build(b)));
+                return Err(
+                    end.into_error(Job::Build { build_id }, |b, _| JobState::Build(Box::new(b)))
+                );
             }
         };
         build.report(BuildProgress::Done { build_id });
@@ -586,7 +588,7 @@ impl Client {
         Error::Failed {
             job: Job::Build { build_id },
             reason,
-            last: JobState::Build(build).into(),
+            last: JobState::Build(Box::new(build)).into(),
         }
     }
 }

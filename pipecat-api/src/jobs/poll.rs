@@ -40,7 +40,7 @@ pub enum JobState {
         phase: Option<crate::deploy::RolloutPhase>,
     },
     /// The build as `getBuild` answered.
-    Build(Build),
+    Build(Box<Build>),
 }
 
 impl JobState {
