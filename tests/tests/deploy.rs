@@ -378,8 +378,10 @@ async fn degraded_and_unavailable_fails_with_the_condition_reason() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the deployment of agent voice-bot failed: degraded and unavailable: \
+        format!(
+            "the rollout of deployment {id} of agent voice-bot failed: degraded and unavailable: \
          CrashLoopBackOff: bot.py exited: KeyError OPENAI_API_KEY; fix the cause and try again"
+        )
     );
     // A phase newer than this crate was not a failure: the wait went on.
     assert_eq!(events, [DeployEvent::Phase(RolloutPhase::Progressing)]);
