@@ -2085,9 +2085,10 @@ async fn fifos_where_files_are_expected_are_errors_naming_them_not_hangs() {
     })
     .await
     .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Local I/O: exit 1, not 2 ("usage").
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("pcc-deploy.toml: cannot read the file: not a regular file (a FIFO"),
+        stderr(&out).contains("cannot use pcc-deploy.toml: not a regular file (a FIFO"),
         "{}",
         stderr(&out)
     );
@@ -2104,9 +2105,9 @@ async fn fifos_where_files_are_expected_are_errors_naming_them_not_hangs() {
     })
     .await
     .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("cannot read .dockerignore: not a regular file (a FIFO"),
+        stderr(&out).contains(".dockerignore: not a regular file (a FIFO"),
         "{}",
         stderr(&out)
     );
