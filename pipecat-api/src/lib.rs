@@ -32,7 +32,11 @@
 //! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`), and
 //!   agent logs that follow like `tail -f`: [`follow`] (`get_logs()…follow()`);
 //! - waiting for asynchronous work: [`Client::wait_secret_set_ready`],
-//!   [`Client::wait_agent_ready`], [`Client::wait_rollout`];
+//!   [`Client::wait_agent_ready`], [`Client::wait_rollout`], and a build's
+//!   log until the build ends: [`Client::follow_build_logs`]; every wait
+//!   and follow shares one jittered back-off ([`Wait`]), and a job that
+//!   failed or timed out says which ([`Job`]) and keeps its last state
+//!   ([`JobState`]);
 //! - jobs in one call: [`Client::deploy`] (create or update an agent from a
 //!   [`deploy_config::DeployConfig`] and wait for its rollout, see
 //!   [`deploy`]) and [`Client::put_secrets_from_env_file`],
