@@ -497,7 +497,8 @@ pub async fn run_upload() -> anyhow::Result<()> {
         .build()?;
     let raw = reqwest::Client::new();
     let marker = dir.join("bench-round.txt");
-    let wait = pipecat_api::Wait::up_to(Duration::from_secs(60))
+    let wait = pipecat_api::Wait::default()
+        .timeout(Duration::from_secs(60))
         .polling(Duration::from_millis(5), Duration::from_millis(20));
     let (mut ours, mut theirs, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
     let mut size = 0u64;

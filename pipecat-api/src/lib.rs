@@ -32,7 +32,11 @@
 //! - paged listings as streams: [`pages`] (`get_logs()…into_stream()`), and
 //!   agent logs that follow like `tail -f`: [`follow`] (`get_logs()…follow()`);
 //! - waiting for asynchronous work: [`Client::wait_secret_set_ready`],
-//!   [`Client::wait_agent_ready`], [`Client::wait_rollout`];
+//!   [`Client::wait_agent_ready`], [`Client::wait_rollout`], and a build's
+//!   log until the build ends: [`Client::follow_build_logs`]; every wait
+//!   and follow shares one jittered back-off ([`Wait`]), and a job that
+//!   failed or timed out says which ([`Job`]) and keeps its last state
+//!   ([`JobState`]);
 //! - jobs in one call: [`Client::deploy`] (create or update an agent from a
 //!   [`deploy_config::DeployConfig`] and wait for its rollout, see
 //!   [`deploy`]), [`Client::put_secret_set`] (pairs and/or a `.env` file
@@ -84,6 +88,7 @@ pub use generated::json_schemas;
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
 pub use jobs::follow::Follow;
+pub use jobs::poll::JobState;
 pub use jobs::secret_sets::{CheckedSecretSet, SecretSetUpdate};
 pub use jobs::wait::Wait;
 /// Request methods, for [`Client::session_proxy`].
@@ -95,7 +100,7 @@ pub use runtime::client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_HOST, DEFAULT_MAX_ANSWER_BYTES,
     DEFAULT_TIMEOUT, ENV_HOST, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT,
 };
-pub use runtime::error::{ApiError, Error, SpendLimit};
+pub use runtime::error::{ApiError, Error, Job, LastState, SpendLimit};
 pub use runtime::response::Response;
 pub use runtime::retry::RetryPolicy;
 pub use session::Connection;

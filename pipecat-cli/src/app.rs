@@ -293,14 +293,25 @@ mod tests {
 
     #[test]
     fn a_timeout_is_a_json_document_with_exit_code_3() {
+        let agent: pipecat_api::types::ServiceDetailsResponse =
+            serde_json::from_value(serde_json::json!({"desiredDeploymentId": "d1"})).unwrap();
         let failure = Failure::Api(pipecat_api::Error::Timeout {
-            what: "agent my-agent to be ready".into(),
+            job: pipecat_api::Job::Rollout {
+                agent_name: "my-agent".into(),
+                deployment_id: Some("d1".into()),
+            },
             waited: std::time::Duration::from_secs(300),
+            last: pipecat_api::JobState::Rollout {
+                agent: Box::new(agent),
+                phase: Some(pipecat_api::deploy::RolloutPhase::WaitingForOperator),
+            }
+            .into(),
         });
         let doc = failure.document(&failure.message());
         assert_eq!(doc["error"]["kind"], "timeout");
         assert_eq!(doc["error"]["exit_code"], 3);
         assert_eq!(doc["error"]["status"], serde_json::Value::Null);
+        assert_eq!(doc["error"]["last_state"]["desiredDeploymentId"], "d1");
         assert!(
             doc["error"]["message"]
                 .as_str()

@@ -8,6 +8,7 @@ use pipecat_api::build_context::{
     self, CancelToken, ContextOptions, DEFAULT_DOCKERFILE, HeldBack, PackedContext,
 };
 use pipecat_api::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
+use pipecat_api::follow::BuildLogEvent;
 use pipecat_api::types::BuildStatus;
 use pipecat_api::uuid::Uuid;
 use serde_json::json;
@@ -525,64 +526,39 @@ async fn lines_left_out(
     }
 }
 
-/// `build logs --follow`: polls the build and its log until the build is in
-/// a final state, printing the lines not printed before. The API cannot page
-/// a build's log, and the log only grows, so the lines already printed are
-/// counted and skipped. Ends with `Ok` on success and with the build's error
-/// when it failed or timed out; any other status (known or not) keeps it
-/// going. A log longer than the API returns ends with a warning saying which
-/// lines were left out and where the whole log is. The caller stops it on
-/// Ctrl-C.
+/// `build logs --follow`: the library's follow of the build's log
+/// ([`pipecat_api::Client::follow_build_logs`]), rendered: each line once,
+/// a warning when the log was cut (saying where the whole log is), then `Ok`
+/// on success and the build's typed failure when it failed or timed out.
+/// The caller stops it on Ctrl-C.
 async fn follow_build_logs(
     client: &pipecat_api::Client,
     id: Uuid,
     ctx: &Ctx,
 ) -> Result<(), Failure> {
-    const FIRST_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
-    const MAX_DELAY: std::time::Duration = std::time::Duration::from_secs(2);
+    // A follow watches until the build ends (the service times builds
+    // out), so its deadline is far unless PIPECAT_WAIT_TIMEOUT (seconds)
+    // says otherwise; the pauses are short for a terminal.
+    let timeout = std::env::var("PIPECAT_WAIT_TIMEOUT")
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
+        .unwrap_or(std::time::Duration::from_secs(6 * 3600));
+    let wait = pipecat_api::Wait::default().timeout(timeout).polling(
+        std::time::Duration::from_millis(200),
+        std::time::Duration::from_secs(2),
+    );
     let out = &ctx.out;
-    let mut printed = 0usize;
-    let mut delay = FIRST_DELAY;
-    loop {
-        // The status first: once it is final, the log read after it is whole.
-        let answer = client.get_build().build_id(id).send().await?;
-        let build = answer.build.unwrap_or_default();
-        let logs = client
-            .get_build_logs()
-            .build_id(id)
-            .limit(MAX_LOG_LINES)
-            .send()
-            .await?;
-        for line in logs.logs.iter().skip(printed) {
-            if out.is_json() {
-                out.json_line(&json!({ "log": line }))?;
-            } else {
-                out.line(line)?;
-            }
-        }
-        printed = printed.max(logs.logs.len());
-        let truncated = logs.next_token.is_some();
-        let done = matches!(
-            &build.status,
-            Some(BuildStatus::Success | BuildStatus::Failed | BuildStatus::Timeout)
-        );
-        if done && truncated {
-            out.warn(&lines_left_out(client, id, printed, None).await);
-        }
-        match &build.status {
-            Some(BuildStatus::Success) => return Ok(()),
-            Some(status @ (BuildStatus::Failed | BuildStatus::Timeout)) => {
-                return Err(Failure::Api(pipecat_api::Error::Failed {
-                    what: format!("build {id}"),
-                    message: build
-                        .error_message
-                        .clone()
-                        .unwrap_or_else(|| format!("it ended with status {status}")),
-                }));
+    let mut log = std::pin::pin!(client.follow_build_logs(id, wait));
+    while let Some(event) = log.next().await {
+        match event? {
+            BuildLogEvent::Line(line) if out.is_json() => out.json_line(&json!({ "log": line }))?,
+            BuildLogEvent::Line(line) => out.line(&line)?,
+            BuildLogEvent::Cut { shown } => {
+                out.warn(&lines_left_out(client, id, shown, None).await);
             }
             _ => {}
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(MAX_DELAY);
     }
+    Ok(())
 }

@@ -247,10 +247,12 @@ async fn api_errors_exit_1_and_bad_input_exits_2_before_sending() {
 async fn agent_start_shows_the_room_but_never_the_token() {
     let fake = FakeCloud::start().await.unwrap();
     agent(&fake, "talker").await;
-    let quick = pipecat_api::Wait::up_to(std::time::Duration::from_secs(5)).polling(
-        std::time::Duration::from_millis(10),
-        std::time::Duration::from_millis(50),
-    );
+    let quick = pipecat_api::Wait::default()
+        .timeout(std::time::Duration::from_secs(5))
+        .polling(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(50),
+        );
     client(&fake)
         .wait_agent_ready("talker", quick)
         .await
@@ -1172,10 +1174,12 @@ async fn snapshots_of_agent_commands() {
     for name in ["snap-bot", "gone-bot-1", "gone-bot-2"] {
         agent(&fake, name).await;
     }
-    let quick = pipecat_api::Wait::up_to(std::time::Duration::from_secs(5)).polling(
-        std::time::Duration::from_millis(10),
-        std::time::Duration::from_millis(50),
-    );
+    let quick = pipecat_api::Wait::default()
+        .timeout(std::time::Duration::from_secs(5))
+        .polling(
+            std::time::Duration::from_millis(10),
+            std::time::Duration::from_millis(50),
+        );
     client(&fake)
         .wait_agent_ready("snap-bot", quick)
         .await
@@ -2120,9 +2124,10 @@ async fn fifos_where_files_are_expected_are_errors_naming_them_not_hangs() {
     })
     .await
     .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Local I/O: exit 1, not 2 ("usage").
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("pcc-deploy.toml: cannot read the file: not a regular file (a FIFO"),
+        stderr(&out).contains("cannot use pcc-deploy.toml: not a regular file (a FIFO"),
         "{}",
         stderr(&out)
     );
@@ -2139,12 +2144,63 @@ async fn fifos_where_files_are_expected_are_errors_naming_them_not_hangs() {
     })
     .await
     .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("cannot read .dockerignore: not a regular file (a FIFO"),
+        stderr(&out).contains(".dockerignore: not a regular file (a FIFO"),
         "{}",
         stderr(&out)
     );
     assert_eq!(fake.request_count(), 0);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+// ---- exit codes from the error's type ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_disk_error_exits_1_not_2() {
+    let fake = FakeCloud::start().await.unwrap();
+    // A directory where the `.env` file should be: local I/O, not usage.
+    let dir = temp_dir("env-dir");
+    let path = dir.to_string_lossy().into_owned();
+    let out = cli(
+        &fake,
+        &[
+            "secrets", "set", "disk-set", "--file", &path, "--output", "json",
+        ],
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let doc = one_json(&out);
+    assert_eq!(doc["error"]["kind"], "io", "{doc}");
+    assert_eq!(doc["error"]["exit_code"], 1, "{doc}");
+    assert_eq!(doc["error"]["path"], path.as_str(), "{doc}");
+    // Nothing was sent.
+    assert!(
+        !fake.requests().iter().any(|r| r.method == "PUT"),
+        "{:?}",
+        fake.requests()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn a_wait_that_times_out_exits_3_with_the_last_state() {
+    let fake = FakeCloud::start().await.unwrap();
+    fake.set_build_reads(1_000_000);
+    let id = unread_build(&fake).await;
+    let mut cmd = command(&fake, &["build", "logs", &id, "-f", "--output", "json"]);
+    cmd.env("PIPECAT_WAIT_TIMEOUT", "0.3");
+    let out = common::run(cmd).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let docs: Vec<Value> = lines(&out)
+        .iter()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let failure = docs.last().unwrap();
+    assert_eq!(failure["error"]["kind"], "timeout", "{failure}");
+    assert_eq!(failure["error"]["exit_code"], 3, "{failure}");
+    assert_eq!(failure["error"]["job"], format!("build {id}"), "{failure}");
+    assert_eq!(
+        failure["error"]["last_state"]["status"], "building",
+        "{failure}"
+    );
 }

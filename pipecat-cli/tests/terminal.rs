@@ -35,7 +35,8 @@ async fn ready_agent(fake: &FakeCloud, name: &str) {
         .service_name(name)
         .image("example/bot:1");
     client.create_service().body(body).send().await.unwrap();
-    let quick = pipecat_api::Wait::up_to(Duration::from_secs(5))
+    let quick = pipecat_api::Wait::default()
+        .timeout(Duration::from_secs(5))
         .polling(Duration::from_millis(10), Duration::from_millis(50));
     client.wait_agent_ready(name, quick).await.unwrap();
 }

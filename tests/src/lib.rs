@@ -258,7 +258,9 @@ pub async fn call_operation(
 /// Polling fast enough for a fake, giving up after `timeout`.
 pub fn quick_wait(timeout: std::time::Duration) -> pipecat_api::Wait {
     use std::time::Duration;
-    pipecat_api::Wait::up_to(timeout).polling(Duration::from_millis(2), Duration::from_millis(10))
+    pipecat_api::Wait::default()
+        .timeout(timeout)
+        .polling(Duration::from_millis(2), Duration::from_millis(10))
 }
 
 /// Creates agent `name` (allowing `max_sessions` at once) and waits until

@@ -252,10 +252,10 @@ async fn a_failed_deployment_ends_the_wait() {
         .wait_agent_ready("voice-bot", quick())
         .await
         .unwrap_err();
-    let Error::Failed { message, .. } = &err else {
+    let Error::Failed { reason, .. } = &err else {
         panic!("{err:?}")
     };
-    assert_eq!(message, "image pull failed: not found");
+    assert_eq!(reason, "image pull failed: not found");
 }
 
 #[tokio::test]

@@ -33,7 +33,8 @@ fn bot_dir() -> tempfile::TempDir {
 }
 
 fn quick() -> Wait {
-    Wait::up_to(Duration::from_secs(10))
+    Wait::default()
+        .timeout(Duration::from_secs(10))
         .polling(Duration::from_millis(5), Duration::from_millis(20))
 }
 
@@ -371,8 +372,18 @@ async fn a_failed_build_is_an_error_with_its_message_and_log_lines() {
     let dir = bot_dir();
     let err = client.cloud_build(build_of(&dir)).await.unwrap_err();
     match &err {
-        Error::Failed { what, message } => {
-            assert!(what.contains("failed"), "{what}");
+        Error::Failed {
+            job,
+            reason: message,
+            last,
+            ..
+        } => {
+            assert!(matches!(job, pipecat_api::Job::Build { .. }), "{job:?}");
+            assert!(
+                matches!(last.job_state(), Some(pipecat_api::JobState::Build(b))
+                    if b.status == Some(pipecat_api::types::BuildStatus::Failed)),
+                "{last:?}"
+            );
             assert!(
                 message
                     .starts_with("COPY failed: file not found in build context: requirements.txt"),
@@ -469,7 +480,8 @@ async fn a_build_not_final_by_the_deadline_is_a_timeout() {
     let (fake, client) = setup().await;
     fake.set_build_reads(1_000);
     let dir = bot_dir();
-    let wait = Wait::up_to(Duration::from_millis(200))
+    let wait = Wait::default()
+        .timeout(Duration::from_millis(200))
         .polling(Duration::from_millis(5), Duration::from_millis(20));
     let err = client
         .cloud_build(build_of(&dir).wait(wait))
@@ -674,4 +686,122 @@ async fn a_failed_pack_does_not_cancel_the_next_run_of_the_same_build() {
     std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
     let built = client.cloud_build(build).await.unwrap();
     assert!(!built.build_id().is_nil());
+}
+
+/// A build created through the API (no upload: the fake's shortcut), not
+/// read yet, so still `pending`; its id.
+async fn unread_build(client: &pipecat_api::Client) -> pipecat_api::uuid::Uuid {
+    use pipecat_api::types::{CreateBuildRequest, UploadUrlRequest};
+    let upload = client
+        .get_build_upload_url()
+        .body(UploadUrlRequest::builder().region("us-west"))
+        .send()
+        .await
+        .unwrap();
+    let created = client
+        .create_build()
+        .body(
+            CreateBuildRequest::builder()
+                .upload_id(upload.upload_id.unwrap())
+                .region("us-west")
+                .dockerfile_path("Dockerfile"),
+        )
+        .send()
+        .await
+        .unwrap();
+    created.build.and_then(|b| b.id).unwrap()
+}
+
+/// Everything a follow of build `id`'s log yields: the lines, and how it
+/// ended (`Ok` with the succeeded build, or the error).
+async fn follow_all(
+    client: &pipecat_api::Client,
+    id: pipecat_api::uuid::Uuid,
+    wait: Wait,
+) -> (Vec<String>, Result<pipecat_api::types::Build, Error>) {
+    use futures_util::StreamExt as _;
+    use pipecat_api::follow::BuildLogEvent;
+    let mut log = std::pin::pin!(client.follow_build_logs(id, wait));
+    let mut lines = Vec::new();
+    let mut end = None;
+    while let Some(event) = log.next().await {
+        assert!(end.is_none(), "an item after the outcome: {event:?}");
+        match event {
+            Ok(BuildLogEvent::Line(line)) => lines.push(line),
+            Ok(BuildLogEvent::Succeeded(build)) => end = Some(Ok(*build)),
+            Ok(other) => panic!("{other:?}"),
+            Err(error) => end = Some(Err(error)),
+        }
+    }
+    let Some(end) = end else {
+        panic!("the follow ended without the outcome: {lines:?}");
+    };
+    (lines, end)
+}
+
+#[tokio::test]
+async fn following_a_build_log_yields_each_line_once_in_order_then_the_outcome() {
+    let (fake, client) = setup().await;
+    fake.set_build_reads(3);
+    let id = unread_build(&client).await;
+    let (lines, end) = follow_all(&client, id, quick()).await;
+    let build = end.unwrap();
+    assert_eq!(build.status, Some(BuildStatus::Success));
+    // The whole log, once, in order: what a read of the finished build gives.
+    let whole = client.get_build_logs().build_id(id).send().await.unwrap();
+    assert_eq!(lines, whole.logs);
+    assert_eq!(lines.len(), 6, "{lines:?}");
+    // It polled while the build was going, not once.
+    assert!(
+        calls(&fake, "getBuild") >= 4,
+        "{}",
+        calls(&fake, "getBuild")
+    );
+
+    // A failed build: its lines, then the typed failure with the build.
+    fake.fail_next_build("pip install failed");
+    fake.set_build_reads(2);
+    let id = unread_build(&client).await;
+    let (lines, end) = follow_all(&client, id, quick()).await;
+    let whole = client.get_build_logs().build_id(id).send().await.unwrap();
+    assert_eq!(lines, whole.logs);
+    let err = end.unwrap_err();
+    let Error::Failed { job, reason, last } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(job, &pipecat_api::Job::Build { build_id: id });
+    assert_eq!(reason, "pip install failed");
+    assert!(
+        matches!(last.job_state(), Some(pipecat_api::JobState::Build(b))
+            if b.status == Some(BuildStatus::Failed)),
+        "{last:?}"
+    );
+}
+
+#[tokio::test]
+async fn following_a_build_that_does_not_end_by_the_deadline_is_a_timeout_with_its_state() {
+    let (fake, client) = setup().await;
+    fake.set_build_reads(1_000);
+    let id = unread_build(&client).await;
+    let wait = Wait::default()
+        .timeout(Duration::from_millis(100))
+        .polling(Duration::from_millis(5), Duration::from_millis(20));
+    let (lines, end) = follow_all(&client, id, wait).await;
+    // The lines written so far, once each.
+    let whole = client.get_build_logs().build_id(id).send().await.unwrap();
+    assert_eq!(lines, whole.logs);
+    let err = end.unwrap_err();
+    let Error::Timeout { job, last, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(job, &pipecat_api::Job::Build { build_id: id });
+    assert!(
+        matches!(last.job_state(), Some(pipecat_api::JobState::Build(b))
+            if b.status == Some(BuildStatus::Building)),
+        "{last:?}"
+    );
+    assert!(
+        err.to_string().contains("last seen: status building"),
+        "{err}"
+    );
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutOptions, RolloutPhase};
 use pipecat_api::deploy_config::DeployConfig;
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
-use pipecat_api::{Client, Error, Wait};
+use pipecat_api::{Client, Error, Job, JobState, Wait};
 use pipecat_e2e::setup;
 use pipecat_fake::{FakeCloud, Op};
 
@@ -244,11 +244,31 @@ async fn a_broken_image_fails_fast_with_the_reason() {
         .deploy(&config("me/broken-bot:1"), options())
         .await
         .unwrap_err();
-    let Error::Failed { message, .. } = &err else {
+    let Error::Failed {
+        job, reason, last, ..
+    } = &err
+    else {
         panic!("{err:?}");
     };
-    assert!(message.contains("ImagePullBackOff"), "{message}");
-    assert!(message.contains("me/broken-bot:1"), "{message}");
+    assert!(reason.contains("ImagePullBackOff"), "{reason}");
+    assert!(reason.contains("me/broken-bot:1"), "{reason}");
+    assert!(
+        matches!(job, Job::Rollout { agent_name, .. } if agent_name == "voice-bot"),
+        "{job:?}"
+    );
+    // The agent as last read, typed: the failed revision.
+    let Some(JobState::Rollout { agent, phase: None }) = last.job_state() else {
+        panic!("{last:?}");
+    };
+    assert_eq!(
+        agent
+            .current_revision
+            .as_ref()
+            .and_then(|r| r.phase.as_ref())
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("Failed")
+    );
     // Fast: a handful of reads, not the whole timeout.
     assert!(fake.request_count() < 10, "{}", fake.request_count());
 }
@@ -288,15 +308,22 @@ async fn a_timeout_names_the_last_state() {
     fake.set_agent_ready_reads(10_000);
     let short = DeployOptions::new().wait(pipecat_e2e::quick_wait(Duration::from_millis(100)));
     let err = client.deploy(&config("me/bot:2"), short).await.unwrap_err();
-    let Error::Timeout { what, .. } = &err else {
+    let Error::Timeout { last, .. } = &err else {
         panic!("{err:?}");
     };
+    let what = err.to_string();
     assert!(
         what.contains("last seen: progressing (the earlier revision serves)"),
         "{what}"
     );
     assert!(what.contains("ready false, available true"), "{what}");
     assert!(what.contains("current revision phase Creating"), "{what}");
+    // The last phase, typed.
+    let Some(JobState::Rollout { agent, phase }) = last.job_state() else {
+        panic!("{last:?}");
+    };
+    assert_eq!(phase, &Some(RolloutPhase::ProgressingAvailable));
+    assert_eq!(agent.available, Some(true));
 }
 
 #[tokio::test]
@@ -436,8 +463,10 @@ async fn degraded_and_unavailable_fails_with_the_condition_reason() {
     let events = recorded.take();
     assert_eq!(
         err.to_string(),
-        "the deployment of agent voice-bot failed: degraded and unavailable: \
+        format!(
+            "the rollout of deployment {id} of agent voice-bot failed: degraded and unavailable: \
          CrashLoopBackOff: bot.py exited: KeyError OPENAI_API_KEY; fix the cause and try again"
+        )
     );
     // A phase newer than this crate was not a failure: the wait went on.
     assert_eq!(events, [DeployEvent::Phase(RolloutPhase::Progressing)]);
@@ -614,10 +643,10 @@ async fn a_failed_set_reports_its_message() {
         .put_secrets_from_env_file("bot-secrets", &path, None, quick())
         .await
         .unwrap_err();
-    let Error::Failed { message, .. } = &err else {
+    let Error::Failed { reason, .. } = &err else {
         panic!("{err:?}");
     };
-    assert_eq!(message, "vault unavailable");
+    assert_eq!(reason, "vault unavailable");
 }
 
 #[tokio::test]

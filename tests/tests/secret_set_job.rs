@@ -146,8 +146,9 @@ async fn a_failed_set_ends_the_wait_with_the_services_reason() {
         .check()
         .unwrap();
     let err = client.put_secret_set(update).await.unwrap_err();
-    let Error::Failed { message, .. } = &err else {
+    let Error::Failed { job, reason, .. } = &err else {
         panic!("{err:?}");
     };
-    assert_eq!(message, "vault unavailable");
+    assert_eq!(reason, "vault unavailable");
+    assert!(matches!(job, pipecat_api::Job::SecretSet { .. }), "{job:?}");
 }

@@ -695,10 +695,31 @@ async fn waiting_on_a_failed_set_returns_its_message() {
         .wait_secret_set_ready("my-secrets", quick_wait(5_000))
         .await
         .unwrap_err();
-    let Error::Failed { message, .. } = &err else {
+    let Error::Failed {
+        job, reason, last, ..
+    } = &err
+    else {
         panic!("{err:?}")
     };
-    assert_eq!(message, "quota exceeded in us-west");
+    assert_eq!(reason, "quota exceeded in us-west");
+    assert_eq!(
+        job,
+        &pipecat_api::Job::SecretSet {
+            name: "my-secrets".into()
+        }
+    );
+    // The set as last read, typed.
+    let Some(pipecat_api::JobState::SecretSet(set)) = last.job_state() else {
+        panic!("{last:?}")
+    };
+    assert_eq!(
+        set.status,
+        Some(pipecat_api::types::SecretSetStatus::Failed)
+    );
+    assert_eq!(
+        set.error_message.as_deref(),
+        Some("quota exceeded in us-west")
+    );
     insta::assert_snapshot!(err.to_string(), @"secret set my-secrets failed: quota exceeded in us-west; fix the cause and try again");
 }
 
@@ -717,7 +738,18 @@ async fn waiting_gives_up_at_the_deadline() {
         .wait_secret_set_ready("my-secrets", quick_wait(150))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+    let Error::Timeout { last, .. } = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        matches!(last.job_state(), Some(pipecat_api::JobState::SecretSet(set))
+            if set.status == Some(pipecat_api::types::SecretSetStatus::Pending)),
+        "{last:?}"
+    );
+    assert!(
+        err.to_string().contains("last seen: status pending"),
+        "{err}"
+    );
     assert!(started.elapsed() < Duration::from_secs(2));
     let err = client
         .wait_secret_set_ready("missing-set", quick_wait(150))

@@ -14,6 +14,8 @@ mod modules;
 mod operations;
 mod rewrite;
 mod schemas;
+#[cfg(test)]
+mod sleeps;
 mod spec;
 mod surface;
 

@@ -37,10 +37,12 @@ pub async fn connect() -> Result<Target, Box<dyn std::error::Error>> {
 #[allow(dead_code)] // not every example waits
 pub fn wait_for(target: &Target) -> pipecat_api::Wait {
     match target.fake {
-        Some(_) => pipecat_api::Wait::up_to(std::time::Duration::from_secs(10)).polling(
-            std::time::Duration::from_millis(20),
-            std::time::Duration::from_millis(100),
-        ),
+        Some(_) => pipecat_api::Wait::default()
+            .timeout(std::time::Duration::from_secs(10))
+            .polling(
+                std::time::Duration::from_millis(20),
+                std::time::Duration::from_millis(100),
+            ),
         None => pipecat_api::Wait::default(),
     }
 }

@@ -71,9 +71,11 @@ use reqwest::header::USER_AGENT;
 use crate::jobs::build_context::{
     self, CancelToken, ContextOptions, HeldBack, PackedContext, PackedFile,
 };
+use crate::jobs::build_logs::assess_build;
 use crate::jobs::deploy_config::BuildSettings;
+use crate::jobs::poll::{JobState, PollError, poll};
 use crate::types::{self, BuildStatus};
-use crate::{Client, Error, UploadFields, Wait};
+use crate::{Client, Error, Job, UploadFields, Wait};
 
 /// How many lines of a failed build's log its error quotes.
 pub const FAILED_LOG_LINES: usize = 20;
@@ -105,7 +107,7 @@ type Callback = Arc<dyn Fn(&BuildProgress) + Send + Sync>;
 ///     .dockerfile("docker/Dockerfile")
 ///     .exclude("docs/")
 ///     .allow_secret("certs/ca.pem")
-///     .wait(Wait::up_to(Duration::from_secs(1800)));
+///     .wait(Wait::default().timeout(Duration::from_secs(1800)));
 /// ```
 #[derive(Clone)]
 #[non_exhaustive]
@@ -427,9 +429,13 @@ impl Client {
         // Finished, well or not: only a drop mid-pack cancels (the token
         // may be shared with clones of this `CloudBuild`).
         guard.disarm();
-        let packed = packed.map_err(|e| Error::Failed {
-            what: "packing the build context".into(),
-            message: e.to_string(),
+        // The packing thread panicked or was torn down: local work that
+        // stopped, not a refusal.
+        let packed = packed.map_err(|e| {
+            Error::io(
+                &build.dir,
+                std::io::Error::other(format!("packing the build context stopped: {e}")),
+            )
         })??;
         // Cancelled just as the pack finished: still nothing is sent.
         if build.cancel.is_cancelled() {
@@ -532,45 +538,37 @@ impl Client {
         finished.cached = status == StatusCode::OK || created.cached == Some(true);
         build.report(BuildProgress::Created { build_id });
 
-        let last_status = std::sync::Mutex::new(None::<BuildStatus>);
-        let what = format!("build {build_id} to finish");
-        let done = build
-            .wait
-            .until(&what, || {
-                let last_status = &last_status;
-                let build = &build;
-                async move {
-                    let current = self
-                        .get_build()
-                        .build_id(build_id)
-                        .send()
-                        .await?
-                        .build
-                        .unwrap_or_default();
-                    if let Some(status) = &current.status {
-                        let changed = {
-                            let mut last = last_status.lock().unwrap_or_else(|p| p.into_inner());
-                            let changed = last.as_ref() != Some(status);
-                            *last = Some(status.clone());
-                            changed
-                        };
-                        if changed {
-                            build.report(BuildProgress::Building {
-                                status: status.clone(),
-                            });
-                        }
-                    }
-                    match current.status {
-                        Some(BuildStatus::Success) => Ok(Some(current)),
-                        Some(BuildStatus::Failed) | Some(BuildStatus::Timeout) => {
-                            Err(self.build_failure(build_id, &current).await)
-                        }
-                        // Pending, building, newer or missing: not final yet.
-                        _ => Ok(None),
-                    }
+        let mut last_status = None::<BuildStatus>;
+        let polled = poll(
+            &build.wait,
+            || async {
+                let answer = self.get_build().build_id(build_id).send().await?;
+                Ok(answer.build.unwrap_or_default())
+            },
+            |current: &types::Build| {
+                if let Some(status) = &current.status
+                    && last_status.as_ref() != Some(status)
+                {
+                    build.report(BuildProgress::Building {
+                        status: status.clone(),
+                    });
+                    last_status = Some(status.clone());
                 }
-            })
-            .await?;
+                assess_build(current)
+            },
+        )
+        .await;
+        let done = match polled {
+            Ok(done) => done,
+            Err(PollError::Failed { state, reason }) => {
+                return Err(self.build_failure(build_id, state, reason).await);
+            }
+            Err(end) => {
+                return Err(
+                    end.into_error(Job::Build { build_id }, |b, _| JobState::Build(Box::new(b)))
+                );
+            }
+        };
         build.report(BuildProgress::Done { build_id });
         finished.build = done;
         Ok(finished)
@@ -589,18 +587,15 @@ impl Client {
             })
     }
 
-    /// The error of a failed (or timed-out) build: its message and the last
-    /// lines of its log (as far as they can be read).
-    async fn build_failure(&self, build_id: uuid::Uuid, build: &types::Build) -> Error {
-        let status = build
-            .status
-            .as_ref()
-            .map_or_else(|| "failed".to_string(), |s| s.to_string());
-        let mut message = build
-            .error_message
-            .clone()
-            .filter(|m| !m.is_empty())
-            .unwrap_or_else(|| format!("the build ended in status {status} (no message)"));
+    /// The error of a failed (or timed-out) build: `reason` (its message)
+    /// and the last lines of its log (as far as they can be read).
+    async fn build_failure(
+        &self,
+        build_id: uuid::Uuid,
+        build: types::Build,
+        reason: String,
+    ) -> Error {
+        let mut reason = reason;
         match self
             .get_build_logs()
             .build_id(build_id)
@@ -612,18 +607,19 @@ impl Client {
                 let lines = logs.logs;
                 let tail = &lines[lines.len().saturating_sub(FAILED_LOG_LINES)..];
                 if !tail.is_empty() {
-                    message.push_str(&format!(
+                    reason.push_str(&format!(
                         "\nlast {} lines of the build log:\n{}",
                         tail.len(),
                         tail.join("\n")
                     ));
                 }
             }
-            Err(e) => message.push_str(&format!("\n(the build log could not be read: {e})")),
+            Err(e) => reason.push_str(&format!("\n(the build log could not be read: {e})")),
         }
         Error::Failed {
-            what: format!("build {build_id} ({status})"),
-            message,
+            job: Job::Build { build_id },
+            reason,
+            last: JobState::Build(Box::new(build)).into(),
         }
     }
 }
@@ -788,10 +784,7 @@ async fn upload_form(
     let total = packed.compressed_bytes();
     let file = tokio::fs::File::open(packed.path())
         .await
-        .map_err(|err| Error::Failed {
-            what: "reading the packed build context".into(),
-            message: format!("cannot open {}: {err}", packed.path().display()),
-        })?;
+        .map_err(|err| Error::io(packed.path(), err))?;
     let sent_all = Arc::clone(sent_all);
     let report = move |sent: u64| {
         if let Some(callback) = &progress {

@@ -73,8 +73,9 @@ use crate::jobs::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use crate::jobs::deploy_config::DeployConfig;
 use crate::jobs::deploy_plan::DeployPlan;
 use crate::jobs::deploy_request::{create_body, update_body};
+use crate::jobs::poll::{JobState, Verdict, poll};
 use crate::types::{RevisionInfo, RevisionInfoPhase, ServiceDetailsResponse};
-use crate::{Client, Error, Wait};
+use crate::{Client, Error, Job, Wait};
 
 /// A progress callback of a deploy or a rollout wait.
 type Callback = Arc<dyn Fn(&DeployEvent) + Send + Sync>;
@@ -628,8 +629,9 @@ impl Client {
         .await
     }
 
-    /// The rollout wait. With no `deployment_id`, the first
-    /// `desiredDeploymentId` read is the one awaited.
+    /// The rollout wait (on the poller, [`crate::jobs::poll`]). With no
+    /// `deployment_id`, the first `desiredDeploymentId` read is the one
+    /// awaited.
     pub(crate) async fn rollout(
         &self,
         agent_name: &str,
@@ -639,44 +641,47 @@ impl Client {
     ) -> Result<ServiceDetailsResponse, Error> {
         let mut target = deployment_id.map(str::to_string);
         let mut last_phase: Option<RolloutPhase> = None;
-        let mut last_seen;
-        let what = match deployment_id {
-            Some(id) => format!("the rollout of deployment {id} of agent {agent_name}"),
-            None => format!("the rollout of agent {agent_name}"),
-        };
-        let started = std::time::Instant::now();
-        let mut interval = wait.initial_interval;
-        loop {
-            let agent = self.get_service().agent_name(agent_name).send().await?;
-            if target.is_none() {
-                target = agent
-                    .desired_deployment_id
-                    .clone()
-                    .or_else(|| agent.active_deployment_id.clone());
-            }
-            let phase = assess(agent_name, &agent, target.as_deref())?;
-            last_seen = describe(&agent, &phase);
-            if last_phase.as_ref() != Some(&phase) {
-                on_progress(&DeployEvent::Phase(phase.clone()));
-                last_phase = Some(phase.clone());
-            }
-            if phase == RolloutPhase::Ready {
-                let deployment_id = target
-                    .or_else(|| agent.reconciled_deployment_id.clone())
-                    .unwrap_or_default();
-                on_progress(&DeployEvent::Done { deployment_id });
-                return Ok(agent);
-            }
-            let left = wait.timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Err(Error::Timeout {
-                    what: format!("{what} (last seen: {last_seen})"),
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(interval.min(left)).await;
-            interval = interval.mul_f64(1.5).min(wait.max_interval);
-        }
+        let polled = poll(
+            &wait,
+            || self.get_service().agent_name(agent_name).send(),
+            |agent: &ServiceDetailsResponse| {
+                if target.is_none() {
+                    target = agent
+                        .desired_deployment_id
+                        .clone()
+                        .or_else(|| agent.active_deployment_id.clone());
+                }
+                let phase = match assess(agent, target.as_deref()) {
+                    Ok(phase) => phase,
+                    Err(reason) => return Verdict::Failed(reason),
+                };
+                if last_phase.as_ref() != Some(&phase) {
+                    on_progress(&DeployEvent::Phase(phase.clone()));
+                    last_phase = Some(phase.clone());
+                }
+                if phase == RolloutPhase::Ready {
+                    Verdict::Done
+                } else {
+                    Verdict::Pending(phase)
+                }
+            },
+        )
+        .await;
+        let agent = polled.map_err(|end| {
+            let job = Job::Rollout {
+                agent_name: agent_name.to_string(),
+                deployment_id: target.clone(),
+            };
+            end.into_error(job, |agent, phase| JobState::Rollout {
+                agent: Box::new(agent),
+                phase,
+            })
+        })?;
+        let deployment_id = target
+            .or_else(|| agent.reconciled_deployment_id.clone())
+            .unwrap_or_default();
+        on_progress(&DeployEvent::Done { deployment_id });
+        Ok(agent)
     }
 }
 
@@ -688,15 +693,7 @@ fn is_done(agent: &ServiceDetailsResponse, deployment_id: &str) -> bool {
 
 /// Where the rollout of `target` is, or why it failed. With no target
 /// (an agent that names no deployment), `ready` decides.
-fn assess(
-    agent_name: &str,
-    agent: &ServiceDetailsResponse,
-    target: Option<&str>,
-) -> Result<RolloutPhase, Error> {
-    let failed = |message: String| Error::Failed {
-        what: format!("the deployment of agent {agent_name}"),
-        message,
-    };
+fn assess(agent: &ServiceDetailsResponse, target: Option<&str>) -> Result<RolloutPhase, String> {
     let reconciled = agent.reconciled_deployment_id.as_deref();
     let ours = match target {
         Some(target) => reconciled == Some(target),
@@ -705,10 +702,10 @@ fn assess(
     if let (Some(target), Some(desired)) = (target, agent.desired_deployment_id.as_deref())
         && desired != target
     {
-        return Err(failed(format!(
+        return Err(format!(
             "deployment {target} was replaced by a newer deployment ({desired}) before its \
              rollout finished"
-        )));
+        ));
     }
     let ready = agent.ready.or(agent.active_deployment_ready) == Some(true);
     let available = agent.available.unwrap_or(ready);
@@ -726,7 +723,7 @@ fn assess(
     if let Some(revision) = revision
         && revision.phase.as_ref() == Some(&RevisionInfoPhase::Failed)
     {
-        return Err(failed(revision_reason(revision)));
+        return Err(revision_reason(revision));
     }
     if !ours {
         return Ok(RolloutPhase::WaitingForOperator);
@@ -741,7 +738,7 @@ fn assess(
     if let Some(condition) = degraded {
         let reason = condition_reason(condition.reason.as_deref(), condition.message.as_deref());
         if !available {
-            return Err(failed(format!("degraded and unavailable: {reason}")));
+            return Err(format!("degraded and unavailable: {reason}"));
         }
         return Ok(RolloutPhase::DegradedAvailable { reason });
     }
@@ -781,24 +778,6 @@ fn revision_reason(revision: &RevisionInfo) -> String {
         text.push_str("; the platform reports an infrastructure issue: contact support");
     }
     text
-}
-
-/// The state a timeout names.
-fn describe(agent: &ServiceDetailsResponse, phase: &RolloutPhase) -> String {
-    let show = |v: Option<&str>| v.unwrap_or("none").to_string();
-    let revision = agent
-        .current_revision
-        .as_ref()
-        .and_then(|r| r.phase.as_ref())
-        .map(ToString::to_string)
-        .unwrap_or_else(|| "none".into());
-    format!(
-        "{phase}; desired {}, reconciled {}, ready {}, available {}, current revision phase {revision}",
-        show(agent.desired_deployment_id.as_deref()),
-        show(agent.reconciled_deployment_id.as_deref()),
-        agent.ready.unwrap_or(false),
-        agent.available.unwrap_or(false),
-    )
 }
 
 #[cfg(test)]
@@ -879,12 +858,12 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(
-            assess("a", &agent, Some("d2")).unwrap(),
+            assess(&agent, Some("d2")).unwrap(),
             RolloutPhase::WaitingForOperator
         );
         assert_eq!(
-            assess("a", &agent, Some("d1")).unwrap_err().to_string(),
-            "the deployment of agent a failed: deployment d1 was replaced by a newer deployment (d2) before its rollout finished; fix the cause and try again"
+            assess(&agent, Some("d1")).unwrap_err(),
+            "deployment d1 was replaced by a newer deployment (d2) before its rollout finished"
         );
     }
 }

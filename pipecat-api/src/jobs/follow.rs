@@ -1,4 +1,7 @@
-//! Following an agent's log like `tail -f`: [`builder::GetLogs::follow`].
+//! Following an agent's log like `tail -f`: [`builder::GetLogs::follow`];
+//! and a build's log until the build ends:
+//! [`Client::follow_build_logs`](crate::Client::follow_build_logs)
+//! ([`BuildLogEvent`]).
 //!
 //! # The cursor
 //!
@@ -41,12 +44,15 @@ use std::time::Duration;
 use futures_core::Stream;
 use futures_util::stream;
 
+use crate::jobs::poll::Backoff;
 use crate::types::{GetLogsOrder, GetLogsResponseLogsItem, GetLogsResponseTotalRelation};
 use crate::{Error, builder};
 
+pub use crate::jobs::build_logs::BuildLogEvent;
+
 /// How to follow a log: see [`builder::GetLogs::follow_with`]. The default
-/// polls every second while lines arrive, backing off (×1.5) to every 10 s
-/// while idle, starts from the first line, and reads 1000 lines a request.
+/// polls every second while lines arrive, backing off (×1.5, each pause
+/// jittered by ±20%) to every 10 s while idle, starts from the first line, and reads 1000 lines a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Follow {
@@ -150,7 +156,8 @@ struct Follower<F> {
     more: bool,
     /// Whether the last read lost the cursor and resynchronised.
     resynced: bool,
-    interval: Duration,
+    /// The pause before the next idle poll (the poller's back-off).
+    backoff: Backoff,
 }
 
 impl<F, Fut> Follower<F>
@@ -175,20 +182,16 @@ where
                 continue;
             }
             if !self.more {
-                tokio::time::sleep(self.interval).await;
+                // No deadline: a follow runs until it is dropped.
+                self.backoff.pause(None).await;
             }
             // After an error, pause before trying again.
             self.more = false;
             let read = self.read().await?;
             self.more = read >= u64::from(self.page_size());
-            self.interval = if read > 0 {
-                self.options.poll_interval
-            } else {
-                self.interval
-                    .mul_f64(1.5)
-                    .min(self.options.max_poll_interval)
-                    .max(self.options.poll_interval)
-            };
+            if read > 0 {
+                self.backoff.reset();
+            }
         }
     }
 
@@ -342,7 +345,7 @@ where
     F: FnMut(u64, u32) -> Fut + 'a,
     Fut: Future<Output = Result<Page, Error>> + 'a,
 {
-    let interval = options.poll_interval;
+    let backoff = Backoff::new(options.poll_interval, options.max_poll_interval);
     let follower = Follower {
         fetch,
         options,
@@ -352,7 +355,7 @@ where
         ready: VecDeque::new(),
         more: true,
         resynced: false,
-        interval,
+        backoff,
     };
     stream::unfold(follower, |mut follower| async move {
         let item = follower.next().await;

@@ -5,6 +5,7 @@
 
 #[cfg(feature = "cloud-build")]
 pub mod build_context;
+pub(crate) mod build_logs;
 #[cfg(feature = "cloud-build")]
 pub mod cloud_build;
 pub mod deploy;
@@ -14,6 +15,7 @@ pub(crate) mod deploy_request;
 pub mod dotenv;
 pub mod follow;
 pub mod pages;
+pub(crate) mod poll;
 pub(crate) mod regular_file;
 pub(crate) mod secret_sets;
 pub(crate) mod wait;

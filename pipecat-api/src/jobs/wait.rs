@@ -1,16 +1,18 @@
 //! Waiting for asynchronous work: a secret set provisioning, an agent
 //! deploying. What the documentation tells automation to do after an upsert
 //! or a deploy, done once: poll with backoff until ready, failed, or a
-//! deadline.
+//! deadline (the poller: [`crate::jobs::poll`]).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::jobs::poll::{JobState, Verdict, poll};
 use crate::types::{GetSecretSetResponse, SecretSetStatus, ServiceDetailsResponse};
-use crate::{Client, Error};
+use crate::{Client, Error, Job};
 
 /// How long and how often to poll. The default polls after 0.5 s, then
-/// backs off (x1.5) to every 5 s, for at most 5 minutes;
-/// `Wait::up_to(Duration::from_secs(60)).polling(fast, slow)` changes both.
+/// backs off (×1.5, each pause jittered by ±20%) to every 5 s, for at most
+/// 5 minutes; `Wait::default().timeout(Duration::from_secs(60)).polling(fast,
+/// slow)` changes both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Wait {
@@ -33,16 +35,13 @@ impl Default for Wait {
 }
 
 impl Wait {
-    /// Waiting at most `timeout`, polling as the default does.
-    pub fn up_to(timeout: Duration) -> Self {
-        Wait {
-            timeout,
-            ..Wait::default()
-        }
+    /// This wait, giving up after `timeout`.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Wait { timeout, ..self }
     }
 
     /// This wait with other pauses between polls: `initial` first, growing
-    /// ×1.5 up to `max`.
+    /// ×1.5 up to `max` (each jittered by ±20%).
     pub fn polling(self, initial: Duration, max: Duration) -> Self {
         Wait {
             initial_interval: initial,
@@ -50,37 +49,13 @@ impl Wait {
             ..self
         }
     }
-
-    /// Polls `check` until it returns `Some`, pausing between polls; the
-    /// pause before a poll never crosses the deadline.
-    pub(crate) async fn until<T, F, Fut>(self, what: &str, mut check: F) -> Result<T, Error>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<T>, Error>>,
-    {
-        let started = Instant::now();
-        let mut interval = self.initial_interval;
-        loop {
-            if let Some(done) = check().await? {
-                return Ok(done);
-            }
-            let left = self.timeout.saturating_sub(started.elapsed());
-            if left.is_zero() {
-                return Err(Error::Timeout {
-                    what: what.to_string(),
-                    waited: started.elapsed(),
-                });
-            }
-            tokio::time::sleep(interval.min(left)).await;
-            interval = interval.mul_f64(1.5).min(self.max_interval);
-        }
-    }
 }
 
 impl Client {
     /// Polls `getSecretSet` until the set is `ready` and returns it. A
-    /// `failed` set is [`Error::Failed`] with the service's `errorMessage`;
-    /// running out of time is [`Error::Timeout`]. Any other status,
+    /// `failed` set is [`Error::Failed`] with the service's `errorMessage`
+    /// and the set as last read ([`JobState::SecretSet`]); running out of
+    /// time is [`Error::Timeout`], with the set as last read. Any other status,
     /// including one newer than this crate, means "not ready yet": the wait
     /// goes on until the set is ready, failed, or the deadline passes.
     ///
@@ -91,23 +66,31 @@ impl Client {
         set_name: &str,
         wait: Wait,
     ) -> Result<GetSecretSetResponse, Error> {
-        let what = format!("secret set {set_name} to be ready");
-        wait.until(&what, || async {
-            let set = self.get_secret_set().set_name(set_name).send().await?;
-            match set.status {
-                Some(SecretSetStatus::Ready) => Ok(Some(set)),
-                Some(SecretSetStatus::Failed) => Err(Error::Failed {
-                    what: format!("secret set {set_name}"),
-                    message: set
-                        .error_message
+        poll(
+            &wait,
+            || self.get_secret_set().set_name(set_name).send(),
+            |set: &GetSecretSetResponse| match set.status {
+                Some(SecretSetStatus::Ready) => Verdict::Done,
+                Some(SecretSetStatus::Failed) => Verdict::Failed(
+                    set.error_message
+                        .clone()
+                        .filter(|m| !m.is_empty())
                         .unwrap_or_else(|| "provisioning failed (no message)".into()),
-                }),
+                ),
                 // Pending, a status newer than this crate, or none: the set
                 // is not usable yet, so keep waiting (until the deadline).
-                _ => Ok(None),
-            }
-        })
+                _ => Verdict::Pending(()),
+            },
+        )
         .await
+        .map_err(|end| {
+            end.into_error(
+                Job::SecretSet {
+                    name: set_name.to_string(),
+                },
+                |set, _| JobState::SecretSet(set),
+            )
+        })
     }
 
     /// Waits until the agent's latest deployment is rolled out and returns

@@ -4,6 +4,7 @@
 use std::io::Read as _;
 use std::path::Path;
 
+use crate::Error;
 use reqwest::header::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
@@ -67,30 +68,29 @@ const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
 /// regular file is read (a FIFO would hang), of at most 64 KiB; an empty
 /// one is refused. `setting` names it in errors, which never quote the
 /// file's text.
-pub(crate) fn read_key_file(path: &Path, setting: &str) -> Result<SecretString, String> {
+pub(crate) fn read_key_file(path: &Path, setting: &str) -> Result<SecretString, Error> {
     let shown = path.display();
-    let file =
-        std::fs::File::open(path).map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
-    let meta = file
-        .metadata()
-        .map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
-    if !meta.is_file() {
-        return Err(format!("{setting} {shown}: not a regular file"));
+    // Reading is local I/O (`Error::Io`); what the file holds is a setting.
+    let io = |e: std::io::Error| Error::io(path, e);
+    let bad = |why: &str| Error::config(format!("{setting} {shown}: {why}"));
+    let file = std::fs::File::open(path).map_err(io)?;
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(bad("not a regular file"));
     }
     let mut bytes = Vec::new();
     file.take(MAX_KEY_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{setting} {shown}: cannot read it: {e}"))?;
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-        return Err(format!(
-            "{setting} {shown}: larger than {MAX_KEY_FILE_BYTES} bytes; it must hold the key only"
-        ));
+        return Err(bad(&format!(
+            "larger than {MAX_KEY_FILE_BYTES} bytes; it must hold the key only"
+        )));
     }
-    let text = String::from_utf8(bytes)
-        .map_err(|_| format!("{setting} {shown}: not UTF-8 text; it must hold the key only"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| bad("not UTF-8 text; it must hold the key only"))?;
     let key = text.trim();
     if key.is_empty() {
-        return Err(format!("{setting} {shown}: the file is empty"));
+        return Err(bad("the file is empty"));
     }
     Ok(SecretString::from(key.to_string()))
 }

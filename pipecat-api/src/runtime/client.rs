@@ -125,7 +125,7 @@ impl KeySource {
                     KeyKind::Private => "the private key file",
                     KeyKind::Public => "the public key file",
                 };
-                let key = read_key_file(&path, setting).map_err(Error::config)?;
+                let key = read_key_file(&path, setting)?;
                 let shown = format!("{setting} {}", path.display());
                 ApiKey::new(&key, &shown).map_err(Error::config)
             }

@@ -45,25 +45,47 @@ pub enum Error {
         may_have_taken_effect: bool,
     },
 
-    /// Asynchronous work ended in failure, e.g. a secret set whose
-    /// provisioning failed; `message` is the service's explanation.
-    #[error("{what} failed: {message}; fix the cause and try again")]
+    /// Asynchronous work ended in failure: a secret set whose provisioning
+    /// failed, a rollout that failed or was replaced, a build that failed or
+    /// timed out. `reason` is the service's explanation; `last` the job's
+    /// state as last read ([`LastState::job_state`]).
+    #[error("{job} failed: {reason}; fix the cause and try again")]
     Failed {
-        /// What failed.
-        what: String,
+        /// Which job failed.
+        job: Job,
         /// The service's explanation.
-        message: String,
+        reason: String,
+        /// The job's state as last read.
+        last: LastState,
     },
 
-    /// Waiting for asynchronous work ran out of time.
+    /// Waiting for asynchronous work ran out of time. The work may still
+    /// finish; `last` is its state as last read.
     #[error(
-        "gave up waiting for {what} after {waited:?}; it may still finish: check again later or wait longer"
+        "gave up waiting for {job} after {waited:?} (last seen: {last}); it may still finish: check again later or wait longer"
     )]
     Timeout {
         /// What was awaited.
-        what: String,
+        job: Job,
         /// How long was waited.
         waited: std::time::Duration,
+        /// The job's state as last read.
+        last: LastState,
+    },
+
+    /// Reading or writing a local file or directory failed (a `.env` file,
+    /// `pcc-deploy.toml`, a build context, the packed archive): nothing was
+    /// sent because of it, or the work stopped there.
+    #[error(
+        "cannot use {}: {source}; check the path, its permissions and the disk, then try again",
+        .path.display()
+    )]
+    Io {
+        /// The file or directory.
+        path: std::path::PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
     },
 
     /// An answer this client cannot read: an undocumented success status or a
@@ -134,6 +156,70 @@ pub struct SpendLimit {
     pub limit_cents: Option<i64>,
 }
 
+/// Which asynchronous job an [`Error::Failed`] or [`Error::Timeout`] is
+/// about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Job {
+    /// A secret set being provisioned.
+    SecretSet {
+        /// The set.
+        name: String,
+    },
+    /// The rollout of an agent's deployment.
+    Rollout {
+        /// The agent.
+        agent_name: String,
+        /// The deployment awaited, when known.
+        deployment_id: Option<String>,
+    },
+    /// A cloud build.
+    Build {
+        /// The build.
+        build_id: uuid::Uuid,
+    },
+}
+
+impl std::fmt::Display for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Job::SecretSet { name } => write!(f, "secret set {name}"),
+            Job::Rollout {
+                agent_name,
+                deployment_id: Some(id),
+            } => write!(f, "the rollout of deployment {id} of agent {agent_name}"),
+            Job::Rollout {
+                agent_name,
+                deployment_id: None,
+            } => write!(f, "the rollout of agent {agent_name}"),
+            Job::Build { build_id } => write!(f, "build {build_id}"),
+        }
+    }
+}
+
+/// A job's state as last read, kept by [`Error::Failed`] and
+/// [`Error::Timeout`]: the typed answer is
+/// [`job_state`](LastState::job_state) (a [`JobState`](crate::JobState));
+/// `Display` is a one-line summary (status, phase, ids; never a secret).
+// The typed state lives with the jobs, which are built on this module, so
+// it is held here without naming its type.
+pub struct LastState {
+    pub(crate) state: Box<dyn std::any::Any + Send + Sync>,
+    pub(crate) summary: String,
+}
+
+impl std::fmt::Debug for LastState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LastState").field(&self.summary).finish()
+    }
+}
+
+impl std::fmt::Display for LastState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.summary)
+    }
+}
+
 impl Error {
     /// The HTTP status of the answer, when there was one.
     pub fn status(&self) -> Option<StatusCode> {
@@ -145,13 +231,31 @@ impl Error {
             | Error::Cancelled { .. }
             | Error::Config { .. }
             | Error::Failed { .. }
-            | Error::Timeout { .. } => None,
+            | Error::Timeout { .. }
+            | Error::Io { .. } => None,
         }
     }
 
     /// The API's error code, when the answer carried one.
     pub fn code(&self) -> Option<&str> {
         self.api().and_then(|api| api.code.as_deref())
+    }
+
+    /// The job and its state as last read, for a failed job or a wait that
+    /// timed out.
+    pub fn job(&self) -> Option<(&Job, &LastState)> {
+        match self {
+            Error::Failed { job, last, .. } | Error::Timeout { job, last, .. } => Some((job, last)),
+            _ => None,
+        }
+    }
+
+    /// A local I/O failure on `path`.
+    pub(crate) fn io(path: impl Into<std::path::PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
     }
 
     /// The error answer, when the service answered with an error status.

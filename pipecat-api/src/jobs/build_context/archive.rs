@@ -54,8 +54,7 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
         md5: Md5::new(),
         bytes: 0,
     };
-    let gzip = gzip::ParallelGzip::new(out, workers)
-        .map_err(|err| refuse(root, format!("cannot start the compressor: {err}")))?;
+    let gzip = gzip::ParallelGzip::new(out, workers).map_err(|err| Error::io(root, err))?;
     let mut tar = tar::Builder::new(gzip);
     for file in files {
         if let Some(target) = &file.link {
@@ -68,7 +67,7 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
             header.set_gid(0);
             header.set_mtime(0);
             tar.append_link(&mut header, &file.rel, target)
-                .map_err(|err| refuse(root, format!("cannot pack `{}`: {err}", file.rel)))?;
+                .map_err(|err| Error::io(root.join(&file.rel), err))?;
             continue;
         }
         let mut header = tar::Header::new_gnu();
@@ -81,13 +80,13 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
         let rel = &file.rel;
         // A regular file only: never hang on a FIFO swapped in since the walk.
         let opened = crate::jobs::regular_file::open(&file.source)
-            .map_err(|err| refuse(root, format!("cannot read `{rel}`: {err}")))?;
+            .map_err(|err| Error::io(&file.source, err))?;
         let mut reader = Counted {
             inner: opened.take(file.size),
             read: 0,
         };
         tar.append_data(&mut header, rel, &mut reader)
-            .map_err(|err| refuse(root, format!("cannot pack `{rel}`: {err}")))?;
+            .map_err(|err| Error::io(&file.source, err))?;
         // Shorter than it was when walked, or longer (a byte left over).
         let grew = reader.inner.into_inner().read(&mut [0u8; 1]).unwrap_or(0) > 0;
         if reader.read != file.size || grew {
@@ -97,12 +96,9 @@ pub(super) fn write_archive_with<W: Write + Send + 'static>(
             ));
         }
     }
-    let gzip = tar
-        .into_inner()
-        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
-    let (out, summary) = gzip
-        .finish()
-        .map_err(|err| refuse(root, format!("cannot finish the archive: {err}")))?;
+    // Writing the archive (to its temporary file) failed.
+    let gzip = tar.into_inner().map_err(|err| Error::io(root, err))?;
+    let (out, summary) = gzip.finish().map_err(|err| Error::io(root, err))?;
     let hash = out
         .md5
         .finalize()

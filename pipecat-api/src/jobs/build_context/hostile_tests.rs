@@ -21,6 +21,8 @@ fn held(context: &PackedContext) -> Vec<(&str, HeldBackReason)> {
 fn message<T>(result: Result<T, Error>) -> String {
     match result {
         Err(Error::InvalidRequest { message }) => message,
+        // Local I/O failed (a FIFO, a device, an unreadable file).
+        Err(error @ Error::Io { .. }) => error.to_string(),
         Err(other) => panic!("unexpected error {other:?}"),
         Ok(_) => panic!("should have failed"),
     }
@@ -190,7 +192,7 @@ fn a_file_swapped_for_a_fifo_after_the_walk_is_an_error_not_a_hang() {
     let msg = message(within_10s("archive of a FIFO", move || {
         archive::write_archive(&root, &found, Vec::new()).map(|_| ())
     }));
-    assert!(msg.contains("`data.bin`"), "{msg}");
+    assert!(msg.contains("data.bin"), "{msg}");
     assert!(msg.contains("not a regular file"), "{msg}");
 }
 

@@ -773,10 +773,9 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
         Err(err) if err.kind() == io::ErrorKind::NotFound => {
             return Err(refuse(root, "the directory does not exist"));
         }
-        Err(err) => return Err(refuse(root, format!("cannot read the directory: {err}"))),
+        Err(err) => return Err(Error::io(root, err)),
     }
-    let canon_root = fs::canonicalize(root)
-        .map_err(|err| refuse(root, format!("cannot resolve the directory: {err}")))?;
+    let canon_root = fs::canonicalize(root).map_err(|err| Error::io(root, err))?;
 
     let dockerfile = relative_in_context(&options.dockerfile).ok_or_else(|| {
         refuse(
@@ -804,12 +803,7 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
                 format!("Dockerfile `{dockerfile}` not found in the context"),
             ));
         }
-        Err(err) => {
-            return Err(refuse(
-                root,
-                format!("cannot read Dockerfile `{dockerfile}`: {err}"),
-            ));
-        }
+        Err(err) => return Err(Error::io(root.join(&dockerfile), err)),
     }
     let mut allowed = HashSet::new();
     for path in &options.allowed_secrets {
@@ -890,10 +884,8 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
             .tempfile(),
     }
     .map_err(|err| {
-        refuse(
-            root,
-            format!("cannot create a temporary file for the archive: {err}"),
-        )
+        let dir = options.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
+        Error::io(dir, err)
     })?;
     // `temp_path` deletes the file when dropped: on every early return
     // below, a cancelled pack included, no partial archive is left.
@@ -909,7 +901,7 @@ pub fn pack(dir: impl AsRef<Path>, options: &ContextOptions) -> Result<PackedCon
     };
     out.inner
         .into_inner()
-        .map_err(|err| refuse(root, format!("cannot write the archive: {}", err.error())))?;
+        .map_err(|err| Error::io(&*temp_path, err.into_error()))?;
     Ok(PackedContext {
         archive: Arc::new(temp_path),
         compressed_bytes: written.bytes,
@@ -1021,7 +1013,7 @@ fn load_rules(root: &Path, extra: &[String]) -> Result<Rules, Error> {
                     .map_err(|why| refuse(root, format!("default pattern `{pattern}`: {why}")))?;
             }
         }
-        Err(err) => return Err(refuse(root, format!("cannot read {DOCKERIGNORE}: {err}"))),
+        Err(err) => return Err(Error::io(root.join(DOCKERIGNORE), err)),
     }
     for pattern in extra {
         rules

@@ -212,12 +212,16 @@ fn the_archive_file_goes_in_temp_dir_and_is_deleted_with_the_last_clone() {
     assert!(path.exists());
     drop(clone);
     assert!(!path.exists());
-    // A temp_dir that does not exist is an error naming the context.
-    let msg = message(pack(
+    // A temp_dir that does not exist is a local I/O error naming it.
+    let err = pack(
         dir.path(),
         &ContextOptions::new().temp_dir(scratch.path().join("missing")),
-    ));
-    assert!(msg.contains("temporary file"), "{msg}");
+    )
+    .unwrap_err();
+    let Error::Io { path, .. } = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(path, &scratch.path().join("missing"));
 }
 
 #[test]

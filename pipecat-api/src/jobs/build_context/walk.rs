@@ -125,13 +125,10 @@ impl Walker<'_> {
             .or_insert_with(|| rel.clone());
         let rel = rel.as_str();
         let shown = if rel.is_empty() { "." } else { rel };
-        let entries = fs::read_dir(abs)
-            .map_err(|err| refuse(self.root, format!("cannot read directory `{shown}`: {err}")))?;
+        let entries = fs::read_dir(abs).map_err(|err| Error::io(abs, err))?;
         let mut children = Vec::new();
         for entry in entries {
-            let entry = entry.map_err(|err| {
-                refuse(self.root, format!("cannot read directory `{shown}`: {err}"))
-            })?;
+            let entry = entry.map_err(|err| Error::io(abs, err))?;
             let name = entry.file_name().into_string().map_err(|name| {
                 refuse(
                     self.root,
@@ -143,7 +140,7 @@ impl Walker<'_> {
             })?;
             let file_type = entry
                 .file_type()
-                .map_err(|err| refuse(self.root, format!("cannot read `{shown}/{name}`: {err}")))?;
+                .map_err(|err| Error::io(abs.join(&name), err))?;
             children.push((name, file_type));
         }
         children.sort_by(|a, b| a.0.cmp(&b.0));
@@ -164,12 +161,7 @@ impl Walker<'_> {
                     continue;
                 }
                 let target = self.resolve_link(&child_abs, &child_rel)?;
-                let meta = fs::metadata(&target).map_err(|err| {
-                    refuse(
-                        self.root,
-                        format!("cannot read symlink `{child_rel}`: {err}"),
-                    )
-                })?;
+                let meta = fs::metadata(&target).map_err(|err| Error::io(&child_abs, err))?;
                 if meta.is_dir() {
                     if excluded && !needed {
                         self.out.excluded += 1;
@@ -192,9 +184,8 @@ impl Walker<'_> {
                 }
             } else {
                 // Not following links here: a plain entry's own type.
-                let meta = fs::symlink_metadata(&child_abs).map_err(|err| {
-                    refuse(self.root, format!("cannot read `{child_rel}`: {err}"))
-                })?;
+                let meta =
+                    fs::symlink_metadata(&child_abs).map_err(|err| Error::io(&child_abs, err))?;
                 let real = self.in_context(&canon.join(&name));
                 self.file(child_rel, child_abs, real, &meta, excluded)?;
             }
@@ -233,7 +224,7 @@ impl Walker<'_> {
                     format!("symlink `{rel}` is dangling (its target does not exist)"),
                 )
             } else {
-                refuse(self.root, format!("cannot resolve symlink `{rel}`: {err}"))
+                Error::io(abs, err)
             }
         })?;
         if !target.starts_with(&self.canon_root) {
@@ -325,7 +316,7 @@ impl Walker<'_> {
         // walk saw a file cannot hang us.
         let prefix = regular_file::open(source)
             .and_then(|file| regular_file::read_prefix(file, SNIFF_BYTES))
-            .map_err(|err| refuse(self.root, format!("cannot read `{rel}`: {err}")))?;
+            .map_err(|err| Error::io(source, err))?;
         Ok(by_content(&prefix).map(HeldBackReason::SecretContent))
     }
 }

@@ -31,10 +31,8 @@ impl DeployConfig {
     pub fn from_file(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let origin = path.display().to_string();
-        let cannot = |e: std::io::Error| {
-            Error::refused(vec![format!("{origin}: cannot read the file: {e}")])
-        };
-        let bytes = crate::jobs::regular_file::read(path, MAX_CONFIG_BYTES).map_err(cannot)?;
+        let bytes = crate::jobs::regular_file::read(path, MAX_CONFIG_BYTES)
+            .map_err(|e| Error::io(path, e))?;
         let text = String::from_utf8(bytes).map_err(|_| {
             Error::refused(vec![format!(
                 "{origin}: cannot read the file: it is not UTF-8 text"

@@ -136,7 +136,7 @@ impl EnvFile {
         let origin = path.display().to_string();
         // A regular file only (a FIFO would hang the read), of bounded size.
         let bytes = crate::jobs::regular_file::read(path, MAX_ENV_FILE_BYTES)
-            .map_err(|e| Error::refused(vec![format!("{origin}: cannot read the file: {e}")]))?;
+            .map_err(|e| Error::io(path, e))?;
         let text = String::from_utf8(bytes)
             .map_err(|_| Error::refused(vec![format!("{origin}: the file is not UTF-8 text")]))?;
         Self::parse(&text, &origin)

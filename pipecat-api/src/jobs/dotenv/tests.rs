@@ -326,10 +326,15 @@ fn reads_a_file_and_names_it() {
     let file = EnvFile::read(&path).unwrap();
     assert_eq!(file.warnings.len(), 1);
     assert_eq!(file.warnings[0].line, 2);
-    let e = read_env_file(dir.join("missing.env"))
-        .unwrap_err()
-        .to_string();
-    assert!(e.contains("missing.env: cannot read the file"), "{e}");
+    // Local I/O, not a refusal: the CLI exits 1, not 2 ("usage").
+    let e = read_env_file(dir.join("missing.env")).unwrap_err();
+    assert!(
+        matches!(&e, crate::Error::Io { path, .. } if path == &dir.join("missing.env")),
+        "{e:?}"
+    );
+    // A directory is no better.
+    let e = read_env_file(&dir).unwrap_err();
+    assert!(matches!(&e, crate::Error::Io { .. }), "{e:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
