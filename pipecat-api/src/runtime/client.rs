@@ -543,14 +543,15 @@ mod tests {
         );
 
         let missing = dir.path().join("missing");
-        let message = config_message(Client::builder().public_key_file(&missing).build());
-        assert!(
-            message.starts_with(&format!(
-                "the public key file {}: cannot read it: ",
-                missing.display()
-            )),
-            "{message}"
-        );
+        // Reading is local I/O, so an `Io` error naming the file (exit 1 in
+        // the CLI), not a setting.
+        match Client::builder().public_key_file(&missing).build() {
+            Err(Error::Io { path, source }) => {
+                assert_eq!(path, missing);
+                assert_eq!(source.kind(), std::io::ErrorKind::NotFound);
+            }
+            other => panic!("expected an I/O error, got {other:?}"),
+        }
 
         let message = config_message(Client::builder().private_key_file(dir.path()).build());
         assert!(message.ends_with(": not a regular file"), "{message}");
