@@ -542,7 +542,7 @@ mod tests {
         known_patterns_without_regex(&mut file);
         let out = quote!(#file).to_string();
         assert!(
-            out.contains("if ! crate :: patterns :: secret_key (value) {"),
+            out.contains("if ! crate :: runtime :: patterns :: secret_key (value) {"),
             "{out}"
         );
         assert_eq!(out.matches("static PATTERN").count(), 1, "{out}");

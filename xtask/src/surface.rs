@@ -871,19 +871,19 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("let response = crate :: transport :: execute (client , request , & super :: operations :: GET_AGENT) . await ? ;"),
+            text.contains("let response = crate :: runtime :: transport :: execute (client , request , & super :: operations :: GET_AGENT) . await ? ;"),
             "{text}"
         );
         assert!(
-            text.contains("200u16 => crate :: transport :: json (response) . await"),
+            text.contains("200u16 => crate :: runtime :: transport :: json (response) . await"),
             "{text}"
         );
         assert!(
-            text.contains("204u16 => crate :: transport :: empty (response)"),
+            text.contains("204u16 => crate :: runtime :: transport :: empty (response)"),
             "{text}"
         );
         assert!(
-            text.contains("Err (crate :: transport :: undocumented (response))"),
+            text.contains("Err (crate :: runtime :: transport :: undocumented (response))"),
             "{text}"
         );
         for gone in [
@@ -926,11 +926,13 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("crate :: unknown :: open_enum_schema (& [\"ready\"] , \"A status.\")"),
+            text.contains(
+                "crate :: values :: unknown :: open_enum_schema (& [\"ready\"] , \"A status.\")"
+            ),
             "{text}"
         );
         assert!(
-            text.contains("crate :: unknown :: open_enum_schema (& [\"Active\"] , \"\")"),
+            text.contains("crate :: values :: unknown :: open_enum_schema (& [\"Active\"] , \"\")"),
             "a variant without rename is its own value: {text}"
         );
         assert!(
@@ -998,7 +1000,7 @@ mod tests {
         );
         let text = out(&file);
         assert!(
-            text.contains("self . name = crate :: ranges :: check (value . try_into ()"),
+            text.contains("self . name = crate :: runtime :: ranges :: check (value . try_into ()"),
             "{text}"
         );
         assert!(text.contains("\"name\" , Some (1i64) , None)"), "{text}");
