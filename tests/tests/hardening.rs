@@ -216,6 +216,13 @@ async fn a_post_whose_connection_broke_says_it_may_have_taken_effect() {
     let text = err.to_string();
     assert!(text.contains("may have taken effect"), "{text}");
     assert!(!text.contains("try again"), "{text}");
+    let sent = |operation: &str| {
+        fake.requests()
+            .iter()
+            .filter(|r| r.operation.as_deref() == Some(operation))
+            .count()
+    };
+    assert_eq!(sent("startService"), 1, "the POST was not sent again");
 
     // A GET that breaks the same way is retried; when it breaks every
     // time, its error does not claim an effect.
@@ -229,4 +236,5 @@ async fn a_post_whose_connection_broke_says_it_may_have_taken_effect() {
         panic!("{err:?}")
     };
     assert!(!*may_have_taken_effect, "{err}");
+    assert_eq!(sent("listSecretSets"), 3, "the GET was retried");
 }

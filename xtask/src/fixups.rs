@@ -98,29 +98,6 @@ pub fn drop_hand_written_operations(doc: &mut Value) -> usize {
     dropped
 }
 
-/// Timestamps (`format: date-time`) would become `chrono` types, adding a
-/// dependency to every user's build for values most callers only display
-/// or pass on. Dropping the format keeps them RFC 3339 strings; the spec
-/// itself still says what they are.
-pub fn date_times_as_strings(doc: &mut Value) -> usize {
-    fn walk(value: &mut Value, count: &mut usize) {
-        match value {
-            Value::Object(map) => {
-                if map.get("format").and_then(Value::as_str) == Some("date-time") {
-                    map.remove("format");
-                    *count += 1;
-                }
-                map.values_mut().for_each(|v| walk(v, count));
-            }
-            Value::Array(items) => items.iter_mut().for_each(|v| walk(v, count)),
-            _ => {}
-        }
-    }
-    let mut count = 0;
-    walk(doc, &mut count);
-    count
-}
-
 /// Name of the component that stands for every ordered map of secret
 /// strings (`x-pipecat-ordered: true`).
 pub const UPLOAD_FIELDS: &str = "UploadFields";
@@ -130,8 +107,9 @@ pub const UPLOAD_FIELDS: &str = "UploadFields";
 /// schema marked `x-pipecat-ordered: true` (whose values are secret strings)
 /// becomes a reference to one `UploadFields` component, which the generator
 /// replaces with pipecat-api's hand-written `UploadFields`: ordered as
-/// received, values redacted in `Debug`. Runs before
-/// [`secret_strings_as_secret_value`], which would otherwise claim the values.
+/// received, values redacted in `Debug`. (Its values are `format: password`
+/// strings, which `generate`'s conversions would otherwise make
+/// `SecretValue`s one by one.)
 pub fn ordered_maps_as_upload_fields(doc: &mut Value) -> usize {
     let component =
         serde_json::json!({"type": "object", "additionalProperties": {"type": "string"}});
@@ -178,22 +156,6 @@ fn schemas_as_component(
         schemas.insert(name.to_string(), component);
     }
     count
-}
-
-/// Name of the component that stands for every secret string.
-pub const SECRET_VALUE: &str = "SecretValue";
-
-/// Generated types derive `Debug`, which would print secret values. Every
-/// string schema marked `format: password` (OpenAPI's mark for sensitive
-/// values) becomes a reference to one `SecretValue` component, which the
-/// generator replaces with pipecat-api's hand-written `SecretValue`, whose
-/// `Debug` is redacted.
-pub fn secret_strings_as_secret_value(doc: &mut Value) -> usize {
-    let component = serde_json::json!({"type": "string", "format": "password", "minLength": 1});
-    schemas_as_component(doc, SECRET_VALUE, component, |map| {
-        map.get("type").and_then(Value::as_str) == Some("string")
-            && map.get("format").and_then(Value::as_str) == Some("password")
-    })
 }
 
 /// Every path parameter must address exactly one path segment. An empty
@@ -619,23 +581,6 @@ mod tests {
     }
 
     #[test]
-    fn date_times_become_plain_strings() {
-        let mut doc = json!({"components": {"schemas": {"A": {"properties": {
-            "at": {"type": "string", "format": "date-time", "description": "when"},
-            "id": {"type": "string", "format": "uuid"}
-        }}}}});
-        date_times_as_strings(&mut doc);
-        assert_eq!(
-            doc["components"]["schemas"]["A"]["properties"]["at"],
-            json!({"type": "string", "description": "when"})
-        );
-        assert_eq!(
-            doc["components"]["schemas"]["A"]["properties"]["id"]["format"],
-            "uuid"
-        );
-    }
-
-    #[test]
     fn hand_written_operations_are_dropped() {
         let mut doc = json!({"paths": {
             "/a/{path}": {
@@ -647,34 +592,6 @@ mod tests {
         }});
         drop_hand_written_operations(&mut doc);
         assert_eq!(doc, json!({"paths": {"/b": {"get": {}}}}));
-    }
-
-    #[test]
-    fn password_strings_become_one_secret_value_type() {
-        let mut doc = json!({
-            "components": {"schemas": {
-                "A": {"type": "object", "properties": {
-                    "secretValue": {"type": "string", "format": "password", "description": "x"},
-                    "name": {"type": "string"}
-                }},
-                "B": {"type": "array", "items": {"type": "string", "format": "password"}}
-            }}
-        });
-        secret_strings_as_secret_value(&mut doc);
-        let reference = json!({"$ref": "#/components/schemas/SecretValue"});
-        assert_eq!(
-            doc["components"]["schemas"]["A"]["properties"]["secretValue"],
-            reference
-        );
-        assert_eq!(doc["components"]["schemas"]["B"]["items"], reference);
-        assert_eq!(
-            doc["components"]["schemas"]["A"]["properties"]["name"],
-            json!({"type": "string"})
-        );
-        assert_eq!(
-            doc["components"]["schemas"]["SecretValue"]["format"],
-            "password"
-        );
     }
 
     fn doc_with_path_param(schema: Value) -> Value {

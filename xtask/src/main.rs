@@ -6,6 +6,31 @@
 //! our spec differs from an upstream document, failing on unknown differences.
 //! `cargo xtask modules` prints each crate's module map and fails on an
 //! import circle.
+//!
+//! # Why the generator is more than progenitor's settings
+//!
+//! `generate` runs progenitor with its own settings wherever one exists:
+//! the builder interface, merged tags, the inner type, derives, type
+//! replacements (`UploadFields`) and schema conversions (timestamps as
+//! strings, `format: password` as `SecretValue`: `generate::conversions`).
+//! What is left is done in code, each piece for a reason no setting covers
+//! (progenitor 0.15 has no global attribute setting, and a patch only
+//! renames a type or adds derives and attributes to one named type):
+//!
+//! - `fixups` (the spec, before progenitor): mount path-level servers,
+//!   drop error answers and hand-written operations, ordered upload fields;
+//!   checks that path parameters are single segments and that answers
+//!   accept unknown fields; integer ranges typify would make types of.
+//! - `surface` (the public API): the crate's own `Client` and error type,
+//!   `send()` through the crate's transport (auth, guard, retries), open
+//!   enums, `#[non_exhaustive]` structs, setters that take values, integer
+//!   range checks.
+//! - `rewrite` (correctness and build cost): conversion errors that keep
+//!   their reason, `TryFrom<&String>`, `schemars` behind a feature (a global
+//!   `cfg_attr`, which no setting can add), and the speed-only rewrites kept
+//!   because the bench's instruction counts show them (see that module).
+//! - `operations` and `schemas`: the operation table and schema index the
+//!   hand-written layer reads.
 
 mod drift;
 mod fixups;

@@ -114,7 +114,6 @@ mod tests {
     }
 
     #[test]
-    #[ignore = "enable after the retry-loop merge"]
     fn every_pause_is_in_the_poller_or_the_retry_loop() {
         let found = pauses_outside_the_poller(&crate::workspace_root()).unwrap_or_else(|e| vec![e]);
         assert!(

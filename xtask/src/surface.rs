@@ -926,7 +926,9 @@ mod tests {
             "{text}"
         );
         assert!(
-            text.contains("crate :: values :: unknown :: open_enum_schema (& [\"ready\"] , \"A status.\")"),
+            text.contains(
+                "crate :: values :: unknown :: open_enum_schema (& [\"ready\"] , \"A status.\")"
+            ),
             "{text}"
         );
         assert!(

@@ -62,7 +62,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use reqwest::StatusCode;
@@ -74,6 +74,7 @@ use crate::jobs::build_context::{
 use crate::jobs::build_logs::assess_build;
 use crate::jobs::deploy_config::BuildSettings;
 use crate::jobs::poll::{JobState, PollError, poll};
+use crate::runtime::retry::{self, Verdict};
 use crate::types::{self, BuildStatus};
 use crate::{Client, Error, Job, UploadFields, Wait};
 
@@ -667,103 +668,154 @@ async fn upload_context(
         }
     }
     let config = client.config();
-    let policy = &config.retry;
-    let started = Instant::now();
-    let mut attempt: u32 = 1;
-    loop {
-        // Each attempt reads the archive's file anew, from its start.
-        let sent_all = Arc::new(tokio::sync::Notify::new());
-        let form = upload_form(fields, packed, build.progress.clone(), &sent_all).await?;
-        // The client's own `reqwest::Client`, but not its calls: no
-        // Authorization header is ever added here.
-        let send = client
-            .client
-            .post(target.clone())
-            .header(USER_AGENT, config.user_agent.clone())
-            .timeout(UPLOAD_TIMEOUT)
-            .multipart(form)
-            .send();
-        // Once the last byte is handed to the connection, the answer gets
-        // a bounded time: a host that takes the body and never answers
-        // would otherwise hold the upload for all of UPLOAD_TIMEOUT.
-        let response_deadline = async {
-            sent_all.notified().await;
+    let attempt = |attempt: u32, ()| {
+        let target = target.clone();
+        async move {
+            let outcome = upload_once(client, target, fields, packed, build).await;
+            if outcome.is_ok() {
+                tracing::debug!(attempt, "uploaded the build context");
+            }
+            // Each attempt reads the archive's file anew: always repeatable.
+            (outcome, Some(()))
+        }
+    };
+    retry::run(
+        &config.retry,
+        "uploadBuildContext",
+        (),
+        attempt,
+        classify_upload,
+    )
+    .await
+    .map_err(|failure| failure.into_error(&host, fields, packed, build))
+}
+
+/// Why one upload attempt failed, as the classifier needs it.
+enum UploadFailure {
+    /// The form could not be made (the archive's file): nothing was sent.
+    Local(Error),
+    /// The whole archive went out but no answer came in time.
+    Unconfirmed,
+    /// The storage host answered with this error status.
+    Refused {
+        status: StatusCode,
+        headers: reqwest::header::HeaderMap,
+        body: Bytes,
+    },
+    /// No answer: not connected, timed out, or broken off.
+    Broke(reqwest::Error),
+}
+
+/// Whether an upload attempt's outcome is worth another attempt: a
+/// presigned POST may be repeated, so connection failures, timeouts, an
+/// unconfirmed upload, the API's transient statuses and any 5xx (storage
+/// hosts ask for a repeat of a 500 too) are retried.
+fn classify_upload(outcome: &Result<(), UploadFailure>) -> Verdict {
+    let retry = match outcome {
+        Ok(()) | Err(UploadFailure::Local(_)) => false,
+        Err(UploadFailure::Unconfirmed) => true,
+        Err(UploadFailure::Refused {
+            status, headers, ..
+        }) => {
+            if retry::is_transient(*status) || status.is_server_error() {
+                return Verdict::Retry {
+                    retry_after: retry::retry_after(headers),
+                };
+            }
+            false
+        }
+        Err(UploadFailure::Broke(source)) => {
+            source.is_connect() || source.is_timeout() || source.is_request() || source.is_body()
+        }
+    };
+    if retry {
+        Verdict::Retry { retry_after: None }
+    } else {
+        Verdict::Stop
+    }
+}
+
+impl UploadFailure {
+    /// The caller's error: [`Error::Storage`] naming the storage host, for
+    /// all but a local failure.
+    fn into_error(
+        self,
+        host: &str,
+        fields: &UploadFields,
+        packed: &PackedContext,
+        build: &CloudBuild,
+    ) -> Error {
+        match self {
+            UploadFailure::Local(error) => error,
+            UploadFailure::Unconfirmed => Error::Storage {
+                host: host.to_string(),
+                status: None,
+                message: format!(
+                    "took the whole build context ({} bytes) but did not confirm the \
+                     upload within {:?}; try again (or raise \
+                     CloudBuild::upload_response_timeout)",
+                    packed.compressed_bytes(),
+                    build.upload_response_timeout
+                ),
+            },
+            UploadFailure::Refused { status, body, .. } => {
+                storage_refusal(host, status, &body, fields)
+            }
+            UploadFailure::Broke(source) => storage_transport(host, source),
+        }
+    }
+}
+
+/// One upload attempt. Once the last byte is handed to the connection, the
+/// answer gets [`CloudBuild::upload_response_timeout`]: a host that takes
+/// the body and never answers would otherwise hold the upload for all of
+/// [`UPLOAD_TIMEOUT`].
+async fn upload_once(
+    client: &Client,
+    target: reqwest::Url,
+    fields: &UploadFields,
+    packed: &PackedContext,
+    build: &CloudBuild,
+) -> Result<(), UploadFailure> {
+    let config = client.config();
+    let sent_all = Arc::new(tokio::sync::Notify::new());
+    let form = upload_form(fields, packed, build.progress.clone(), &sent_all)
+        .await
+        .map_err(UploadFailure::Local)?;
+    // The client's own `reqwest::Client`, but not its calls: no
+    // Authorization header is ever added here.
+    let send = client
+        .client
+        .post(target)
+        .header(USER_AGENT, config.user_agent.clone())
+        .timeout(UPLOAD_TIMEOUT)
+        .multipart(form)
+        .send();
+    let mut send = std::pin::pin!(send);
+    let sent = std::pin::pin!(sent_all.notified());
+    let result = match futures_util::future::select(send.as_mut(), sent).await {
+        futures_util::future::Either::Left((result, _)) => result,
+        futures_util::future::Either::Right(((), _)) => {
             build.report(BuildProgress::ConfirmingUpload {
                 total: packed.compressed_bytes(),
             });
-            tokio::time::sleep(build.upload_response_timeout).await;
-        };
-        let send = std::pin::pin!(send);
-        let response_deadline = std::pin::pin!(response_deadline);
-        let result = match futures_util::future::select(send, response_deadline).await {
-            futures_util::future::Either::Left((result, _)) => Some(result),
-            futures_util::future::Either::Right(((), _)) => None,
-        };
-        let (retry, error, headers) = match result {
-            None => (
-                true,
-                Error::Storage {
-                    host: host.clone(),
-                    status: None,
-                    message: format!(
-                        "took the whole build context ({} bytes) but did not confirm the \
-                         upload within {:?}; try again (or raise \
-                         CloudBuild::upload_response_timeout)",
-                        packed.compressed_bytes(),
-                        build.upload_response_timeout
-                    ),
-                },
-                None,
-            ),
-            Some(Ok(response)) if response.status().is_success() => {
-                tracing::debug!(
-                    attempt,
-                    status = response.status().as_u16(),
-                    "uploaded the build context"
-                );
-                return Ok(());
-            }
-            Some(Ok(response)) => {
-                let status = response.status();
-                let headers = response.headers().clone();
-                let body = crate::runtime::transport::read_error_body(response).await;
-                // The API's transient statuses, and any 5xx: storage hosts
-                // ask for a repeat of a 500 too, and a presigned POST may be
-                // repeated.
-                let retry = crate::runtime::retry::is_transient(status) || status.is_server_error();
-                (
-                    retry,
-                    storage_refusal(&host, status, &body, fields),
-                    Some(headers),
-                )
-            }
-            Some(Err(source)) => {
-                let retry = source.is_connect()
-                    || source.is_timeout()
-                    || source.is_request()
-                    || source.is_body();
-                (retry, storage_transport(&host, source), None)
-            }
-        };
-        let delay = retry
-            .then(|| policy.delay(attempt + 1, headers.as_ref()))
-            .flatten()
-            .filter(|d| {
-                attempt < policy.attempts() && started.elapsed() + *d < policy.deadline_duration()
-            });
-        match delay {
-            Some(delay) => {
-                tracing::info!(
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying the build context upload"
-                );
-                tokio::time::sleep(delay).await;
-                attempt += 1;
-            }
-            None => return Err(error),
+            tokio::time::timeout(build.upload_response_timeout, send)
+                .await
+                .map_err(|_| UploadFailure::Unconfirmed)?
         }
+    };
+    let response = result.map_err(UploadFailure::Broke)?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(());
     }
+    let headers = response.headers().clone();
+    let body = crate::runtime::transport::read_error_body(response).await;
+    Err(UploadFailure::Refused {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// The presigned form: the fields in order, `Content-Type` unless given,

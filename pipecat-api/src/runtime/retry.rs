@@ -1,11 +1,20 @@
-//! When a failed attempt is tried again, and after how long.
+//! When a failed attempt is tried again, and after how long: the one retry
+//! loop ([`run`]) of the crate, and the policy it follows.
 //!
-//! The rule that matters most: a request is retried only when retrying cannot
-//! make it take effect twice. Idempotent methods (GET, HEAD, OPTIONS, PUT,
-//! DELETE) are retried after transient failures; anything else (POST, PATCH:
-//! starting a session, creating an agent or a build) only when the
-//! connection was never established, so the server cannot have seen it.
+//! The loop knows nothing of HTTP: each caller hands it a classifier that
+//! looks at one attempt's outcome and gives a [`Verdict`]. API calls
+//! (`transport`) and the build context upload (`cloud_build`) each have
+//! their own. The rule every classifier keeps: an outcome is retried only
+//! when retrying cannot make it take effect twice. Idempotent methods (GET,
+//! HEAD, OPTIONS, PUT, DELETE) are retried after transient failures;
+//! anything else (POST, PATCH: starting a session, creating an agent or a
+//! build) only when the connection was never established, so the server
+//! cannot have seen it.
+//!
+//! This is the only place a retry waits, on `tokio::time`, so tests can run
+//! it with paused time.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
@@ -96,15 +105,11 @@ impl RetryPolicy {
         self.max_attempts
     }
 
-    pub(crate) fn deadline_duration(&self) -> Duration {
-        self.deadline
-    }
-
     /// The delay before attempt `next` (2 for the first retry): the
     /// server's `Retry-After` when it sent one (`None` when that exceeds the
     /// cap: give up), otherwise exponential backoff with full jitter.
-    pub(crate) fn delay(&self, next: u32, headers: Option<&HeaderMap>) -> Option<Duration> {
-        if let Some(after) = headers.and_then(retry_after) {
+    pub(crate) fn delay(&self, next: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        if let Some(after) = retry_after {
             return (after <= self.max_retry_after).then_some(after);
         }
         let exponent = next.saturating_sub(2).min(20);
@@ -137,6 +142,67 @@ impl RetryPolicy {
     }
 }
 
+/// What a classifier says of one attempt's outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Final: the outcome is the result.
+    Stop,
+    /// Transient, and safe to repeat: another attempt may succeed, after
+    /// the server's `retry_after` (its `Retry-After`) when it gave one.
+    Retry { retry_after: Option<Duration> },
+}
+
+/// The retry loop: makes attempt 1, 2, … while `classify` says
+/// [`Verdict::Retry`], within the policy's attempts and deadline, waiting
+/// before each retry as [`RetryPolicy`] says (a `Retry-After` over its cap
+/// ends the retries). Returns the last outcome.
+///
+/// `attempt` is given the attempt's number and what it needs to be made
+/// (`first` for the first: the request, say), and returns its outcome with
+/// what the next attempt needs, or `None` when it cannot be repeated (a
+/// body that cannot be replayed): that outcome is then the last. `what`
+/// names the call in the log line of each retry.
+pub(crate) async fn run<S, T, Fut>(
+    policy: &RetryPolicy,
+    what: &str,
+    first: S,
+    mut attempt: impl FnMut(u32, S) -> Fut,
+    mut classify: impl FnMut(&T) -> Verdict,
+) -> T
+where
+    Fut: Future<Output = (T, Option<S>)>,
+{
+    let started = tokio::time::Instant::now();
+    let mut number: u32 = 1;
+    let mut input = first;
+    loop {
+        let (outcome, next) = attempt(number, input).await;
+        let Some(next) = next else {
+            return outcome;
+        };
+        let Verdict::Retry { retry_after } = classify(&outcome) else {
+            return outcome;
+        };
+        let delay = (number < policy.max_attempts)
+            .then(|| policy.delay(number + 1, retry_after))
+            .flatten()
+            .filter(|delay| started.elapsed() + *delay < policy.deadline);
+        let Some(delay) = delay else {
+            return outcome;
+        };
+        tracing::info!(
+            call = what,
+            attempt = number,
+            delay_ms = delay.as_millis() as u64,
+            "retrying"
+        );
+        // Boxed: most calls never get here, and their futures stay small.
+        Box::pin(tokio::time::sleep(delay)).await;
+        input = next;
+        number += 1;
+    }
+}
+
 /// Statuses that say "not now" rather than "no": the same request may
 /// succeed later (408, 429, 502, 503, 504). Whether repeating it is *safe*
 /// is another question, answered by [`RetryPolicy`].
@@ -145,6 +211,7 @@ pub(crate) fn is_transient(status: StatusCode) -> bool {
 }
 
 /// What was attempted, as far as retrying is concerned.
+#[derive(Clone, Copy)]
 pub(crate) struct Attempted {
     pub(crate) idempotent: bool,
     /// See [`reread_broken_success`].
@@ -245,10 +312,10 @@ mod tests {
     fn retry_after_is_capped() {
         let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
         assert_eq!(
-            policy.delay(2, Some(&headers("3"))),
+            policy.delay(2, Some(Duration::from_secs(3))),
             Some(Duration::from_secs(3))
         );
-        assert_eq!(policy.delay(2, Some(&headers("11"))), None);
+        assert_eq!(policy.delay(2, Some(Duration::from_secs(11))), None);
     }
 
     #[test]
@@ -314,5 +381,108 @@ mod tests {
     fn disabled_means_one_attempt() {
         assert_eq!(RetryPolicy::disabled().attempts(), 1);
         assert_eq!(RetryPolicy::default().max_attempts(0).attempts(), 1);
+    }
+
+    /// Runs the loop over scripted outcomes (`Err(after)` is transient,
+    /// with that `Retry-After`; `Ok` is final) and returns the outcome, the
+    /// attempt numbers made and the (paused) time it took.
+    async fn scripted(
+        policy: &RetryPolicy,
+        script: &[Result<&'static str, Option<u64>>],
+    ) -> (Result<&'static str, Option<u64>>, Vec<u32>, Duration) {
+        let started = tokio::time::Instant::now();
+        let mut made = Vec::new();
+        let outcome = run(
+            policy,
+            "test",
+            (),
+            |number, ()| {
+                made.push(number);
+                let outcome = script[(number as usize - 1).min(script.len() - 1)];
+                async move { (outcome, Some(())) }
+            },
+            |outcome| match outcome {
+                Ok(_) => Verdict::Stop,
+                Err(after) => Verdict::Retry {
+                    retry_after: after.map(Duration::from_secs),
+                },
+            },
+        )
+        .await;
+        (outcome, made, started.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_retries_transient_outcomes_until_a_final_one() {
+        let policy =
+            RetryPolicy::default().backoff(Duration::from_millis(100), Duration::from_millis(100));
+        let (outcome, made, took) = scripted(&policy, &[Err(None), Err(None), Ok("done")]).await;
+        assert_eq!(outcome, Ok("done"));
+        assert_eq!(made, [1, 2, 3]);
+        // Two backoffs, each at most the 100 ms bound (full jitter).
+        assert!(took <= Duration::from_millis(200), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_stops_at_a_final_outcome_and_waits_for_nothing() {
+        let (outcome, made, took) = scripted(&RetryPolicy::default(), &[Ok("no")]).await;
+        assert_eq!(outcome, Ok("no"));
+        assert_eq!(made, [1]);
+        assert_eq!(took, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_makes_at_most_max_attempts() {
+        let policy = RetryPolicy::default().max_attempts(4);
+        let (outcome, made, _) = scripted(&policy, &[Err(None)]).await;
+        assert_eq!(outcome, Err(None), "the last outcome is returned");
+        assert_eq!(made, [1, 2, 3, 4]);
+        let (_, made, took) = scripted(&RetryPolicy::disabled(), &[Err(None)]).await;
+        assert_eq!(made, [1]);
+        assert_eq!(took, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_waits_as_retry_after_says_up_to_its_cap() {
+        let policy = RetryPolicy::default().max_retry_after(Duration::from_secs(10));
+        let (outcome, made, took) = scripted(&policy, &[Err(Some(7)), Ok("done")]).await;
+        assert_eq!(outcome, Ok("done"));
+        assert_eq!(made, [1, 2]);
+        assert_eq!(took, Duration::from_secs(7));
+        // Over the cap: no retry, and no waiting.
+        let (outcome, made, took) = scripted(&policy, &[Err(Some(11)), Ok("done")]).await;
+        assert_eq!(outcome, Err(Some(11)));
+        assert_eq!(made, [1]);
+        assert_eq!(took, Duration::ZERO);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_starts_no_attempt_past_the_deadline() {
+        let policy = RetryPolicy::default()
+            .max_attempts(10)
+            .deadline(Duration::from_secs(10));
+        let (outcome, made, took) = scripted(&policy, &[Err(Some(4))]).await;
+        assert_eq!(outcome, Err(Some(4)));
+        // At 0 s, 4 s and 8 s; a fourth would start at 12 s.
+        assert_eq!(made, [1, 2, 3]);
+        assert_eq!(took, Duration::from_secs(8));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_loop_never_repeats_an_attempt_that_cannot_be_repeated() {
+        let mut made = 0;
+        let outcome = run(
+            &RetryPolicy::default(),
+            "test",
+            (),
+            |_, ()| {
+                made += 1;
+                // A request whose body cannot be sent again.
+                async { ("broke", None::<()>) }
+            },
+            |_| Verdict::Retry { retry_after: None },
+        )
+        .await;
+        assert_eq!((outcome, made), ("broke", 1));
     }
 }

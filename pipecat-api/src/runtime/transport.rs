@@ -14,7 +14,7 @@ use tracing::Instrument as _;
 use crate::runtime::error::{ApiError, MAX_ERROR_BODY};
 use crate::runtime::guard;
 use crate::runtime::operation::Operation;
-use crate::runtime::retry::{Attempted, idempotent, reread_broken_success};
+use crate::runtime::retry::{self, Attempted, Verdict, idempotent, reread_broken_success};
 use crate::{Client, Error, Response};
 
 /// An answer: its status, headers and body, read or not yet read.
@@ -191,122 +191,155 @@ fn collect_secret_values(json: &serde_json::Value, out: &mut Vec<String>) {
     }
 }
 
-/// Sends `request`, retrying as `policy` allows. Each attempt is a `tracing`
-/// span with the operation, the attempt number, the status and the duration;
-/// headers and bodies are never recorded.
+/// Sends `request`, retrying as `policy` allows (the loop is
+/// [`retry::run`], the classifier [`classify`]). Each attempt is a
+/// `tracing` span with the operation, the attempt number, the status and
+/// the duration; headers and bodies are never recorded.
 async fn send_with_retries(
     http: &reqwest::Client,
     policy: &crate::RetryPolicy,
-    mut request: reqwest::Request,
+    request: reqwest::Request,
     op: &'static Operation,
     sent: &[String],
     max_body: usize,
 ) -> Result<Answer, Error> {
-    let origin = request.url().origin();
-    let mut attempted = Attempted {
+    let attempted = Attempted {
         idempotent: idempotent(request.method()),
         reread_success: reread_broken_success(request.method()),
         too_many_means_at_capacity: op.too_many_means_at_capacity,
         conflict_means_busy: op.conflict_means_busy,
         conflict: false,
     };
-    let first_started = Instant::now();
-    let mut attempt: u32 = 1;
-    loop {
+    let attempts = policy.attempts();
+    let attempt = |number: u32, request: reqwest::Request| {
         // A body that cannot be cloned (a stream) is sent once.
-        let spare = (attempt < policy.attempts())
-            .then(|| request.try_clone())
-            .flatten();
-        let span = tracing::debug_span!(
-            "pipecat_api.attempt",
-            operation = op.id,
-            attempt,
-            method = %request.method(),
-            status = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
+        let spare = (number < attempts).then(|| request.try_clone()).flatten();
+        send_once(http, request, spare, op, number, attempted, sent, max_body)
+    };
+    let classify = |outcome: &Result<Answer, Error>| classify(policy, attempted, outcome);
+    retry::run(policy, op.id, request, attempt, classify).await
+}
+
+/// Whether an API call's outcome is worth another attempt.
+fn classify(
+    policy: &crate::RetryPolicy,
+    attempted: Attempted,
+    outcome: &Result<Answer, Error>,
+) -> Verdict {
+    let retry = match outcome {
+        Ok(Answer {
+            status,
+            headers,
+            error: Some(api),
+            ..
+        }) => {
+            let conflict =
+                *status == StatusCode::CONFLICT && api.code.as_deref() == Some("CONFLICT");
+            let attempted = Attempted {
+                conflict,
+                ..attempted
+            };
+            return if policy.retry_status(&attempted, *status) {
+                Verdict::Retry {
+                    retry_after: retry::retry_after(headers),
+                }
+            } else {
+                Verdict::Stop
+            };
+        }
+        Ok(_) => false,
+        // Before an answer, or a success body read early that broke off
+        // (only for methods that may reread one).
+        Err(Error::Transport { source, .. }) => policy.retry_error(&attempted, source),
+        Err(_) => false,
+    };
+    if retry {
+        Verdict::Retry { retry_after: None }
+    } else {
+        Verdict::Stop
+    }
+}
+
+/// One attempt: its outcome, and `spare` (the request again) when another
+/// attempt may be made. A redirect is never followed nor repeated.
+#[allow(clippy::too_many_arguments)] // One attempt's inputs, from one caller.
+async fn send_once(
+    http: &reqwest::Client,
+    request: reqwest::Request,
+    spare: Option<reqwest::Request>,
+    op: &'static Operation,
+    attempt: u32,
+    attempted: Attempted,
+    sent: &[String],
+    max_body: usize,
+) -> (Result<Answer, Error>, Option<reqwest::Request>) {
+    let origin = request.url().origin();
+    let span = tracing::debug_span!(
+        "pipecat_api.attempt",
+        operation = op.id,
+        attempt,
+        method = %request.method(),
+        status = tracing::field::Empty,
+        duration_ms = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let result = http.execute(request).instrument(span.clone()).await;
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
+
+    let mut response = match result {
+        Ok(response) => response,
+        Err(source) => {
+            tracing::debug!(parent: &span, connect = source.is_connect(), timeout = source.is_timeout(), "no answer");
+            // Past connecting, a POST may have reached the service.
+            let may_have_taken_effect = !attempted.idempotent && !source.is_connect();
+            let error = Error::Transport {
+                source,
+                may_have_taken_effect,
+            };
+            return (Err(error), spare);
+        }
+    };
+    let status = response.status();
+    span.record("status", status.as_u16());
+    let headers = std::mem::take(response.headers_mut());
+    if status.is_redirection() || response.url().origin() != origin {
+        // Never followed (see `ClientBuilder::http_client`).
+        let api = redirected(status, op, &headers, response.url(), &origin);
+        let error = Some(Box::new(api));
+        return (
+            Ok(answer(status, headers, Body::Read(Bytes::new()), error)),
+            None,
         );
-        let started = Instant::now();
-        let result = http.execute(request).instrument(span.clone()).await;
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
-
-        let (retry, outcome) = match result {
-            Ok(mut response) => {
-                let status = response.status();
-                span.record("status", status.as_u16());
-                let headers = std::mem::take(response.headers_mut());
-                if status.is_redirection() || response.url().origin() != origin {
-                    // Never followed (see `ClientBuilder::http_client`).
-                    let api = redirected(status, op, &headers, response.url(), &origin);
-                    let error = Some(Box::new(api));
-                    return Ok(answer(status, headers, Body::Read(Bytes::new()), error));
-                }
-                if !(status.is_client_error() || status.is_server_error()) {
-                    tracing::debug!(parent: &span, status = status.as_u16(), "answered");
-                    if spare.is_none() || !attempted.reread_success {
-                        return Ok(answer(status, headers, Body::Unread(response), None));
-                    }
-                    // With a retry still possible, read the body here, so
-                    // that a connection breaking mid-body is retried too.
-                    // Boxed, as the other rarer paths below, to keep every
-                    // call's future small.
-                    match Box::pin(read_bounded(response, max_body)).await {
-                        Ok(body) => return Ok(answer(status, headers, Body::Read(body), None)),
-                        Err(Bounded::TooLong) => return Err(too_long(max_body)),
-                        Err(Bounded::Broke(source)) => {
-                            let retry = policy.retry_error(&attempted, &source);
-                            let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
-                            tracing::debug!(parent: &span, "the answer broke off");
-                            let may_have_taken_effect = true;
-                            let error = Error::Transport {
-                                source,
-                                may_have_taken_effect,
-                            };
-                            (delay, Err(error))
-                        }
-                    }
-                } else {
-                    let body = Box::pin(read_error_body(response)).await;
-                    let mut api = ApiError::from_answer(status, Some(op.id), &headers, &body);
-                    api.redact(sent);
-                    attempted.conflict =
-                        status == StatusCode::CONFLICT && api.code.as_deref() == Some("CONFLICT");
-                    let retry = policy.retry_status(&attempted, status);
-                    let delay = retry
-                        .then(|| policy.delay(attempt + 1, Some(&headers)))
-                        .flatten();
-                    tracing::debug!(parent: &span, status = status.as_u16(), "error answer");
-                    let error = Some(Box::new(api));
-                    (delay, Ok(answer(status, headers, Body::Read(body), error)))
-                }
-            }
-            Err(source) => {
-                let retry = policy.retry_error(&attempted, &source);
-                let delay = retry.then(|| policy.delay(attempt + 1, None)).flatten();
-                tracing::debug!(parent: &span, connect = source.is_connect(), timeout = source.is_timeout(), "no answer");
-                // Past connecting, a POST may have reached the service.
-                let may_have_taken_effect = !attempted.idempotent && !source.is_connect();
-                let error = Error::Transport {
-                    source,
-                    may_have_taken_effect,
-                };
-                (delay, Err(error))
-            }
-        };
-
-        let within_deadline = |delay| first_started.elapsed() + delay < policy.deadline_duration();
-        match (retry, spare) {
-            (Some(delay), Some(next)) if within_deadline(delay) => {
-                tracing::info!(
-                    operation = op.id,
-                    attempt,
-                    delay_ms = delay.as_millis() as u64,
-                    "retrying Pipecat Cloud call"
-                );
-                Box::pin(tokio::time::sleep(delay)).await;
-                request = next;
-                attempt += 1;
-            }
-            _ => return outcome,
+    }
+    if status.is_client_error() || status.is_server_error() {
+        // Boxed, as the other rarer paths below, to keep every call's
+        // future small.
+        let body = Box::pin(read_error_body(response)).await;
+        let mut api = ApiError::from_answer(status, Some(op.id), &headers, &body);
+        api.redact(sent);
+        tracing::debug!(parent: &span, status = status.as_u16(), "error answer");
+        let error = Some(Box::new(api));
+        return (Ok(answer(status, headers, Body::Read(body), error)), spare);
+    }
+    tracing::debug!(parent: &span, status = status.as_u16(), "answered");
+    if spare.is_none() || !attempted.reread_success {
+        return (
+            Ok(answer(status, headers, Body::Unread(response), None)),
+            None,
+        );
+    }
+    // With a retry still possible, read the body here, so that a
+    // connection breaking mid-body is retried too.
+    match Box::pin(read_bounded(response, max_body)).await {
+        Ok(body) => (Ok(answer(status, headers, Body::Read(body), None)), None),
+        Err(Bounded::TooLong) => (Err(too_long(max_body)), None),
+        Err(Bounded::Broke(source)) => {
+            tracing::debug!(parent: &span, "the answer broke off");
+            let error = Error::Transport {
+                source,
+                may_have_taken_effect: true,
+            };
+            (Err(error), spare)
         }
     }
 }
