@@ -165,11 +165,17 @@ async fn a_bad_key_file_is_refused_naming_it_and_never_showing_its_text() {
         "{err}"
     );
 
+    // A file that cannot be read is local I/O, not usage: exit 1.
+    let missing = dir.join("missing");
     let mut cmd = command(&fake, &["regions", "list", "--api-key-file"]);
-    cmd.arg(dir.join("missing"));
+    cmd.arg(&missing);
     let out = run(cmd).await;
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("cannot read it"), "{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("cannot use {}", missing.display())),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(fake.request_count(), 0);
     std::fs::remove_dir_all(&dir).ok();
 }
