@@ -83,7 +83,8 @@ mod tests {
     /// around the limits.
     #[test]
     fn each_function_agrees_with_its_regex() {
-        let cases: Vec<(&str, fn(&str) -> bool)> = PATTERNS
+        type Check = fn(&str) -> bool;
+        let cases: Vec<(&str, Check)> = PATTERNS
             .iter()
             .filter_map(|p| Some((p.regex, p.check?)))
             .collect();

@@ -71,8 +71,8 @@
 //! a file shared between the two tools can be fixed.
 //!
 //! Parsing is linear in the size of the text: one forward scan, each line
-//! counted once, and no quote searched for twice (a one-million-line file
-//! costs about 1.5 times splitting its lines into a `HashMap`).
+//! counted once, and no quote searched for twice; a one-million-line file
+//! takes under a second of CPU in a release build (`time_a_large_file`).
 //!
 //! [`UpsertSecretSetBody::secrets`]: crate::types::UpsertSecretSetBody::secrets
 
