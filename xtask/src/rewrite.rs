@@ -184,32 +184,75 @@ fn is_header_map_let(stmt: &syn::Stmt) -> bool {
         if matches!(&local.pat, syn::Pat::Ident(p) if p.ident == "header_map"))
 }
 
-/// Patterns with a hand-written check in pipecat-api's `patterns` module,
-/// each tested there against the regex. Any other pattern keeps its regex.
-pub const KNOWN_PATTERNS: &[(&str, &str)] = &[
-    (r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "dns_label"),
-    (
-        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        "dns_subdomain",
-    ),
-    (r"^[A-Za-z0-9_-]{1,64}$", "secret_key"),
-];
+/// pipecat-api's table of the spec's patterns (`PATTERNS` in
+/// `runtime/patterns.rs`), the one source: a pattern written there with
+/// `check: Some(name)` has a hand-written check `name`, tested there against
+/// the regex. Any other pattern keeps its regex.
+const PATTERNS_RS: &str = include_str!("../../pipecat-api/src/runtime/patterns.rs");
+
+/// `(regex, check)` for each pattern of the table with a check; empty when
+/// the table cannot be read (then every regex stays, and `gen --check` shows
+/// it; a test fails too).
+pub fn known_patterns() -> Vec<(String, String)> {
+    let Ok(file) = syn::parse_file(PATTERNS_RS) else {
+        return Vec::new();
+    };
+    let table = file.items.iter().find_map(|item| match item {
+        syn::Item::Const(c) if c.ident == "PATTERNS" => Some(&c.expr),
+        _ => None,
+    });
+    let Some(syn::Expr::Reference(table)) = table.map(|e| &**e) else {
+        return Vec::new();
+    };
+    let syn::Expr::Array(rows) = &*table.expr else {
+        return Vec::new();
+    };
+    let field = |row: &syn::ExprStruct, name: &str| {
+        row.fields
+            .iter()
+            .find(|f| matches!(&f.member, syn::Member::Named(m) if m == name))
+            .map(|f| f.expr.clone())
+    };
+    rows.elems
+        .iter()
+        .filter_map(|row| {
+            let syn::Expr::Struct(row) = row else {
+                return None;
+            };
+            let Some(syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(regex),
+                ..
+            })) = field(row, "regex")
+            else {
+                return None;
+            };
+            // `Some(name)`
+            let Some(syn::Expr::Call(call)) = field(row, "check") else {
+                return None;
+            };
+            let Some(syn::Expr::Path(name)) = call.args.first() else {
+                return None;
+            };
+            Some((regex.value(), name.path.get_ident()?.to_string()))
+        })
+        .collect()
+}
 
 /// typify checks a `pattern` with a backtracking regex on every value, and
-/// names are checked on every call. For the patterns in [`KNOWN_PATTERNS`]
+/// names are checked on every call. For the patterns of [`known_patterns`]
 /// this replaces the regex (`static PATTERN` and `PATTERN.find(value)`) in
 /// a `from_str` with a call to `crate::runtime::patterns::<check>(value)`.
 pub fn known_patterns_without_regex(file: &mut syn::File) -> usize {
-    struct Patterns(usize);
+    struct Patterns(usize, Vec<(String, String)>);
     impl VisitMut for Patterns {
         fn visit_block_mut(&mut self, block: &mut syn::Block) {
             let check = block.stmts.iter().find_map(|stmt| match stmt {
                 syn::Stmt::Item(syn::Item::Static(item)) if item.ident == "PATTERN" => {
                     pattern_literal(&item.expr).and_then(|p| {
-                        KNOWN_PATTERNS
+                        self.1
                             .iter()
                             .find(|(known, _)| *known == p)
-                            .map(|(_, f)| *f)
+                            .map(|(_, f)| f.clone())
                     })
                 }
                 _ => None,
@@ -239,7 +282,7 @@ pub fn known_patterns_without_regex(file: &mut syn::File) -> usize {
             syn::visit_mut::visit_expr_mut(self, expr);
         }
     }
-    let mut patterns = Patterns(0);
+    let mut patterns = Patterns(0, known_patterns());
     patterns.visit_file_mut(file);
     patterns.0
 }
@@ -521,6 +564,23 @@ mod tests {
             }
         });
         assert!(out.contains(r#"format ! ("limit: {}" , e)"#), "{out}");
+    }
+
+    /// The table is read from pipecat-api's `runtime/patterns.rs`: the
+    /// patterns with a check, by the check's name.
+    #[test]
+    fn known_patterns_are_read_from_the_library() {
+        let known = known_patterns();
+        let names: Vec<&str> = known.iter().map(|(_, f)| f.as_str()).collect();
+        assert_eq!(names, ["dns_label", "dns_subdomain", "secret_key"]);
+        assert!(known.contains(&(
+            r"^[A-Za-z0-9_-]{1,64}$".to_string(),
+            "secret_key".to_string()
+        )));
+        assert!(known.contains(&(
+            r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$".to_string(),
+            "dns_subdomain".to_string()
+        )));
     }
 
     #[test]

@@ -6,27 +6,7 @@
 //! message becomes [`crate::Error::InvalidRequest`] it is rewritten here to
 //! say the rule as the `pcc-deploy.toml` checks do, keeping the parameter's
 //! name and never adding its value. A message this module does not know is
-//! left as it is.
-
-/// The rules of the spec's patterns, in words.
-const PATTERNS: &[(&str, &str)] = &[
-    (
-        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",
-        "use lowercase letters a-z, digits and `-`, starting and ending with a letter or digit (e.g. `my-agent`)",
-    ),
-    (
-        r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
-        "use lowercase letters a-z, digits, `-` and `.`, each part between dots starting and ending with a letter or digit (e.g. `my-secrets`)",
-    ),
-    (
-        r"^[A-Za-z0-9_-]{1,64}$",
-        "use 1 to 64 letters, digits, `_` or `-` (e.g. `OPENAI_API_KEY`)",
-    ),
-    (
-        r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$",
-        "give a number with an optional unit: m, k, M, G, T, P, E, Ki, Mi, Gi, Ti, Pi or Ei (e.g. `500m`, `1.5`, `2Gi`)",
-    ),
-];
+//! left as it is. The words of each pattern are in [`super::patterns::PATTERNS`].
 
 /// What a UUID looks like, for messages.
 const UUID_FORM: &str = "give a UUID: 32 hexadecimal digits in groups of 8-4-4-4-12 (e.g. `3f1c2a4e-9b7d-4c1e-8a2f-0123456789ab`)";
@@ -52,8 +32,8 @@ fn pattern_rule(detail: &str) -> Option<String> {
     let pattern = quoted.strip_prefix('"')?.strip_suffix('"')?;
     // typify writes the pattern with Rust's escapes (`\\.` for `\.`).
     let pattern = pattern.replace("\\\\", "\\");
-    match PATTERNS.iter().find(|(p, _)| *p == pattern) {
-        Some((_, words)) => Some((*words).to_string()),
+    match super::patterns::words(&pattern) {
+        Some(words) => Some(words.to_string()),
         None => Some(format!(
             "does not have the form the API expects ({pattern})"
         )),

@@ -6,10 +6,15 @@
 //! end of the physical line). Nothing is checked against the API here; that
 //! is the parent module's job.
 //!
+//! The text has `\n` line ends only: the parent module turns `\r\n` and a
+//! lone `\r` into `\n` first, as Python reads a text file.
+//!
 //! Linear time: every byte is passed a bounded number of times. The one
 //! place python-dotenv rescans is an unclosed quote (its regex looks to the
 //! end of the text for each one); here the search for a closing quote is
 //! cached, so a file of unclosed quotes costs no more than one scan.
+
+use std::borrow::Cow;
 
 /// How a value was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,9 +28,10 @@ pub(super) enum Quote {
 }
 
 /// A value as python-dotenv reads it, with how it was written.
-pub(super) struct Value {
-    /// The value, escapes decoded and (unquoted) a trailing comment cut.
-    pub text: String,
+pub(super) struct Value<'a> {
+    /// The value, escapes decoded and (unquoted) a trailing comment cut:
+    /// borrowed from the text unless an escape changed it.
+    pub text: Cow<'a, str>,
     /// How it was quoted.
     pub quote: Quote,
     /// A quoted value whose escapes changed it (`\n`, `\"`, …).
@@ -57,7 +63,7 @@ pub(super) enum Entry<'a> {
         /// Written as `export KEY…` or `'KEY'`, which the official CLI does not read.
         key_form_unusual: bool,
         /// The value, or `None` for a line with a key and no `=`.
-        value: Option<Value>,
+        value: Option<Value<'a>>,
     },
     /// A comment line (the blank lines before it belong to it).
     Comment,
@@ -83,7 +89,7 @@ pub(super) fn is_space(c: char) -> bool {
 
 /// `[^\S\r\n]`: whitespace within a line.
 fn is_inline_space(c: char) -> bool {
-    c != '\r' && c != '\n' && is_space(c)
+    c != '\n' && is_space(c)
 }
 
 /// A cached answer to "the first index `k >= from` where the predicate
@@ -167,6 +173,12 @@ impl<'a> Scanner<'a> {
         self.text.get(self.pos..).unwrap_or_default()
     }
 
+    /// Moves to the end of the line (its `\n`, or the end of the text).
+    fn skip_to_line_end(&mut self) {
+        let rest = self.rest();
+        self.pos += rest.find('\n').unwrap_or(rest.len());
+    }
+
     /// Moves past the characters matching `pred`.
     fn skip_while(&mut self, pred: impl Fn(char) -> bool) {
         let rest = self.rest();
@@ -174,17 +186,14 @@ impl<'a> Scanner<'a> {
         self.pos += n;
     }
 
-    /// The line of byte `pos` (not before the last one asked about): `\r\n`,
-    /// `\n` and a lone `\r` each end a line.
+    /// The line of byte `pos` (not before the last one asked about).
     fn line_at(&mut self, pos: usize) -> usize {
-        let bytes = self.text.as_bytes();
-        for k in self.line_pos..pos.min(bytes.len()) {
-            match bytes.get(k) {
-                Some(b'\n') if k > 0 && bytes.get(k - 1) == Some(&b'\r') => {}
-                Some(b'\n' | b'\r') => self.line += 1,
-                _ => {}
-            }
-        }
+        let passed = self
+            .text
+            .as_bytes()
+            .get(self.line_pos..pos)
+            .unwrap_or_default();
+        self.line += passed.iter().filter(|&&b| b == b'\n').count();
         self.line_pos = self.line_pos.max(pos);
         self.line
     }
@@ -200,10 +209,10 @@ impl<'a> Scanner<'a> {
         let entry = match self.binding() {
             Ok(entry) => entry,
             Err(syntax) => {
-                // python-dotenv's `_rest_of_line`: up to and including one
-                // `\r` or `\n`.
-                self.skip_while(|c| c != '\r' && c != '\n');
-                if matches!(self.peek(), Some('\r' | '\n')) {
+                // python-dotenv's `_rest_of_line`: up to and including the
+                // line break.
+                self.skip_to_line_end();
+                if self.peek() == Some('\n') {
                     self.pos += 1;
                 }
                 Entry::Error(syntax)
@@ -213,7 +222,7 @@ impl<'a> Scanner<'a> {
             .text
             .get(start..self.pos)
             .unwrap_or_default()
-            .trim_end_matches(['\r', '\n']);
+            .trim_end_matches('\n');
         Some(Binding { line, text, entry })
     }
 
@@ -257,7 +266,7 @@ impl<'a> Scanner<'a> {
         let before = self.pos;
         self.skip_while(is_inline_space);
         if self.peek() == Some('#') {
-            self.skip_while(|c| c != '\r' && c != '\n');
+            self.skip_to_line_end();
             if let Some(value) = &mut value {
                 value.comment = true;
             }
@@ -268,12 +277,6 @@ impl<'a> Scanner<'a> {
         self.skip_while(is_inline_space);
         match self.peek() {
             None => {}
-            Some('\r') => {
-                self.pos += 1;
-                if self.peek() == Some('\n') {
-                    self.pos += 1;
-                }
-            }
             Some('\n') => self.pos += 1,
             Some(_) => return Err(Syntax::TrailingText),
         }
@@ -303,7 +306,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// python-dotenv's `parse_value`, after `=` and the spaces after it.
-    fn value(&mut self) -> Result<Value, Syntax> {
+    fn value(&mut self) -> Result<Value<'a>, Syntax> {
         match self.peek() {
             Some(q @ ('\'' | '"')) => {
                 let raw = self.quoted(q)?;
@@ -325,7 +328,7 @@ impl<'a> Scanner<'a> {
                     decode(raw, |c| matches!(c, '\\' | '\'').then_some(c))
                 };
                 Ok(Value {
-                    decoded: text != raw,
+                    decoded: matches!(text, Cow::Owned(_)),
                     text,
                     quote: if q == '"' {
                         Quote::Double
@@ -335,8 +338,8 @@ impl<'a> Scanner<'a> {
                     comment: false,
                 })
             }
-            None | Some('\r' | '\n') => Ok(Value {
-                text: String::new(),
+            None | Some('\n') => Ok(Value {
+                text: Cow::Borrowed(""),
                 quote: Quote::None,
                 decoded: false,
                 comment: false,
@@ -345,7 +348,7 @@ impl<'a> Scanner<'a> {
                 // `[^\r\n]*`, then `re.sub(r"\s+#.*", "", part).rstrip()`:
                 // cut at the first `#` after whitespace, with that whitespace.
                 let rest = self.rest();
-                let n = rest.find(['\r', '\n']).unwrap_or(rest.len());
+                let n = rest.find('\n').unwrap_or(rest.len());
                 let part = rest.get(..n).unwrap_or_default();
                 self.pos += n;
                 let mut cut = part.len();
@@ -365,7 +368,7 @@ impl<'a> Scanner<'a> {
                 }
                 let kept = part.get(..cut).unwrap_or_default();
                 Ok(Value {
-                    text: kept.trim_end_matches(is_space).to_owned(),
+                    text: Cow::Borrowed(kept.trim_end_matches(is_space)),
                     quote: Quote::None,
                     decoded: false,
                     comment: cut < part.len(),
@@ -411,8 +414,15 @@ impl<'a> Scanner<'a> {
 }
 
 /// Replaces each `\c` that `escape` maps, left to right, as Python's
-/// `re.sub(r"\\[…]", …)` does; any other `\` stays as written.
-fn decode(raw: &str, escape: impl Fn(char) -> Option<char>) -> String {
+/// `re.sub(r"\\[…]", …)` does; any other `\` stays as written. Borrowed
+/// when nothing changed.
+fn decode(raw: &str, escape: impl Fn(char) -> Option<char>) -> Cow<'_, str> {
+    let changes = raw.as_bytes().windows(2).any(|w| {
+        w.first() == Some(&b'\\') && w.get(1).is_some_and(|&c| escape(char::from(c)).is_some())
+    });
+    if !changes {
+        return Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars().peekable();
     while let Some(c) = chars.next() {
@@ -425,5 +435,5 @@ fn decode(raw: &str, escape: impl Fn(char) -> Option<char>) -> String {
         }
         out.push(c);
     }
-    out
+    Cow::Owned(out)
 }

@@ -10,25 +10,26 @@
 //! a value, no values over several lines. Keys must match
 //! `^[a-zA-Z0-9_-]+$` and be at most 64 characters.
 
-use super::grammar::{Binding, Entry, Quote, Value, is_space};
+use super::grammar::{Quote, Value, is_space};
 
 /// Why the official CLI would treat this entry differently from us, or
 /// `None` when it would store the same key and value. Never holds the value.
-pub(super) fn difference(binding: &Binding<'_>, key: &str, value: &Value) -> Option<String> {
-    let Entry::Pair {
-        key_form_unusual, ..
-    } = binding.entry
-    else {
-        return None;
-    };
-    if binding.text.contains(['\r', '\n']) {
+/// `text` is the entry as written (its binding's text), `key_form_unusual`
+/// whether its key was written as `export KEY` or `'KEY'`.
+pub(super) fn difference(
+    text: &str,
+    key_form_unusual: bool,
+    key: &str,
+    value: &Value<'_>,
+) -> Option<String> {
+    if text.contains('\n') {
         return Some(
             "the official CLI (`pipecatcloud secrets set --file`) reads each line on its own, \
              so it would not store this value, written over several lines"
                 .into(),
         );
     }
-    let line = binding.text.trim_matches(is_space);
+    let line = text.trim_matches(is_space);
     let (their_key, their_value) = line.split_once('=')?;
     let their_value = their_value.trim_matches(is_space);
     let their_value = if their_value.starts_with('"') && their_value.ends_with('"') {
