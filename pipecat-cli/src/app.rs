@@ -25,7 +25,8 @@ A reader that stops early (`| head`) ends a command quietly, with 0.
 
 Keys: PIPECAT_API_KEY (private key), PIPECAT_PUBLIC_API_KEY or PIPECAT_DEFAULT_PUBLIC_KEY
 (public key, for `agent start`), PIPECAT_API_HOST (default https://api.pipecat.daily.co).
-Keys are never printed.
+Keys are never printed. PIPECAT_WAIT_TIMEOUT: how long `deploy`, `secrets set/unset` and
+`build logs --follow` wait, in seconds (a wait that runs out exits 3).
 
 Example: pipecat-cloud secrets list --output json";
 

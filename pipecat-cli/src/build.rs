@@ -537,17 +537,16 @@ async fn follow_build_logs(
     ctx: &Ctx,
 ) -> Result<(), Failure> {
     // A follow watches until the build ends (the service times builds
-    // out), so its deadline is far unless PIPECAT_WAIT_TIMEOUT (seconds)
-    // says otherwise; the pauses are short for a terminal.
-    let timeout = std::env::var("PIPECAT_WAIT_TIMEOUT")
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .and_then(|s| std::time::Duration::try_from_secs_f64(s).ok())
-        .unwrap_or(std::time::Duration::from_secs(6 * 3600));
-    let wait = pipecat_api::Wait::default().timeout(timeout).polling(
-        std::time::Duration::from_millis(200),
-        std::time::Duration::from_secs(2),
-    );
+    // out), so its deadline is far unless PIPECAT_WAIT_TIMEOUT says
+    // otherwise; the pauses are short for a terminal.
+    let wait = ctx.wait(
+        pipecat_api::Wait::default()
+            .timeout(std::time::Duration::from_secs(6 * 3600))
+            .polling(
+                std::time::Duration::from_millis(200),
+                std::time::Duration::from_secs(2),
+            ),
+    )?;
     let out = &ctx.out;
     let mut log = std::pin::pin!(client.follow_build_logs(id, wait));
     while let Some(event) = log.next().await {

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 /// Which key a command needs: the library's own kinds.
 pub use pipecat_api::KeyKind as Key;
-use pipecat_api::{Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT};
+use pipecat_api::{
+    Client, ClientBuilder, ENV_PRIVATE_KEY, ENV_PUBLIC_KEY, ENV_PUBLIC_KEY_ALT, Wait,
+};
 
 use crate::failure::Failure;
 use crate::output::Output;
@@ -28,7 +30,36 @@ pub struct Ctx {
     pub settings: Settings,
 }
 
+/// How long a command waits for a job (a secret set, a rollout, a build's
+/// log), in seconds, when set; each command's own default otherwise.
+pub const ENV_WAIT_TIMEOUT: &str = "PIPECAT_WAIT_TIMEOUT";
+
 impl Ctx {
+    /// `default`, with the deadline `PIPECAT_WAIT_TIMEOUT` gives when it is
+    /// set; a value that is not a number of seconds above 0 is a usage
+    /// failure naming the variable (nothing is sent).
+    pub fn wait(&self, default: Wait) -> Result<Wait, Failure> {
+        match std::env::var(ENV_WAIT_TIMEOUT) {
+            Err(std::env::VarError::NotPresent) => Ok(default),
+            Ok(text) if text.trim().is_empty() => Ok(default),
+            Ok(text) => text
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|seconds| *seconds > 0.0)
+                .and_then(|seconds| std::time::Duration::try_from_secs_f64(seconds).ok())
+                .map(|timeout| default.timeout(timeout))
+                .ok_or_else(|| {
+                    Failure::Usage(format!(
+                        "{ENV_WAIT_TIMEOUT}={text:?}: must be a number of seconds greater than 0"
+                    ))
+                }),
+            Err(std::env::VarError::NotUnicode(_)) => Err(Failure::Usage(format!(
+                "{ENV_WAIT_TIMEOUT}: must be a number of seconds greater than 0"
+            ))),
+        }
+    }
+
     /// A client holding the key `key` (and the host), or a usage failure
     /// naming the variable to set. The key's text is never shown.
     pub fn client(&self, key: Key) -> Result<Client, Failure> {

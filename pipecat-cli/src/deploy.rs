@@ -411,6 +411,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     }
 
     let client = ctx.client(Key::Private)?;
+    let wait = ctx.wait(pipecat_api::Wait::default())?;
     // The plan against the live agent (read-only), shown and agreed to
     // before anything is built or sent.
     let plan = client.plan_deploy(&config).await?;
@@ -469,6 +470,7 @@ pub async fn run(args: DeployArgs, ctx: &Ctx) -> Result<(), Failure> {
     let stage = Arc::new(Mutex::new(DeployStage::Preparing));
     let token = CancelToken::new();
     let options = DeployOptions::new()
+        .wait(wait)
         .force_redeploy(args.force)
         .cancel_token(token.clone())
         .on_progress({

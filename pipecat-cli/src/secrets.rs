@@ -193,7 +193,9 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
             let pairs = key_values(&pairs, "pair")?;
             // Read and checked once, before anything is shown or sent; then
             // the lines the official CLI would read differently.
-            let mut update = SecretSetUpdate::new(name.as_str()).pairs(pairs);
+            let mut update = SecretSetUpdate::new(name.as_str())
+                .pairs(pairs)
+                .wait(ctx.wait(Wait::default())?);
             if let Some(path) = &file {
                 update = update.env_file(path);
             }
@@ -258,7 +260,7 @@ pub async fn run(command: SecretsCommand, ctx: &Ctx) -> Result<(), Failure> {
                 "removing {} from secret set {name}",
                 count(keys.len().saturating_sub(absent.len()), "key")
             ));
-            let job = client.remove_secrets(&name, &keys, Wait::default());
+            let job = client.remove_secrets(&name, &keys, ctx.wait(Wait::default())?);
             let set = interruptible(
                 job,
                 &progress,

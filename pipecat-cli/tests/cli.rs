@@ -2210,3 +2210,36 @@ async fn a_wait_that_times_out_exits_3_with_the_last_state() {
         "{failure}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn pipecat_wait_timeout_bounds_a_secret_set_wait_and_a_bad_value_sends_nothing() {
+    let fake = FakeCloud::start().await.unwrap();
+    // The set stays pending far longer than the deadline.
+    fake.set_provisioning_reads(1_000_000);
+    let mut cmd = command(
+        &fake,
+        &[
+            "secrets", "set", "slow-set", "A=1", "--skip", "--output", "json",
+        ],
+    );
+    cmd.env("PIPECAT_WAIT_TIMEOUT", "0.3");
+    let out = common::run(cmd).await;
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let doc = one_json(&out);
+    assert_eq!(doc["error"]["kind"], "timeout", "{doc}");
+    assert_eq!(doc["error"]["last_state"]["status"], "pending", "{doc}");
+
+    fake.clear_requests();
+    for bad in ["soon", "0", "-5"] {
+        let mut cmd = command(&fake, &["secrets", "set", "slow-set", "A=1", "--skip"]);
+        cmd.env("PIPECAT_WAIT_TIMEOUT", bad);
+        let out = common::run(cmd).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("PIPECAT_WAIT_TIMEOUT") && stderr(&out).contains("seconds"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    assert_eq!(fake.request_count(), 0, "{:?}", fake.requests());
+}
