@@ -88,9 +88,9 @@ pub use generated::json_schemas;
 /// variant (see [`UnknownValue`]).
 pub use generated::types;
 pub use jobs::follow::Follow;
-pub use jobs::poll::JobState;
+pub use jobs::poll::Wait;
 pub use jobs::secret_sets::{CheckedSecretSet, SecretSetUpdate};
-pub use jobs::wait::Wait;
+pub use jobs::state::JobState;
 /// Request methods, for [`Client::session_proxy`].
 pub use reqwest::Method;
 /// Statuses and headers, as [`Response`] and [`ApiError`] give them.

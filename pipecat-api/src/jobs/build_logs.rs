@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 
 use futures_core::Stream;
 
-use crate::jobs::poll::{JobState, Poller, Verdict};
+use crate::jobs::poll::{Poller, Verdict};
+use crate::jobs::state::JobState;
 use crate::types::{Build, BuildStatus};
 use crate::{Client, Error, Job, Wait};
 

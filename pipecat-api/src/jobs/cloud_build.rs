@@ -73,7 +73,8 @@ use crate::jobs::build_context::{
 };
 use crate::jobs::build_logs::assess_build;
 use crate::jobs::deploy_config::BuildSettings;
-use crate::jobs::poll::{JobState, PollError, poll};
+use crate::jobs::poll::{PollError, poll};
+use crate::jobs::state::JobState;
 use crate::runtime::retry::{self, Verdict};
 use crate::types::{self, BuildStatus};
 use crate::{Client, Error, Job, UploadFields, Wait};

@@ -71,9 +71,10 @@ use crate::jobs::build_context::CancelToken;
 #[cfg(feature = "cloud-build")]
 use crate::jobs::cloud_build::{BuildProgress, CloudBuild, FinishedBuild};
 use crate::jobs::deploy_config::DeployConfig;
+use crate::jobs::deploy_config::request::{create_body, update_body};
 use crate::jobs::deploy_plan::DeployPlan;
-use crate::jobs::deploy_request::{create_body, update_body};
-use crate::jobs::poll::{JobState, Verdict, poll};
+use crate::jobs::poll::{Verdict, poll};
+use crate::jobs::state::JobState;
 use crate::types::{RevisionInfo, RevisionInfoPhase, ServiceDetailsResponse};
 use crate::{Client, Error, Job, Wait};
 
@@ -246,42 +247,7 @@ impl RolloutOptions {
     }
 }
 
-/// Where a rollout is, as the agent reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum RolloutPhase {
-    /// The operator has not picked this deployment up yet
-    /// (`reconciledDeploymentId` is another deployment, or none).
-    WaitingForOperator,
-    /// The new revision is coming up and nothing serves yet (a new agent).
-    Progressing,
-    /// The new revision is coming up while an earlier one serves sessions.
-    ProgressingAvailable,
-    /// The deployment reports `Degraded`, but an earlier revision still
-    /// serves; `reason` is the service's.
-    DegradedAvailable {
-        /// The service's reason.
-        reason: String,
-    },
-    /// This deployment is reconciled and ready.
-    Ready,
-}
-
-impl fmt::Display for RolloutPhase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            RolloutPhase::WaitingForOperator => f.write_str("waiting for the operator"),
-            RolloutPhase::Progressing => f.write_str("progressing"),
-            RolloutPhase::ProgressingAvailable => {
-                f.write_str("progressing (the earlier revision serves)")
-            }
-            RolloutPhase::DegradedAvailable { reason } => {
-                write!(f, "degraded but available: {reason}")
-            }
-            RolloutPhase::Ready => f.write_str("ready"),
-        }
-    }
-}
+pub use crate::jobs::state::RolloutPhase;
 
 /// What a deploy reports while it runs, in this order: maybe
 /// `WaitingForSecretSet`, then `Planned`, then (a cloud build first) each

@@ -15,90 +15,56 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::types::{Build, GetSecretSetResponse, ServiceDetailsResponse};
-use crate::{Error, Job, LastState, Wait};
+use crate::jobs::state::JobState;
+use crate::{Error, Job};
+
+/// How long and how often to poll. The default polls after 0.5 s, then
+/// backs off (×1.5, each pause jittered by ±20%) to every 5 s, for at most
+/// 5 minutes; `Wait::default().timeout(Duration::from_secs(60)).polling(fast,
+/// slow)` changes both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Wait {
+    /// The first pause between polls.
+    pub initial_interval: Duration,
+    /// The longest pause between polls.
+    pub max_interval: Duration,
+    /// Give up after this long.
+    pub timeout: Duration,
+}
+
+impl Default for Wait {
+    fn default() -> Self {
+        Wait {
+            initial_interval: Duration::from_millis(500),
+            max_interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(300),
+        }
+    }
+}
+
+impl Wait {
+    /// This wait, giving up after `timeout`.
+    pub fn timeout(self, timeout: Duration) -> Self {
+        Wait { timeout, ..self }
+    }
+
+    /// This wait with other pauses between polls: `initial` first, growing
+    /// ×1.5 up to `max` (each jittered by ±20%).
+    pub fn polling(self, initial: Duration, max: Duration) -> Self {
+        Wait {
+            initial_interval: initial,
+            max_interval: max,
+            ..self
+        }
+    }
+}
 
 /// How far a pause may stray from its nominal length, either way.
 const JITTER: f64 = 0.2;
 
 /// How each pause grows over the one before.
 const GROWTH: f64 = 1.5;
-
-/// A job's state as last read, as [`Error::Failed`] and [`Error::Timeout`]
-/// keep it ([`LastState::job_state`]).
-#[derive(Debug, Clone)]
-#[non_exhaustive]
-pub enum JobState {
-    /// The secret set as `getSecretSet` answered.
-    SecretSet(GetSecretSetResponse),
-    /// The agent as `getService` answered during a rollout, and the rollout
-    /// phase it showed (none when it showed a failure).
-    Rollout {
-        /// The agent.
-        agent: Box<ServiceDetailsResponse>,
-        /// The phase, when the state was not a failure.
-        phase: Option<crate::deploy::RolloutPhase>,
-    },
-    /// The build as `getBuild` answered.
-    Build(Box<Build>),
-}
-
-impl JobState {
-    /// One line: status, phase, ids.
-    fn summary(&self) -> String {
-        fn show(value: Option<&str>) -> &str {
-            value.unwrap_or("none")
-        }
-        match self {
-            JobState::SecretSet(set) => format!(
-                "status {}",
-                set.status
-                    .as_ref()
-                    .map_or_else(|| "none".to_string(), ToString::to_string)
-            ),
-            JobState::Rollout { agent, phase } => {
-                let revision = agent
-                    .current_revision
-                    .as_ref()
-                    .and_then(|r| r.phase.as_ref())
-                    .map_or_else(|| "none".to_string(), ToString::to_string);
-                let phase = phase
-                    .as_ref()
-                    .map_or_else(|| "failed".to_string(), ToString::to_string);
-                format!(
-                    "{phase}; desired {}, reconciled {}, ready {}, available {}, current revision phase {revision}",
-                    show(agent.desired_deployment_id.as_deref()),
-                    show(agent.reconciled_deployment_id.as_deref()),
-                    agent.ready.unwrap_or(false),
-                    agent.available.unwrap_or(false),
-                )
-            }
-            JobState::Build(build) => format!(
-                "status {}",
-                build
-                    .status
-                    .as_ref()
-                    .map_or_else(|| "none".to_string(), ToString::to_string)
-            ),
-        }
-    }
-}
-
-impl From<JobState> for LastState {
-    fn from(state: JobState) -> Self {
-        LastState {
-            summary: state.summary(),
-            state: Box::new(state),
-        }
-    }
-}
-
-impl LastState {
-    /// The state as last read, typed.
-    pub fn job_state(&self) -> Option<&JobState> {
-        self.state.downcast_ref()
-    }
-}
 
 /// What one poll says of the state it read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -296,6 +262,7 @@ where
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::types::GetSecretSetResponse;
     use std::cell::RefCell;
 
     fn wait(initial_ms: u64, max_ms: u64, timeout_ms: u64) -> Wait {

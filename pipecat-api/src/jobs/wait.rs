@@ -3,53 +3,10 @@
 //! or a deploy, done once: poll with backoff until ready, failed, or a
 //! deadline (the poller: [`crate::jobs::poll`]).
 
-use std::time::Duration;
-
-use crate::jobs::poll::{JobState, Verdict, poll};
+use crate::jobs::poll::{Verdict, Wait, poll};
+use crate::jobs::state::JobState;
 use crate::types::{GetSecretSetResponse, SecretSetStatus, ServiceDetailsResponse};
 use crate::{Client, Error, Job};
-
-/// How long and how often to poll. The default polls after 0.5 s, then
-/// backs off (×1.5, each pause jittered by ±20%) to every 5 s, for at most
-/// 5 minutes; `Wait::default().timeout(Duration::from_secs(60)).polling(fast,
-/// slow)` changes both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Wait {
-    /// The first pause between polls.
-    pub initial_interval: Duration,
-    /// The longest pause between polls.
-    pub max_interval: Duration,
-    /// Give up after this long.
-    pub timeout: Duration,
-}
-
-impl Default for Wait {
-    fn default() -> Self {
-        Wait {
-            initial_interval: Duration::from_millis(500),
-            max_interval: Duration::from_secs(5),
-            timeout: Duration::from_secs(300),
-        }
-    }
-}
-
-impl Wait {
-    /// This wait, giving up after `timeout`.
-    pub fn timeout(self, timeout: Duration) -> Self {
-        Wait { timeout, ..self }
-    }
-
-    /// This wait with other pauses between polls: `initial` first, growing
-    /// ×1.5 up to `max` (each jittered by ±20%).
-    pub fn polling(self, initial: Duration, max: Duration) -> Self {
-        Wait {
-            initial_interval: initial,
-            max_interval: max,
-            ..self
-        }
-    }
-}
 
 impl Client {
     /// Polls `getSecretSet` until the set is `ready` and returns it. A

@@ -49,6 +49,7 @@
 //! since a method cannot be both, a value is read back with `get_<field>`
 //! (`config.get_image()`), as aws-sdk-rust's builders do.
 
+pub(crate) mod request;
 mod rules;
 mod toml;
 
@@ -430,7 +431,7 @@ impl DeployConfig {
     /// - `docker.registry`: `dockerhub` or `custom` (the official CLI's).
     pub fn validate(&self) -> Result<(), Error> {
         let mut found = rules::problems(self);
-        found.extend(crate::jobs::deploy_request::value_problems(self));
+        found.extend(crate::jobs::deploy_config::request::value_problems(self));
         // In the file's order; those without a line (the caller's) first.
         found.sort_by_key(|(field, _)| self.source.lines.get(field).copied());
         let problems: Vec<String> = found

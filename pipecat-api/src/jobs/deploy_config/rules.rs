@@ -1,7 +1,7 @@
 //! The rules a deploy config adds to those of the request types: between
 //! fields, and those of the file itself. Each value's own rule (a name's
 //! pattern, a range) is the generated request type's, checked in
-//! `deploy_request`.
+//! `request`.
 
 use super::DeployConfig;
 

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{BuildSettings, DeployConfig, DockerSettings, Resources, Source, config_dir};
 use crate::Error;
-use crate::jobs::deploy_request::IntegerField;
+use crate::jobs::deploy_config::request::IntegerField;
 
 /// The most bytes of a `pcc-deploy.toml` read.
 const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
