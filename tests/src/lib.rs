@@ -286,3 +286,41 @@ pub async fn ready_agent(client: &Client, name: &str, max_sessions: i64) {
         .await
         .expect("the agent becomes ready");
 }
+
+/// Records the events a job reports (`on_progress`), for the test to read
+/// afterwards.
+#[derive(Debug)]
+pub struct Recorded<E>(std::sync::Arc<std::sync::Mutex<Vec<E>>>);
+
+impl<E> Default for Recorded<E> {
+    fn default() -> Self {
+        Recorded(std::sync::Arc::default())
+    }
+}
+
+impl<E> Clone for Recorded<E> {
+    fn clone(&self) -> Self {
+        Recorded(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<E: Clone + Send + 'static> Recorded<E> {
+    /// A progress callback that records into this.
+    pub fn sink(&self) -> impl Fn(&E) + Send + Sync + 'static {
+        let events = std::sync::Arc::clone(&self.0);
+        move |e| {
+            events
+                .lock()
+                .expect("a recording callback panicked")
+                .push(e.clone())
+        }
+    }
+
+    /// The events so far.
+    pub fn take(&self) -> Vec<E> {
+        self.0
+            .lock()
+            .expect("a recording callback panicked")
+            .clone()
+    }
+}

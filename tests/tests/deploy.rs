@@ -12,25 +12,8 @@ use pipecat_api::deploy::{DeployEvent, DeployOptions, RolloutOptions, RolloutPha
 use pipecat_api::deploy_config::DeployConfig;
 use pipecat_api::types::{ServiceDetailsResponse, UpdateServiceRequest};
 use pipecat_api::{Client, Error, Job, JobState, Wait};
-use pipecat_e2e::setup;
+use pipecat_e2e::{Recorded, setup};
 use pipecat_fake::{FakeCloud, Op};
-
-/// Records the events a job reports, for the test to read afterwards.
-#[derive(Clone, Default)]
-struct Recorded(std::sync::Arc<std::sync::Mutex<Vec<DeployEvent>>>);
-
-impl Recorded {
-    /// A progress callback that records into this.
-    fn sink(&self) -> impl Fn(&DeployEvent) + Send + Sync + 'static {
-        let events = self.0.clone();
-        move |e| events.lock().unwrap().push(e.clone())
-    }
-
-    /// The events so far.
-    fn take(&self) -> Vec<DeployEvent> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn quick() -> Wait {
     pipecat_e2e::quick_wait(Duration::from_secs(5))
